@@ -1,0 +1,185 @@
+"""The manifest: one row per video, the table every later stage plans from.
+
+Built from any corpus reader's records, validated as a whole (missing files,
+duplicates, participants in two splits...) with one message per problem, and
+enriched with what ffprobe says about each file. Unreadable files are kept
+with ``readable = false`` and the reason: a broken video must end up as a
+prediction from the modalities that remain, never as a silently missing row.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ahrec.corpus.bah import read_bah_corpus
+from ahrec.corpus.csv_manifest import read_csv_manifest
+from ahrec.corpus.records import LABELLED_SPLITS, VideoRecord, shard_for, video_id_for
+from ahrec.errors import CorpusError
+from ahrec.media.probe import VideoInfo, probe_video
+
+MANIFEST_SCHEMA = pa.schema(
+    [
+        ("video_id", pa.string()),
+        ("video_path", pa.string()),
+        ("path", pa.string()),
+        ("split", pa.string()),
+        ("label", pa.int8()),
+        ("participant", pa.string()),
+        ("transcript", pa.string()),
+        ("transcript_source", pa.string()),
+        ("duration", pa.float64()),
+        ("fps", pa.float64()),
+        ("n_frames", pa.int64()),
+        ("width", pa.int32()),
+        ("height", pa.int32()),
+        ("has_audio", pa.bool_()),
+        ("readable", pa.bool_()),
+        ("problem", pa.string()),
+        ("shard", pa.int32()),
+        ("list_order", pa.int32()),
+        ("source", pa.string()),
+    ]
+)
+
+
+def read_corpus(corpus: Mapping[str, Any], demo_root: Path | None = None) -> list[VideoRecord]:
+    """Records of the configured corpus (the ``corpus:`` config section)."""
+    kind = corpus["type"]
+    if kind in ("bah", "demo"):
+        root = Path(corpus["root"]) if kind == "bah" else demo_root
+        if root is None:
+            raise CorpusError(["the demo corpus folder is not known (demo_root)"])
+        return read_bah_corpus(
+            root,
+            corpus["split_files"] if kind == "bah" else _demo_split_files(),
+            hidden_test=corpus.get("hidden_test") if kind == "bah" else None,
+            timestamped_transcripts=corpus.get("timestamped_transcripts", True),
+        )
+    if kind == "csv":
+        root = Path(corpus["root"]) if corpus.get("root") else None
+        return read_csv_manifest(Path(corpus["manifest"]), root)
+    raise CorpusError([f"corpus.type: unknown corpus type {kind!r}"])
+
+
+def _demo_split_files() -> dict[str, str]:
+    return {"train": "train.txt", "val": "val.txt", "test": "test.txt"}
+
+
+def validate_records(records: Iterable[VideoRecord], check_files: bool = True) -> list[str]:
+    """Every problem of the corpus as a whole, one message each."""
+    problems: list[str] = []
+    records = list(records)
+    first_seen: dict[str, VideoRecord] = {}
+    for record in records:
+        key = os.path.normpath(str(record.path))
+        if key in first_seen:
+            problems.append(
+                f"{record.source}: duplicate video {record.video_path!r} "
+                f"(already listed at {first_seen[key].source}); list each video once"
+            )
+        else:
+            first_seen[key] = record
+        if check_files and not record.path.is_file():
+            problems.append(f"{record.source}: video not found: {record.path}")
+        if record.split == "train" and record.label is None:
+            problems.append(f"{record.source}: training videos need a label (0 or 1)")
+    where: dict[str, dict[str, str]] = defaultdict(dict)
+    for record in records:
+        if record.split in LABELLED_SPLITS:
+            where[record.participant].setdefault(record.split, record.source)
+    for participant, splits in sorted(where.items()):
+        if len(splits) > 1:
+            places = ", ".join(f"{s} ({src})" for s, src in splits.items())
+            problems.append(
+                f"participant {participant!r} appears in more than one split: {places}; "
+                "splits must be participant-disjoint"
+            )
+    present = {r.split for r in records}
+    for needed in ("train", "val"):
+        if needed not in present:
+            problems.append(f"the corpus has no {needed} videos; {needed} is required")
+    return problems
+
+
+def build_manifest(
+    records: list[VideoRecord],
+    n_shards: int,
+    probe: Callable[[Path], VideoInfo] = probe_video,
+    workers: int = 4,
+    progress: Callable[[Iterable[Any], int], Iterable[Any]] | None = None,
+) -> pd.DataFrame:
+    """Validate the records and probe every video; raises CorpusError on problems."""
+    problems = validate_records(records)
+    if problems:
+        raise CorpusError(problems)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        results: Iterable[VideoInfo] = pool.map(probe, [r.path for r in records])
+        if progress is not None:
+            results = progress(results, len(records))
+        infos = list(results)
+    rows = []
+    for record, info in zip(records, infos, strict=True):
+        video_id = video_id_for(record.video_path)
+        rows.append(
+            {
+                "video_id": video_id,
+                "video_path": record.video_path,
+                "path": str(record.path),
+                "split": record.split,
+                "label": record.label,
+                "participant": record.participant,
+                "transcript": record.transcript,
+                "transcript_source": record.transcript_source,
+                "duration": info.duration,
+                "fps": info.fps,
+                "n_frames": info.n_frames,
+                "width": info.width,
+                "height": info.height,
+                "has_audio": info.has_audio,
+                "readable": info.readable,
+                "problem": info.problem,
+                "shard": shard_for(video_id, n_shards),
+                "list_order": record.list_order,
+                "source": record.source,
+            }
+        )
+    ids = [row["video_id"] for row in rows]
+    if len(set(ids)) != len(ids):  # two different paths hashing alike: astronomically rare
+        raise CorpusError(["two videos got the same id; rename one of them"])
+    return pd.DataFrame(rows, columns=MANIFEST_SCHEMA.names)
+
+
+def write_manifest(frame: pd.DataFrame, path: str | Path) -> None:
+    table = pa.Table.from_pandas(frame, schema=MANIFEST_SCHEMA, preserve_index=False)
+    pq.write_table(table, path)
+
+
+def read_manifest(path: str | Path) -> pd.DataFrame:
+    """The manifest as a DataFrame with nullable dtypes (label is Int8, null when unknown)."""
+    frame = pq.read_table(path).to_pandas(types_mapper=_nullable_types)
+    return frame
+
+
+def _nullable_types(arrow_type: pa.DataType) -> Any:
+    mapping = {
+        pa.int8(): pd.Int8Dtype(),
+        pa.int32(): pd.Int32Dtype(),
+        pa.int64(): pd.Int64Dtype(),
+        pa.bool_(): pd.BooleanDtype(),
+    }
+    return mapping.get(arrow_type)
+
+
+def shard_members(manifest: pd.DataFrame, shard: int) -> pd.DataFrame:
+    """The manifest rows of one shard, in a stable order (by video id)."""
+    members = manifest[manifest["shard"] == shard]
+    return members.sort_values("video_id").reset_index(drop=True)

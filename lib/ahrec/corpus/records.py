@@ -1,0 +1,93 @@
+"""The one record type every corpus reader produces.
+
+BAH split files, CSV manifests and the demo corpus all become lists of
+``VideoRecord``; everything downstream (the manifest, media, models) only
+knows this shape, so a new corpus format is one new reader.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+SPLITS = ("train", "val", "test", "hidden")
+LABELLED_SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class VideoRecord:
+    """One video as a corpus lists it.
+
+    ``video_path`` is the path exactly as the list gives it (the submission
+    repeats it); ``path`` is where the file is on this machine.
+    """
+
+    video_path: str
+    path: Path
+    split: str
+    label: int | None
+    participant: str
+    transcript: str | None
+    transcript_source: str | None
+    list_order: int
+    source: str  # "<file>:<line>" so that every message can point at it
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def video_id_for(video_path: str) -> str:
+    """A stable, file-name-safe id: readable stem plus a hash of the listed path.
+
+    Stable across machines (it depends on the listed relative path only) and
+    safe as a Snakemake wildcard and a file name whatever the original name
+    holds (spaces, quotes, unicode, leading dashes).
+    """
+    stem = PurePosixPath(video_path.replace("\\", "/")).stem
+    readable = _UNSAFE.sub("_", stem).strip("_-")[:48] or "video"
+    digest = hashlib.sha1(video_path.encode("utf-8")).hexdigest()[:8]
+    return f"{readable}-{digest}"
+
+
+def shard_for(video_id: str, n_shards: int) -> int:
+    """The shard a video belongs to: a stable hash, independent of list order.
+
+    Adding a video therefore changes the membership of one shard only.
+    """
+    digest = hashlib.sha1(video_id.encode("utf-8")).hexdigest()
+    return int(digest[:12], 16) % n_shards
+
+
+def participant_from_path(video_path: str) -> str:
+    """The participant id BAH encodes in its paths: ``Videos/<participant>/...``.
+
+    Falls back to the first folder, then to the file name's prefix before its
+    first underscore, for corpora laid out more simply.
+    """
+    parts = PurePosixPath(video_path.replace("\\", "/")).parts
+    if len(parts) >= 3 and parts[0].lower() == "videos":
+        return parts[1]
+    if len(parts) >= 2:
+        return parts[0] if parts[0].lower() != "videos" else parts[1]
+    stem = PurePosixPath(video_path).stem
+    return stem.split("_", 1)[0] or stem
+
+
+def resolve_inside(root: Path, video_path: str) -> Path | None:
+    """The absolute path of ``video_path`` under ``root``, or None if it escapes root.
+
+    A split file is data, not code: a ``../`` path must not make the workflow
+    read files outside the corpus. The check is lexical so that corpora whose
+    videos are symbolic links to other disks (common on clusters) still work.
+    """
+    relative = video_path.replace("\\", "/")
+    if not relative or PurePosixPath(relative).is_absolute():
+        return None
+    normal = posixpath.normpath(relative)
+    if normal == ".." or normal.startswith("../") or normal == ".":
+        return None
+    return Path(os.path.abspath(root)) / normal

@@ -1,0 +1,84 @@
+"""What every encoder looks like to the rules that run it.
+
+An encoder is built once per shard (model loaded once), knows its output
+size before it sees data (so a shard whose videos are all unusable still
+writes a well-formed table), and turns a batch of per-video inputs into one
+``EmbeddingRow`` per input, in order, marking unusable inputs with a reason
+instead of raising.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from ahrec.embeddings.table import EmbeddingRow
+from ahrec.media.framestore import FrameSet
+
+
+@dataclass(frozen=True)
+class AudioItem:
+    """One video's waveform (mono float32 in [-1, 1]) or why there is none."""
+
+    video_id: str
+    samples: np.ndarray
+    sample_rate: int
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class TextItem:
+    """One video's transcript, or why there is none."""
+
+    video_id: str
+    text: str | None
+    reason: str | None = None
+
+
+class FrameEncoder(Protocol):
+    """Scene encoders (sampled frames) and face encoders (face crops)."""
+
+    dim: int
+
+    def encode(self, frame_sets: Sequence[FrameSet]) -> list[EmbeddingRow]: ...
+
+
+class AudioEncoder(Protocol):
+    dim: int
+    seq_dim: int
+
+    def encode(self, items: Sequence[AudioItem]) -> list[EmbeddingRow]: ...
+
+
+class TextEncoder(Protocol):
+    dim: int
+
+    def encode(self, items: Sequence[TextItem]) -> list[EmbeddingRow]: ...
+
+
+def unavailable_frames(frame_set: FrameSet) -> EmbeddingRow | None:
+    """The row for a video without usable frames, or None when it has some."""
+    if frame_set.available:
+        return None
+    return EmbeddingRow.missing(frame_set.video_id, frame_set.reason or "no frames")
+
+
+def unavailable_audio(item: AudioItem, min_samples: int = 1) -> EmbeddingRow | None:
+    if item.reason:
+        return EmbeddingRow.missing(item.video_id, item.reason)
+    if item.samples.size < min_samples:
+        return EmbeddingRow.missing(item.video_id, "audio too short")
+    return None
+
+
+def unavailable_text(item: TextItem) -> EmbeddingRow | None:
+    if item.reason:
+        return EmbeddingRow.missing(item.video_id, item.reason)
+    if item.text is None:
+        return EmbeddingRow.missing(item.video_id, "no transcript")
+    if not item.text.strip():
+        return EmbeddingRow.missing(item.video_id, "empty transcript")
+    return None

@@ -1,0 +1,202 @@
+"""Face embeddings as in the paper: a timm image model on each crop, mean+std over frames.
+
+The paper runs EfficientNet-B0 trained on AffectNet over the 30 face crops of a
+video and pools the 1280-d features with their mean and population standard
+deviation (2560-d). AffectNet checkpoints circulate as bare state dicts in
+several containers, so weights come from a local ``.safetensors`` file, a
+``.pt/.pth/.bin`` state dict (read with ``weights_only=True``: a checkpoint
+cannot run code), a model folder, or a timm hub id. Every backbone key must
+match the architecture: a silently half-loaded network would give plausible but
+meaningless features.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import timm
+import torch
+import torch.nn.functional as F
+
+from ahrec.embeddings.base import unavailable_frames
+from ahrec.embeddings.device import inference
+from ahrec.embeddings.locate import describe_load_failure, resolve_model_location
+from ahrec.embeddings.specs import TimmSpec
+from ahrec.embeddings.table import EmbeddingRow
+from ahrec.errors import ModelLoadError
+from ahrec.media.framestore import FrameSet
+
+INPUT_SIZE = 224
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+CLASSIFIER_PREFIXES = ("classifier.", "fc.", "head.")
+STATE_DICT_FILES = ("model.safetensors", "pytorch_model.bin", "model.pt", "model.pth")
+
+
+def stat_pool(features: np.ndarray) -> np.ndarray:
+    """(frames, F) -> (2F,): mean then population std over frames, float32.
+
+    Population std (ddof=0) as in the paper, so a one-frame video gets zeros
+    rather than NaN.
+    """
+    features = np.asarray(features, dtype=np.float64)
+    if features.ndim != 2 or features.shape[0] == 0:
+        raise ValueError(
+            f"stat_pool expects a non-empty (frames, features) array, got {features.shape}"
+        )
+    return np.concatenate([features.mean(axis=0), features.std(axis=0)]).astype(np.float32)
+
+
+def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """Tensors of a weights file, without ever unpickling arbitrary objects."""
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path), device="cpu")
+    if path.suffix not in (".pt", ".pth", ".bin"):
+        raise ModelLoadError(
+            f"model {str(path)!r}: unsupported weights file (use .safetensors, .pt, .pth or .bin)"
+        )
+    try:
+        loaded = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ModelLoadError(
+            f"model {str(path)!r} is not a plain state dict ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}). Whole pickled models are "
+            "refused because loading them can run code; if you trust the file, convert it once: "
+            "torch.save(torch.load(path, weights_only=False).state_dict(), 'weights.pt')"
+        ) from exc
+    if isinstance(loaded, Mapping):
+        for key in ("state_dict", "model"):
+            if isinstance(loaded.get(key), Mapping):
+                loaded = loaded[key]
+                break
+    if not isinstance(loaded, Mapping) or not all(
+        isinstance(v, torch.Tensor) for v in loaded.values()
+    ):
+        raise ModelLoadError(
+            f"model {str(path)!r}: expected a state dict (names to tensors), "
+            "or a dict holding one under 'state_dict' or 'model'"
+        )
+    return dict(loaded)
+
+
+def _weights_file(location: Path) -> Path:
+    if location.is_file():
+        return location
+    for name in STATE_DICT_FILES:
+        if (location / name).is_file():
+            return location / name
+    raise ModelLoadError(
+        f"model folder {str(location)!r} holds none of {', '.join(STATE_DICT_FILES)}"
+    )
+
+
+def _strip_module_prefix(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Weights saved from DataParallel/DDP carry a ``module.`` prefix on every key."""
+    if state and all(k.startswith("module.") for k in state):
+        return {k[len("module.") :]: v for k, v in state.items()}
+    return state
+
+
+def load_backbone(state: dict[str, torch.Tensor], model: torch.nn.Module, name: str) -> None:
+    """Load every backbone weight into ``model`` (built with num_classes=0), or refuse."""
+    state = _strip_module_prefix(state)
+    model_keys = set(model.state_dict())
+    # The checkpoint's own classifier (AffectNet's 8 classes) is not part of the features.
+    state = {
+        k: v for k, v in state.items() if k in model_keys or not k.startswith(CLASSIFIER_PREFIXES)
+    }
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # shape mismatches
+        raise ModelLoadError(
+            f"model {name!r} does not fit the configured architecture: {exc}"
+        ) from exc
+    missing = [k for k in result.missing_keys if not k.endswith("num_batches_tracked")]
+    unexpected = list(result.unexpected_keys)
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing (e.g. {', '.join(missing[:3])})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected (e.g. {', '.join(unexpected[:3])})")
+        raise ModelLoadError(
+            f"model {name!r} does not match the configured architecture: backbone weights "
+            f"{'; '.join(parts)}. Check the face encoder's 'architecture' option."
+        )
+
+
+class TimmFaceEncoder:
+    """A timm backbone loaded once; ``encode`` maps face-crop sets to mean+std features."""
+
+    def __init__(self, spec: TimmSpec, device: torch.device) -> None:
+        self.spec = spec
+        self.device = device
+        self.model = self._load(spec).to(device).eval()
+        self.num_features = int(self.model.num_features)
+        self.dim = 2 * self.num_features
+        self._mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+        self._std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+
+    @staticmethod
+    def _load(spec: TimmSpec) -> torch.nn.Module:
+        location = resolve_model_location(spec.model)
+        path = Path(location)
+        if path.exists():
+            try:
+                model = timm.create_model(spec.architecture, pretrained=False, num_classes=0)
+            except Exception as exc:
+                raise ModelLoadError(
+                    f"timm has no architecture {spec.architecture!r} "
+                    f"({type(exc).__name__}: {exc}); see timm.list_models()"
+                ) from exc
+            load_backbone(_read_state_dict(_weights_file(path)), model, spec.model)
+            return model
+        try:
+            return timm.create_model("hf-hub:" + location, pretrained=True, num_classes=0)
+        except Exception as exc:
+            raise describe_load_failure(spec.model, exc) from exc
+
+    def _preprocess(self, crops: Sequence[np.ndarray]) -> torch.Tensor:
+        tensors = []
+        for crop in crops:
+            array = np.asarray(crop)
+            if array.ndim != 3 or array.shape[2] != 3:
+                raise ValueError(f"expected RGB crops of shape (H, W, 3), got {array.shape}")
+            tensor = torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1)
+            tensor = tensor.unsqueeze(0).to(torch.float32)
+            if tensor.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
+                tensor = F.interpolate(
+                    tensor, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", antialias=True
+                )
+            tensors.append(tensor)
+        batch = torch.cat(tensors).div_(255.0).clamp_(0.0, 1.0)
+        return (batch - self._mean) / self._std
+
+    def frame_features(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        """(N, num_features) float32 features of N crops, in batches of spec.batch_size."""
+        out = np.zeros((len(crops), self.num_features), dtype=np.float32)
+        for start in range(0, len(crops), self.spec.batch_size):
+            batch = self._preprocess(crops[start : start + self.spec.batch_size]).to(self.device)
+            with inference(self.device):
+                features = self.model(batch).float()
+            out[start : start + len(batch)] = features.cpu().numpy()
+        return out
+
+    def encode(self, frame_sets: Sequence[FrameSet]) -> list[EmbeddingRow]:
+        """One row per video, in order: crops of all videos share batches."""
+        rows: list[EmbeddingRow | None] = [unavailable_frames(s) for s in frame_sets]
+        pending = [i for i, row in enumerate(rows) if row is None]
+        crops = [frame for i in pending for frame in frame_sets[i].frames]
+        features = self.frame_features(crops)
+        offset = 0
+        for i in pending:
+            count = len(frame_sets[i].frames)
+            rows[i] = EmbeddingRow(
+                frame_sets[i].video_id, stat_pool(features[offset : offset + count])
+            )
+            offset += count
+        return [row for row in rows if row is not None]

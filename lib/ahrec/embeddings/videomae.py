@@ -1,0 +1,130 @@
+"""Scene embeddings as in the paper: VideoMAE, mean of the last hidden state.
+
+The paper feeds 16 frames spread evenly over a video to
+``MCG-NJU/videomae-base-finetuned-kinetics`` and keeps the mean over all output
+tokens of the last hidden state (768-d). Preprocessing follows VideoMAE's
+image processor (shortest edge to the model's image size, centre crop,
+ImageNet mean/std) but runs on tensors, so a clip never round-trips through
+PIL; ``preprocess_clip`` is public because the scene fine-tuning model feeds the
+same clips to the same network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from transformers import VideoMAEModel
+
+from ahrec.embeddings.base import unavailable_frames
+from ahrec.embeddings.device import inference
+from ahrec.embeddings.locate import describe_load_failure, resolve_model_location
+from ahrec.embeddings.specs import VideoMAESpec
+from ahrec.embeddings.table import EmbeddingRow
+from ahrec.errors import ModelLoadError
+from ahrec.media.framestore import FrameSet
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def _resize_shortest_edge(frames: torch.Tensor, size: int) -> torch.Tensor:
+    """(T, C, H, W) float frames with the shorter side scaled to ``size`` (aspect kept)."""
+    height, width = frames.shape[-2:]
+    if min(height, width) == size:
+        return frames
+    if height <= width:
+        new_height, new_width = size, max(size, int(size * width / height))
+    else:
+        new_height, new_width = max(size, int(size * height / width)), size
+    # Antialiased bilinear, like the PIL resize of VideoMAE's image processor.
+    return F.interpolate(
+        frames, size=(new_height, new_width), mode="bilinear", antialias=True, align_corners=False
+    )
+
+
+def _centre_crop(frames: torch.Tensor, size: int) -> torch.Tensor:
+    height, width = frames.shape[-2:]
+    top = (height - size) // 2
+    left = (width - size) // 2
+    return frames[..., top : top + size, left : left + size]
+
+
+def preprocess_clip(frames: Sequence[np.ndarray], image_size: int) -> torch.Tensor:
+    """RGB uint8 frames (any size) -> a normalised (T, C, image_size, image_size) float32 clip.
+
+    Shortest edge resized to ``image_size``, centre crop, scaled to [0, 1], then
+    ImageNet mean/std: what VideoMAE saw in pre-training and fine-tuning.
+    Frames of different sizes are allowed (each is resized on its own).
+    """
+    if len(frames) == 0:
+        raise ValueError("preprocess_clip needs at least one frame")
+    processed = []
+    for frame in frames:
+        array = np.asarray(frame)
+        if array.ndim != 3 or array.shape[2] != 3:
+            raise ValueError(f"expected RGB frames of shape (H, W, 3), got {array.shape}")
+        tensor = torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1)
+        tensor = tensor.unsqueeze(0).to(torch.float32)
+        tensor = _centre_crop(_resize_shortest_edge(tensor, image_size), image_size)
+        processed.append(tensor)
+    clip = torch.cat(processed).div_(255.0).clamp_(0.0, 1.0)
+    mean = torch.tensor(IMAGENET_MEAN, dtype=torch.float32).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, dtype=torch.float32).view(1, 3, 1, 1)
+    return (clip - mean) / std
+
+
+def _evenly(frames: Sequence[np.ndarray], count: int) -> list[np.ndarray]:
+    """Exactly ``count`` frames spread evenly (repeating some when the video has fewer)."""
+    if len(frames) == count:
+        return list(frames)
+    positions = np.linspace(0, len(frames) - 1, count).round().astype(int)
+    return [frames[p] for p in positions]
+
+
+class VideoMAEEncoder:
+    """One VideoMAE, loaded once; ``encode`` maps frame sets to mean-token embeddings."""
+
+    def __init__(self, spec: VideoMAESpec, device: torch.device, n_frames: int) -> None:
+        location = resolve_model_location(spec.model)
+        try:
+            model = VideoMAEModel.from_pretrained(location, dtype=torch.float32)
+        except Exception as exc:  # hub, file-format and config errors all land here
+            raise describe_load_failure(spec.model, exc) from exc
+        config = model.config
+        if n_frames != config.num_frames:
+            raise ModelLoadError(
+                f"model {spec.model!r} takes clips of {config.num_frames} frames but "
+                f"scene.n_frames is {n_frames}: set scene.n_frames: {config.num_frames} "
+                "in config.yaml"
+            )
+        self.spec = spec
+        self.device = device
+        self.n_frames = n_frames
+        self.image_size = int(config.image_size)
+        self.dim = int(config.hidden_size)
+        self.model = model.to(device).eval()
+
+    def _embed(self, clips: list[torch.Tensor]) -> np.ndarray:
+        batch = torch.stack(clips).to(self.device)
+        with inference(self.device):
+            hidden = self.model(pixel_values=batch).last_hidden_state
+            pooled = hidden.float().mean(dim=1)
+        return pooled.cpu().numpy().astype(np.float32)
+
+    def encode(self, frame_sets: Sequence[FrameSet]) -> list[EmbeddingRow]:
+        """One row per frame set, in order; unusable frame sets keep their reason."""
+        rows: list[EmbeddingRow | None] = [unavailable_frames(s) for s in frame_sets]
+        pending = [i for i, row in enumerate(rows) if row is None]
+        for start in range(0, len(pending), self.spec.batch_size):
+            chunk = pending[start : start + self.spec.batch_size]
+            clips = [
+                preprocess_clip(_evenly(frame_sets[i].frames, self.n_frames), self.image_size)
+                for i in chunk
+            ]
+            vectors = self._embed(clips)
+            for i, vector in zip(chunk, vectors, strict=True):
+                rows[i] = EmbeddingRow(frame_sets[i].video_id, vector)
+        return [row for row in rows if row is not None]

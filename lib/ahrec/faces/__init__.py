@@ -1,0 +1,1 @@
+"""faces stage of the workflow."""

@@ -1,0 +1,1 @@
+"""transcripts stage of the workflow."""

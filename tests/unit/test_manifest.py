@@ -1,0 +1,107 @@
+"""The manifest: whole-corpus validation and what ffprobe reads of each video."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ahrec.corpus.manifest import (
+    MANIFEST_SCHEMA,
+    build_manifest,
+    read_corpus,
+    read_manifest,
+    shard_members,
+    write_manifest,
+)
+from ahrec.errors import CorpusError
+from tests.media_factory import make_video
+
+SPLITS = {"train": "train.txt", "val": "val.txt", "test": "test.txt"}
+
+
+def write_lists(root: Path, lines: dict[str, list[str]]) -> None:
+    for split, entries in lines.items():
+        (root / f"{split}.txt").write_text("".join(f"{e}\n" for e in entries))
+
+
+def corpus(root: Path) -> dict:
+    return {"type": "bah", "root": str(root), "split_files": SPLITS, "hidden_test": None}
+
+
+@pytest.fixture()
+def small_corpus(tmp_path):
+    make_video(tmp_path / "Videos/P1/Visite_1/a.mp4", seconds=1.0)
+    make_video(tmp_path / "Videos/P2/Visite_1/b b.mp4", seconds=1.2, audio=False)
+    make_video(tmp_path / "Videos/P3/Visite_1/c.mp4", seconds=1.0)
+    (tmp_path / "Videos/P3/Visite_1/broken.mp4").write_bytes(b"not a video at all" * 10)
+    write_lists(
+        tmp_path,
+        {
+            "train": ["Videos/P1/Visite_1/a.mp4,1,Well, maybe, I guess"],
+            "val": ["Videos/P2/Visite_1/b b.mp4,0,Yes, sure"],
+            "test": ["Videos/P3/Visite_1/c.mp4,1,", "Videos/P3/Visite_1/broken.mp4,0,Hmm"],
+        },
+    )
+    return tmp_path
+
+
+def test_manifest_rows_and_probe(small_corpus, tmp_path):
+    records = read_corpus(corpus(small_corpus))
+    frame = build_manifest(records, n_shards=3, workers=2)
+    assert list(frame.columns) == MANIFEST_SCHEMA.names
+    assert len(frame) == 4
+    row = frame.set_index("video_path").loc["Videos/P2/Visite_1/b b.mp4"]
+    assert row["split"] == "val" and row["label"] == 0 and row["participant"] == "P2"
+    assert not row["has_audio"] and row["readable"]
+    assert row["fps"] == pytest.approx(25.0)
+    assert row["n_frames"] == 30
+    assert row["duration"] == pytest.approx(1.2, abs=0.05)
+    broken = frame.set_index("video_path").loc["Videos/P3/Visite_1/broken.mp4"]
+    assert not broken["readable"] and "unreadable by ffprobe" in broken["problem"]
+    test_row = frame.set_index("video_path").loc["Videos/P3/Visite_1/c.mp4"]
+    assert pd.isna(test_row["transcript"]) and test_row["has_audio"]
+    out = tmp_path / "manifest.parquet"
+    write_manifest(frame, out)
+    again = read_manifest(out)
+    assert again["label"].dtype.name == "Int8"
+    assert again.loc[again["video_path"] == "Videos/P3/Visite_1/c.mp4", "transcript"].isna().all()
+    assert sorted(shard_members(again, 0)["video_id"]) == list(shard_members(again, 0)["video_id"])
+    assert sum(len(shard_members(again, s)) for s in range(3)) == 4
+
+
+def test_validation_lists_every_problem(tmp_path):
+    make_video(tmp_path / "Videos/P1/a.mp4", seconds=0.5)
+    make_video(tmp_path / "Videos/P2/b.mp4", seconds=0.5)
+    write_lists(
+        tmp_path,
+        {
+            "train": ["Videos/P1/a.mp4,1,x", "Videos/P1/a.mp4,1,x again"],
+            "val": ["Videos/P2/b.mp4,0,y", "Videos/P1/missing.mp4,0,z"],
+            "test": [],
+        },
+    )
+    with pytest.raises(CorpusError) as caught:
+        build_manifest(read_corpus(corpus(tmp_path)), n_shards=2)
+    message = str(caught.value)
+    assert "train.txt:2: duplicate video 'Videos/P1/a.mp4' (already listed at" in message
+    assert "val.txt:2: video not found:" in message
+    assert "participant 'P1' appears in more than one split: train" in message
+    assert "val (" in message
+
+
+def test_training_split_is_required(tmp_path):
+    make_video(tmp_path / "Videos/P2/b.mp4", seconds=0.5)
+    write_lists(tmp_path, {"train": [], "val": ["Videos/P2/b.mp4,0,y"], "test": []})
+    with pytest.raises(CorpusError, match="the corpus has no train videos"):
+        build_manifest(read_corpus(corpus(tmp_path)), n_shards=1)
+
+
+def test_adding_a_video_keeps_every_other_shard_assignment(small_corpus):
+    before = build_manifest(read_corpus(corpus(small_corpus)), n_shards=3)
+    make_video(small_corpus / "Videos/P1/Visite_1/new.mp4", seconds=0.5)
+    with open(small_corpus / "train.txt", "a") as handle:
+        handle.write("Videos/P1/Visite_1/new.mp4,0,new one\n")
+    after = build_manifest(read_corpus(corpus(small_corpus)), n_shards=3)
+    merged = before.merge(after, on="video_id", suffixes=("_before", "_after"))
+    assert len(merged) == len(before)
+    assert (merged["shard_before"] == merged["shard_after"]).all()

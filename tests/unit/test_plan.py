@@ -1,0 +1,53 @@
+"""Planning jobs from the manifest (the logic behind the rules' input functions)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ahrec import plan
+
+
+@pytest.fixture()
+def manifest():
+    return pd.DataFrame(
+        {
+            "video_id": ["b", "a", "c", "d"],
+            "split": ["train", "train", "test", "val"],
+            "transcript": ["hi, there", None, "", np.nan],
+            "transcript_source": ["list", None, None, None],
+            "readable": pd.array([True, True, False, True], dtype="boolean"),
+            "has_audio": pd.array([True, False, False, True], dtype="boolean"),
+            "problem": [None, None, "empty file (0 bytes)", None],
+            "n_frames": pd.array([10, None, None, 5], dtype="Int64"),
+            "shard": [0, 0, 1, 0],
+        }
+    )
+
+
+def test_shard_members_are_sorted_and_disjoint(manifest):
+    assert plan.shard_video_ids(manifest, 0) == ["a", "b", "d"]
+    assert plan.shard_video_ids(manifest, "1") == ["c"]
+    assert plan.shard_video_ids(manifest, 7) == []
+
+
+def test_cells_become_plain_values(manifest):
+    assert plan.cell(plan.video_row(manifest, "b")["n_frames"]) == 10
+    assert isinstance(plan.cell(plan.video_row(manifest, "b")["n_frames"]), int)
+    assert plan.cell(plan.video_row(manifest, "a")["n_frames"]) is None
+    assert plan.cell(plan.video_row(manifest, "d")["transcript"]) is None
+    with pytest.raises(KeyError, match="not in the manifest"):
+        plan.video_row(manifest, "zzz")
+
+
+def test_speech_recognition_only_where_the_corpus_has_no_transcript(manifest):
+    assert plan.asr_video_ids(manifest, 0, "pocketsphinx") == ["a", "d"]
+    assert plan.asr_video_ids(manifest, 1, "whisper") == ["c"]
+    assert plan.asr_video_ids(manifest, 0, "none") == []
+    rows = plan.corpus_transcripts(manifest, 0)
+    assert rows[1] == {"video_id": "b", "transcript": "hi, there", "transcript_source": "list"}
+
+
+def test_audio_reasons_and_split_ids(manifest):
+    assert plan.audio_reasons(manifest, 0) == {"a": "no audio track", "b": None, "d": None}
+    assert plan.audio_reasons(manifest, 1) == {"c": "empty file (0 bytes)"}
+    assert plan.split_ids(manifest, "train") == ["a", "b"]
