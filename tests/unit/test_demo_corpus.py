@@ -30,6 +30,7 @@ from ahrec.demo import (
     script,
     speech,
 )
+from ahrec.demo.generator import CUES_HEADER
 
 TOOLS = shutil.which("ffmpeg") is not None and shutil.which("espeak-ng") is not None
 needs_tools = pytest.mark.skipif(not TOOLS, reason="ffmpeg and espeak-ng are needed")
@@ -146,17 +147,7 @@ def test_requested_test_videos_have_no_transcript_at_all(corpus: Path) -> None:
 def test_cues_file_matches_the_lists(corpus: Path) -> None:
     listed = {v: (split, label) for split, rows in all_rows(corpus).items() for v, label, _ in rows}
     table = cues(corpus)
-    assert list(table[0]) == [
-        "video_path",
-        "split",
-        "participant",
-        "label",
-        "text_cue",
-        "audio_cue",
-        "face_cue",
-        "scene_cue",
-        "duration_s",
-    ]
+    assert tuple(table[0]) == CUES_HEADER
     assert {row["video_path"] for row in table} == set(listed)
     for row in table:
         assert listed[row["video_path"]] == (row["split"], row["label"])

@@ -110,7 +110,8 @@ def test_videomae_rows_shapes_order_and_determinism(videomae):
 
 
 def test_videomae_preprocess_clip():
-    from ahrec.embeddings.videomae import IMAGENET_MEAN, IMAGENET_STD, preprocess_clip
+    from ahrec.embeddings.imaging import IMAGENET_MEAN, IMAGENET_STD
+    from ahrec.embeddings.videomae import preprocess_clip
 
     white = [np.full((60, 100, 3), 255, np.uint8)] * 3
     clip = preprocess_clip(white, 32)
@@ -153,7 +154,7 @@ def effnet(effnet_path):
 
 
 def test_stat_pool():
-    from ahrec.embeddings.timm_face import stat_pool
+    from ahrec.embeddings.pooling import stat_pool
 
     pooled = stat_pool(np.array([[1.0, 2.0], [3.0, 2.0]]))
     np.testing.assert_allclose(pooled, [2.0, 2.0, 1.0, 0.0])  # population std

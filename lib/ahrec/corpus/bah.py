@@ -16,6 +16,7 @@ import yaml
 
 from ahrec.corpus.records import (
     VideoRecord,
+    outside_root,
     participant_from_path,
     resolve_inside,
 )
@@ -96,10 +97,7 @@ def read_split_file(
             label = int(label_text)
         absolute = resolve_inside(root, video_path)
         if absolute is None:
-            problems.append(
-                f"{where}: path {video_path!r} is outside the corpus root {root}; "
-                "paths must be relative to corpus.root without '..'"
-            )
+            problems.append(outside_root(where, video_path, root))
             continue
         source = "list" if transcript else None
         text: str | None = transcript or None

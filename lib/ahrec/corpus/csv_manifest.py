@@ -12,7 +12,13 @@ import io
 from pathlib import Path
 
 from ahrec.corpus.bah import read_text_lines
-from ahrec.corpus.records import SPLITS, VideoRecord, participant_from_path, resolve_inside
+from ahrec.corpus.records import (
+    SPLITS,
+    VideoRecord,
+    outside_root,
+    participant_from_path,
+    resolve_inside,
+)
 from ahrec.errors import CorpusError
 
 REQUIRED_COLUMNS = ("video_path", "split")
@@ -68,10 +74,7 @@ def read_csv_manifest(path: Path, root: Path | None = None) -> list[VideoRecord]
             label = int(label_text)
         absolute = resolve_inside(root, video_path)
         if absolute is None:
-            problems.append(
-                f"{where}: path {video_path!r} is outside the corpus root {root}; "
-                "use paths relative to corpus.root without '..'"
-            )
+            problems.append(outside_root(where, video_path, root))
             continue
         transcript = row.get("transcript") or None
         records.append(

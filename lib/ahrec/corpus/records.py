@@ -91,3 +91,11 @@ def resolve_inside(root: Path, video_path: str) -> Path | None:
     if normal == ".." or normal.startswith("../") or normal == ".":
         return None
     return Path(os.path.abspath(root)) / normal
+
+
+def outside_root(where: str, video_path: str, root: Path) -> str:
+    """The message for a listed path that escapes the corpus root."""
+    return (
+        f"{where}: path {video_path!r} is outside the corpus root {root}; "
+        "paths must be relative to corpus.root without '..'"
+    )

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import csv
 import io
+import multiprocessing
+import multiprocessing.context
 import os
 import shutil
+import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-import cv2
 import numpy as np
 import yaml
 from tqdm import tqdm
@@ -207,8 +209,18 @@ def transcript_yaml(result: VideoResult) -> str:
     )
 
 
-def _worker_init() -> None:
-    cv2.setNumThreads(1)
+def _pool_context() -> multiprocessing.context.BaseContext | None:
+    """Fork on Linux: workers need no re-import of ``__main__``.
+
+    Spawn and forkserver re-run the main module in every worker, which breaks
+    scripts without an ``if __name__ == "__main__"`` guard (Snakemake's
+    ``script:`` files have none). Workers must not call ``cv2.setNumThreads``:
+    after a fork from a process whose OpenCV thread pool is running, that call
+    deadlocks.
+    """
+    if sys.platform.startswith("linux"):
+        return multiprocessing.get_context("fork")
+    return None
 
 
 def _check_tools() -> None:
@@ -218,6 +230,10 @@ def _check_tools() -> None:
     ):
         if shutil.which(tool) is None:
             raise RuntimeError(f"{tool} is not installed; the demo corpus needs it ({fix})")
+
+
+def _progress(total: int, enabled: bool) -> tqdm:
+    return tqdm(total=total, desc="demo videos", unit="video", disable=not enabled)
 
 
 def generate_demo_corpus(
@@ -236,26 +252,27 @@ def generate_demo_corpus(
     planned = plan_corpus(settings)
     jobs = [p.job for p in planned]
     results: dict[int, VideoResult] = {}
-    bar = tqdm(total=len(jobs), desc="demo videos", unit="video", disable=not progress)
-    try:
-        if workers > 1:
-            with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
-                futures = [pool.submit(make_video, job, root) for job in jobs]
-                for future in as_completed(futures):
-                    result = future.result()
-                    results[result.index] = result
-                    bar.update()
-        else:
-            threads = cv2.getNumThreads()
-            cv2.setNumThreads(1)
+    if workers > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(jobs)), mp_context=_pool_context()
+        ) as pool:
+            # Submit (and so fork) before the progress bar starts its monitor thread.
+            futures = [pool.submit(make_video, job, root) for job in jobs]
             try:
-                for job in jobs:
-                    results[job.index] = make_video(job, root)
-                    bar.update()
-            finally:
-                cv2.setNumThreads(threads)
-    finally:
-        bar.close()
+                with _progress(len(jobs), progress) as bar:
+                    for future in as_completed(futures):
+                        result = future.result()
+                        results[result.index] = result
+                        bar.update()
+            except BaseException:
+                for future in futures:  # fail fast: do not make the rest
+                    future.cancel()
+                raise
+    else:
+        with _progress(len(jobs), progress) as bar:
+            for job in jobs:
+                results[job.index] = make_video(job, root)
+                bar.update()
 
     for item in planned:
         sidecar = (root / item.job.relative_path).with_suffix(".yaml")

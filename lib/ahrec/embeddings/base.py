@@ -9,7 +9,7 @@ instead of raising.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -64,6 +64,17 @@ def unavailable_frames(frame_set: FrameSet) -> EmbeddingRow | None:
     if frame_set.available:
         return None
     return EmbeddingRow.missing(frame_set.video_id, frame_set.reason or "no frames")
+
+
+def encode_frame_sets(
+    frame_sets: Sequence[FrameSet], embed: Callable[[list[np.ndarray]], np.ndarray]
+) -> list[EmbeddingRow]:
+    """One row per frame set, in order: ``embed(frames)`` where frames exist, a reason where not."""
+    rows = []
+    for frame_set in frame_sets:
+        missing = unavailable_frames(frame_set)
+        rows.append(missing or EmbeddingRow(frame_set.video_id, embed(frame_set.frames)))
+    return rows
 
 
 def unavailable_audio(item: AudioItem, min_samples: int = 1) -> EmbeddingRow | None:

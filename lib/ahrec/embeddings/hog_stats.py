@@ -17,16 +17,11 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from ahrec.embeddings.base import unavailable_frames
+from ahrec.embeddings.base import encode_frame_sets
+from ahrec.embeddings.pooling import stat_pool
 from ahrec.embeddings.specs import HogStatsSpec
 from ahrec.embeddings.table import EmbeddingRow
 from ahrec.media.framestore import FrameSet
-
-
-def stat_pool(features: np.ndarray) -> np.ndarray:
-    """Mean and population standard deviation over frames, concatenated (the paper's pooling)."""
-    features = np.asarray(features, dtype=np.float32)
-    return np.concatenate([features.mean(axis=0), features.std(axis=0)]).astype(np.float32)
 
 
 class HogStatsEncoder:
@@ -49,12 +44,6 @@ class HogStatsEncoder:
         return self._hog.compute(gray).reshape(-1).astype(np.float32)
 
     def encode(self, frame_sets: Sequence[FrameSet]) -> list[EmbeddingRow]:
-        rows = []
-        for frame_set in frame_sets:
-            missing = unavailable_frames(frame_set)
-            if missing is not None:
-                rows.append(missing)
-                continue
-            features = np.stack([self.frame_features(crop) for crop in frame_set.frames])
-            rows.append(EmbeddingRow(frame_set.video_id, stat_pool(features)))
-        return rows
+        return encode_frame_sets(
+            frame_sets, lambda crops: stat_pool(np.stack([self.frame_features(c) for c in crops]))
+        )

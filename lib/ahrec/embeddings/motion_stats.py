@@ -17,7 +17,7 @@ from itertools import pairwise
 import cv2
 import numpy as np
 
-from ahrec.embeddings.base import unavailable_frames
+from ahrec.embeddings.base import encode_frame_sets
 from ahrec.embeddings.specs import MotionStatsSpec
 from ahrec.embeddings.table import EmbeddingRow
 from ahrec.media.framestore import FrameSet
@@ -108,11 +108,4 @@ class MotionStatsEncoder:
         ).astype(np.float32)
 
     def encode(self, frame_sets: Sequence[FrameSet]) -> list[EmbeddingRow]:
-        rows = []
-        for frame_set in frame_sets:
-            missing = unavailable_frames(frame_set)
-            if missing is not None:
-                rows.append(missing)
-                continue
-            rows.append(EmbeddingRow(frame_set.video_id, self.encode_one(frame_set.frames)))
-        return rows
+        return encode_frame_sets(frame_sets, self.encode_one)

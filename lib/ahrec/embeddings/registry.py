@@ -12,8 +12,12 @@ from typing import Any
 from ahrec.embeddings.specs import EncoderSpec
 
 
-def build_encoder(spec: EncoderSpec, device: Any = None, n_frames: int | None = None) -> Any:
-    """Load the encoder of ``spec`` once; the caller feeds it a whole shard."""
+def build_encoder(spec: EncoderSpec, device: str = "auto", n_frames: int | None = None) -> Any:
+    """Load the encoder of ``spec`` once; the caller feeds it a whole shard.
+
+    ``device`` is the config preference (auto, cpu, cuda); it is resolved, and
+    torch imported, only for the neural kinds.
+    """
     kind, options = spec.kind, spec.options
     if kind == "motion_stats":
         from ahrec.embeddings.motion_stats import MotionStatsEncoder
@@ -32,22 +36,28 @@ def build_encoder(spec: EncoderSpec, device: Any = None, n_frames: int | None = 
 
         if n_frames is None:
             raise ValueError("videomae needs the number of scene frames (scene.n_frames)")
-        return VideoMAEEncoder(options, device, n_frames)
+        return VideoMAEEncoder(options, _torch_device(device), n_frames)
     if kind == "timm":
         from ahrec.embeddings.timm_face import TimmFaceEncoder
 
-        return TimmFaceEncoder(options, device)
+        return TimmFaceEncoder(options, _torch_device(device))
     if kind == "wav2vec2":
         from ahrec.embeddings.wav2vec2 import Wav2Vec2Encoder
 
-        return Wav2Vec2Encoder(options, device)
+        return Wav2Vec2Encoder(options, _torch_device(device))
     if kind == "transformer":
         from ahrec.embeddings.text_transformer import TransformerTextEncoder
 
-        return TransformerTextEncoder(options, device)
+        return TransformerTextEncoder(options, _torch_device(device))
     raise ValueError(f"embeddings.{spec.modality}.{spec.name}: {kind} is not a per-shard encoder")
 
 
 def encoder_meta(spec: EncoderSpec) -> dict[str, Any]:
     """What a table records about the encoder that made it."""
     return {"modality": spec.modality, "encoder": spec.name, **spec.as_params()}
+
+
+def _torch_device(preference: str) -> Any:
+    from ahrec.embeddings.device import select_device
+
+    return select_device(preference)

@@ -22,31 +22,17 @@ import torch.nn.functional as F
 
 from ahrec.embeddings.base import unavailable_frames
 from ahrec.embeddings.device import inference
+from ahrec.embeddings.imaging import imagenet_normalise, rgb_tensor
 from ahrec.embeddings.locate import describe_load_failure, resolve_model_location
+from ahrec.embeddings.pooling import stat_pool
 from ahrec.embeddings.specs import TimmSpec
 from ahrec.embeddings.table import EmbeddingRow
 from ahrec.errors import ModelLoadError
 from ahrec.media.framestore import FrameSet
 
 INPUT_SIZE = 224
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 CLASSIFIER_PREFIXES = ("classifier.", "fc.", "head.")
 STATE_DICT_FILES = ("model.safetensors", "pytorch_model.bin", "model.pt", "model.pth")
-
-
-def stat_pool(features: np.ndarray) -> np.ndarray:
-    """(frames, F) -> (2F,): mean then population std over frames, float32.
-
-    Population std (ddof=0) as in the paper, so a one-frame video gets zeros
-    rather than NaN.
-    """
-    features = np.asarray(features, dtype=np.float64)
-    if features.ndim != 2 or features.shape[0] == 0:
-        raise ValueError(
-            f"stat_pool expects a non-empty (frames, features) array, got {features.shape}"
-        )
-    return np.concatenate([features.mean(axis=0), features.std(axis=0)]).astype(np.float32)
 
 
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
@@ -138,8 +124,6 @@ class TimmFaceEncoder:
         self.model = self._load(spec).to(device).eval()
         self.num_features = int(self.model.num_features)
         self.dim = 2 * self.num_features
-        self._mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-        self._std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
 
     @staticmethod
     def _load(spec: TimmSpec) -> torch.nn.Module:
@@ -163,18 +147,13 @@ class TimmFaceEncoder:
     def _preprocess(self, crops: Sequence[np.ndarray]) -> torch.Tensor:
         tensors = []
         for crop in crops:
-            array = np.asarray(crop)
-            if array.ndim != 3 or array.shape[2] != 3:
-                raise ValueError(f"expected RGB crops of shape (H, W, 3), got {array.shape}")
-            tensor = torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1)
-            tensor = tensor.unsqueeze(0).to(torch.float32)
+            tensor = rgb_tensor(crop)
             if tensor.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
                 tensor = F.interpolate(
                     tensor, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", antialias=True
                 )
             tensors.append(tensor)
-        batch = torch.cat(tensors).div_(255.0).clamp_(0.0, 1.0)
-        return (batch - self._mean) / self._std
+        return imagenet_normalise(torch.cat(tensors))
 
     def frame_features(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         """(N, num_features) float32 features of N crops, in batches of spec.batch_size."""

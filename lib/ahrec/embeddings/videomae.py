@@ -20,14 +20,13 @@ from transformers import VideoMAEModel
 
 from ahrec.embeddings.base import unavailable_frames
 from ahrec.embeddings.device import inference
+from ahrec.embeddings.imaging import imagenet_normalise, rgb_tensor
 from ahrec.embeddings.locate import describe_load_failure, resolve_model_location
 from ahrec.embeddings.specs import VideoMAESpec
 from ahrec.embeddings.table import EmbeddingRow
 from ahrec.errors import ModelLoadError
 from ahrec.media.framestore import FrameSet
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+from ahrec.media.sampling import evenly_spaced
 
 
 def _resize_shortest_edge(frames: torch.Tensor, size: int) -> torch.Tensor:
@@ -63,25 +62,14 @@ def preprocess_clip(frames: Sequence[np.ndarray], image_size: int) -> torch.Tens
         raise ValueError("preprocess_clip needs at least one frame")
     processed = []
     for frame in frames:
-        array = np.asarray(frame)
-        if array.ndim != 3 or array.shape[2] != 3:
-            raise ValueError(f"expected RGB frames of shape (H, W, 3), got {array.shape}")
-        tensor = torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1)
-        tensor = tensor.unsqueeze(0).to(torch.float32)
-        tensor = _centre_crop(_resize_shortest_edge(tensor, image_size), image_size)
-        processed.append(tensor)
-    clip = torch.cat(processed).div_(255.0).clamp_(0.0, 1.0)
-    mean = torch.tensor(IMAGENET_MEAN, dtype=torch.float32).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD, dtype=torch.float32).view(1, 3, 1, 1)
-    return (clip - mean) / std
+        tensor = rgb_tensor(frame)
+        processed.append(_centre_crop(_resize_shortest_edge(tensor, image_size), image_size))
+    return imagenet_normalise(torch.cat(processed))
 
 
 def _evenly(frames: Sequence[np.ndarray], count: int) -> list[np.ndarray]:
     """Exactly ``count`` frames spread evenly (repeating some when the video has fewer)."""
-    if len(frames) == count:
-        return list(frames)
-    positions = np.linspace(0, len(frames) - 1, count).round().astype(int)
-    return [frames[p] for p in positions]
+    return [frames[p] for p in evenly_spaced(len(frames), count)]
 
 
 class VideoMAEEncoder:

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from ahrec.embeddings.base import AudioItem, TextItem
-from ahrec.embeddings.device import select_device
 from ahrec.embeddings.registry import build_encoder, encoder_meta
 from ahrec.embeddings.specs import EncoderSpec, parse_encoder
 from ahrec.embeddings.table import EmbeddingRow, gather_embeddings, write_embeddings
@@ -57,7 +56,7 @@ def embed_frames_shard(
     batch_videos: int = 8,
 ) -> None:
     """Scene (one frames file per video) or face (one crops file per shard) encoders."""
-    encoder = build_encoder(spec, select_device(device), n_frames=n_frames)
+    encoder = build_encoder(spec, device, n_frames=n_frames)
     frame_sets: list[FrameSet] = []
     for path in frame_files:
         frame_sets.extend(load_frame_sets(path))
@@ -75,7 +74,7 @@ def embed_audio_shard(
     device: str = "auto",
 ) -> None:
     """``reasons`` gives, per video id, why its audio is missing (None when present)."""
-    encoder = build_encoder(spec, select_device(device))
+    encoder = build_encoder(spec, device)
     rows: list[EmbeddingRow] = []
     for video_id, path in progress(list(wavs.items()), len(wavs), f"audio/{spec.name}"):
         samples, rate = read_wav(path)
@@ -100,7 +99,7 @@ def text_items(transcript_tables: Sequence[str | Path]) -> list[TextItem]:
 def embed_text_shard(
     spec: EncoderSpec, transcript_table: str | Path, out: str | Path, device: str = "auto"
 ) -> None:
-    encoder = build_encoder(spec, select_device(device))
+    encoder = build_encoder(spec, device)
     items = text_items([transcript_table])
     rows: list[EmbeddingRow] = []
     for batch in progress(_batched(items, 64), None, f"text/{spec.name}"):

@@ -9,7 +9,6 @@ from typing import Any
 
 import pandas as pd
 
-from ahrec.embeddings.device import select_device
 from ahrec.faces.detect import FaceStats, crop_faces, make_detector
 from ahrec.media.framestore import load_frame_set, save_frame_sets
 from ahrec.runtime import progress
@@ -45,8 +44,11 @@ def detect_faces_shard(
     device: str = "auto",
 ) -> pd.DataFrame:
     """Detect, keep the largest face, crop it (whole frame if none), record the rate."""
-    torch_device = select_device(device) if detector["kind"] == "yolo" else None
-    model = make_detector(detector, device=str(torch_device) if torch_device else "cpu")
+    if detector["kind"] == "yolo":
+        from ahrec.embeddings.device import select_device
+
+        device = str(select_device(device))
+    model = make_detector(detector, device=device if detector["kind"] == "yolo" else "cpu")
     crops, stats = [], []
     for path in progress(frame_files, len(frame_files), "faces"):
         frame_set = load_frame_set(path)

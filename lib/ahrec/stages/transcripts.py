@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ahrec.embeddings.device import select_device
 from ahrec.media.audio import read_wav
 from ahrec.transcripts.asr import build_recognizer, resolve_transcripts
 
@@ -30,7 +29,11 @@ def transcripts_shard(
     needs = [v["video_id"] for v in videos if not (v.get("transcript") or "").strip()]
     recognizer = None
     if needs and asr["kind"] != "none":
-        torch_device = select_device(device) if asr["kind"] == "whisper" else None
+        torch_device = None
+        if asr["kind"] == "whisper":
+            from ahrec.embeddings.device import select_device
+
+            torch_device = select_device(device)
         recognizer = build_recognizer(asr, torch_device)
     audio: dict[str, tuple[np.ndarray, int] | None] = {}
     for video_id in needs:

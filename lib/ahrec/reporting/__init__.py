@@ -1,0 +1,1 @@
+"""Summaries of a run for people: benchmarks, tables, plots."""
