@@ -19,7 +19,9 @@ from ahrec.errors import ConfigError
 from snakemake.exceptions import WorkflowError
 
 
-configfile: "config.yaml"
+# The defaults beside this file; `--configfile my.yaml` extends them (add
+# `--replace-workflow-config` to use my.yaml alone, schema defaults filling the rest).
+configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
 try:
@@ -33,9 +35,13 @@ include: "rules/corpus.smk"
 include: "rules/media.smk"
 include: "rules/transcripts.smk"
 include: "rules/embeddings.smk"
+include: "rules/models.smk"
+include: "rules/fusion.smk"
 
 
 rule all:
     default_target: True
     input:
         rules.embeddings.input,
+        f"{RESULTS}/table.csv",
+        f"{RESULTS}/submission.csv",

@@ -8,6 +8,7 @@ import re
 from ahrec import plan
 from ahrec.corpus.manifest import read_manifest
 from ahrec.embeddings.specs import encoder_spec, encoder_specs
+from ahrec.models.specs import fusion_runs, unimodal_spec, unimodal_specs
 
 RESULTS = config["results"]
 LOGS = f"{RESULTS}/logs"
@@ -124,3 +125,110 @@ def embedding_tables():
         f"{RESULTS}/embeddings/{spec.modality}/{spec.name}.parquet"
         for spec in encoder_specs(config)
     ]
+
+
+# --- models -----------------------------------------------------------------
+
+LABELS = f"{RESULTS}/labels/training.parquet"
+UNIMODAL = f"{RESULTS}/unimodal/{{model}}"
+FUSION = f"{RESULTS}/fusion/{{run}}"
+UNIMODAL_NAMES = [spec.name for spec in unimodal_specs(config)]
+FUSION_RUNS = {run.name: run for run in fusion_runs(config)}
+
+
+def names_regex(names):
+    return "|".join(re.escape(n) for n in names) if names else r"(?!x)x"
+
+
+def unimodal_inputs(wildcards):
+    """What a unimodal model reads: an embedding table, the transcripts or scene frames."""
+    spec = unimodal_spec(config, wildcards.model)
+    if spec.input in ("embedding", "sequence"):
+        return [f"{RESULTS}/embeddings/{spec.modality}/{spec.options.embedding}.parquet"]
+    if spec.input == "transcripts":
+        return [f"{RESULTS}/transcripts.parquet"]
+    return sorted(SCENE_FRAMES.format(video=v) for v in manifest()["video_id"])
+
+
+def unimodal_gpus(wildcards):
+    kind = unimodal_spec(config, wildcards.model).kind
+    return 1 if config["device"] == "cuda" and kind in {"temporal", "text_finetune", "videomae_finetune"} else 0
+
+
+def run_embeddings(wildcards):
+    return [f"{RESULTS}/unimodal/{m}/embeddings.parquet" for m in FUSION_RUNS[wildcards.run].models]
+
+
+def search_embeddings(wildcards):
+    run = FUSION_RUNS[config["search"][wildcards.name]["run"]]
+    return [f"{RESULTS}/unimodal/{m}/embeddings.parquet" for m in run.models]
+
+
+def submission_predictions(wildcards):
+    run = config["fusion"]["submission"]
+    if not run:
+        raise WorkflowError("fusion.submission is not set: name the fusion run whose ensemble to submit")
+    return f"{RESULTS}/fusion/{run}/ensemble/predictions.parquet"
+
+
+def run_best_params(wildcards):
+    source = FUSION_RUNS[wildcards.run].from_search
+    return [f"{RESULTS}/search/{source}/best.yaml"] if source else []
+
+
+def run_seeds(run):
+    return list(FUSION_RUNS[run].seeds)
+
+
+def search_seeds(name):
+    return list(config["search"][name].get("seeds") or config["fusion"]["seeds"])
+
+
+def submission_split():
+    split = config["submission"]["split"]
+    if split == "auto":
+        return "hidden" if config["corpus"]["hidden_test"] else "test"
+    return split
+
+
+def table_rows():
+    """The results table in the paper's order: unimodal models, then every fusion run."""
+    rows, number = [], 0
+    ids = {}
+    for spec in unimodal_specs(config):
+        number += 1
+        ids[spec.name] = number
+        rows.append(
+            {
+                "id": number,
+                "system": spec.label,
+                "modality": spec.modality,
+                "models": spec.name,
+                "metrics": f"{RESULTS}/unimodal/{spec.name}/metrics.json",
+            }
+        )
+    for run in FUSION_RUNS.values():
+        models = ", ".join(str(ids[m]) for m in run.models)
+        modality = "+".join(unimodal_spec(config, m).modality for m in run.models)
+        number += 1
+        rows.append(
+            {
+                "id": number,
+                "system": f"{run.label} (seed {run.seeds[0]})",
+                "modality": modality,
+                "models": models,
+                "metrics": f"{RESULTS}/fusion/{run.name}/seed{run.seeds[0]}/metrics.json",
+            }
+        )
+        if len(run.seeds) > 1:
+            number += 1
+            rows.append(
+                {
+                    "id": number,
+                    "system": f"{run.label}, ensemble of {len(run.seeds)} seeds",
+                    "modality": modality,
+                    "models": models,
+                    "metrics": f"{RESULTS}/fusion/{run.name}/ensemble/metrics.json",
+                }
+            )
+    return rows

@@ -139,6 +139,10 @@ def _cross_checks(config: Mapping[str, Any]) -> list[str]:
     from ahrec.embeddings.specs import validate_encoder_specs
 
     problems.extend(validate_encoder_specs(config["embeddings"]))
+    if not problems:
+        from ahrec.models.specs import validate_models_config
+
+        problems.extend(validate_models_config(config))
     return problems
 
 

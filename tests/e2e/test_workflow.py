@@ -1,9 +1,10 @@
 """The whole DAG, end to end, through the Snakemake CLI, on a tiny demo corpus.
 
-Two runs share one generated corpus: the offline default configuration (what
-a fresh clone runs) and the paper's architectures (VideoMAE, EfficientNet-B0,
-YOLOv8, wav2vec2, DistilRoBERTa, Whisper) as tiny randomly initialised models
-loaded through the real loaders.
+Runs share one generated corpus: the offline default configuration (what a
+fresh clone runs, with small models), the paper's architectures (VideoMAE,
+EfficientNet-B0, YOLOv8, wav2vec2, DistilRoBERTa, Whisper) as tiny randomly
+initialised models loaded through the real loaders, and a rerun with the test
+labels flipped, which must not change a single prediction.
 """
 
 from __future__ import annotations
@@ -13,37 +14,47 @@ import shutil
 import pandas as pd
 import pytest
 
+from ahrec.corpus.bah import parse_split_line, read_text_lines
 from ahrec.corpus.manifest import read_manifest
 from ahrec.embeddings.table import read_embeddings
+from ahrec.models.evaluation import read_metrics
 from tests.e2e.workflow import snakemake, write_config
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
+N_VIDEOS = 8
 DEFAULT_TABLES = {
-    "scene/motion": None,
+    "scene/motion": 98,
     "face/hog": 2 * 1764,
     "audio/egemaps": 25,
     "text/minilm": 384,
     "text/tfidf": None,
 }
+UNIMODAL = [
+    "face_mlp",
+    "scene_linear",
+    "audio_mamba",
+    "text_tfidf_lr",
+    "text_tfidf_catboost",
+    "text_minilm",
+]
 
 
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("default-run")
     write_config(workdir, {})
-    result = snakemake(workdir)
-    return workdir, result
+    snakemake(workdir)
+    return workdir
 
 
 def test_default_run_builds_manifest_and_every_table(default_run):
-    workdir, _ = default_run
-    results = workdir / "results"
+    results = default_run / "results"
     manifest = read_manifest(results / "manifest.parquet")
-    assert len(manifest) == 6
+    assert len(manifest) == N_VIDEOS
     assert manifest.groupby("split")["participant"].nunique().to_dict() == {
         "test": 2,
-        "train": 2,
+        "train": 4,
         "val": 2,
     }
     assert manifest["readable"].all() and manifest["has_audio"].all()
@@ -52,20 +63,18 @@ def test_default_run_builds_manifest_and_every_table(default_run):
     ids = set(manifest["video_id"])
     for name, dim in DEFAULT_TABLES.items():
         table = read_embeddings(results / "embeddings" / f"{name}.parquet")
-        assert set(table.video_ids) == ids, name
-        assert len(table.video_ids) == len(ids), name
+        assert set(table.video_ids) == ids and len(table.video_ids) == len(ids), name
         if dim is not None:
             assert table.dim == dim, name
         assert table.available.all(), (name, table.reasons)
     audio = read_embeddings(results / "embeddings/audio/egemaps.parquet", with_sequences=True)
-    assert all(len(s) > 200 for s in audio.sequences)  # 10 ms steps over 3-4 s of speech
+    assert all(len(s) > 200 for s in audio.sequences)  # 10 ms steps over 3-10 s of speech
 
 
 def test_faces_are_found_and_transcripts_are_completed(default_run):
-    workdir, _ = default_run
-    results = workdir / "results"
+    results = default_run / "results"
     detection = pd.read_parquet(results / "faces/detection.parquet")
-    assert len(detection) == 6 and (detection["n_frames"] == 30).all()
+    assert len(detection) == N_VIDEOS and (detection["n_frames"] == 30).all()
     assert detection["n_detected"].sum() / detection["n_frames"].sum() > 0.7
     transcripts = pd.read_parquet(results / "transcripts.parquet")
     assert transcripts["transcript"].notna().all()
@@ -73,31 +82,76 @@ def test_faces_are_found_and_transcripts_are_completed(default_run):
     assert sources.get("asr:pocketsphinx") == 1  # the one test video listed without transcript
 
 
+def test_every_model_predicts_every_video_and_the_table_lists_them(default_run):
+    results = default_run / "results"
+    ids = set(read_manifest(results / "manifest.parquet")["video_id"])
+    for model in UNIMODAL:
+        folder = results / "unimodal" / model
+        predictions = pd.read_parquet(folder / "predictions.parquet")
+        assert set(predictions["video_id"]) == ids, model
+        train = predictions[predictions["split"] == "train"]
+        assert (train["source"] == "oof").all(), model  # the fusion never sees in-sample embeddings
+        embeddings = read_embeddings(folder / "embeddings.parquet")
+        assert set(embeddings.video_ids) == ids and embeddings.available.all(), model
+        metrics = read_metrics(folder / "metrics.json")
+        assert 0 <= metrics["val_mf1"] <= 1 and 0 <= metrics["test_mf1"] <= 1, model
+        assert (folder / "model").is_dir() and any((folder / "model").iterdir())
+    table = pd.read_csv(results / "table.csv")
+    assert list(table.columns) == [
+        "id",
+        "system",
+        "modality",
+        "models",
+        "val_mf1",
+        "test_mf1",
+        "average_mf1",
+    ]
+    assert table["system"].str.contains("ensemble of 2 seeds").sum() == 3  # fusion, proto, tuned
+    assert len(table) == len(UNIMODAL) + 15 + 3
+    assert table["val_mf1"].between(0, 100).all() and table["test_mf1"].between(0, 100).all()
+    best = (results / "search/proto/best.yaml").read_text()
+    assert "mean validation MF1" in best
+
+
+def test_submission_has_one_row_per_test_video_in_list_order(default_run):
+    results = default_run / "results"
+    listed = [
+        parse_split_line(line)[0]
+        for line in read_text_lines(results / "demo_corpus/test.txt")
+        if line.strip()
+    ]
+    submission = pd.read_csv(results / "submission.csv")
+    assert list(submission["video_path"]) == listed
+    assert list(submission.columns) == ["video_path", "label", "prob_no_ah", "prob_ah"]
+    assert submission["label"].isin([0, 1]).all()
+    assert ((submission["prob_no_ah"] + submission["prob_ah"]).round(4) == 1).all()
+
+
 def test_logs_and_benchmarks_per_rule(default_run):
-    workdir, _ = default_run
-    results = workdir / "results"
-    for rule in ("frames", "audio", "faces", "transcripts", "embed_scene", "embed_audio"):
+    results = default_run / "results"
+    for rule in ("frames", "audio", "faces", "transcripts", "embed_scene", "unimodal", "fusion"):
         assert list((results / "logs" / rule).rglob("*.log")), rule
         assert list((results / "benchmarks" / rule).rglob("*.tsv")), rule
     log = (results / "logs" / "manifest.log").read_text()
-    assert "6 videos, 6 participants" in log
+    assert f"{N_VIDEOS} videos, {N_VIDEOS} participants" in log
 
 
 def test_untouched_rerun_does_nothing(default_run):
-    workdir, _ = default_run
-    result = snakemake(workdir, "--dry-run", "--quiet", "rules")
-    assert "Nothing to be done" in result.stdout + result.stderr or not result.stdout.strip()
+    result = snakemake(default_run, "--dry-run")
+    assert "Nothing to be done" in result.stdout + result.stderr
 
 
 @pytest.fixture(scope="module")
 def paper_run(default_run, tmp_path_factory):
-    """The paper's architectures as tiny models, on the corpus the default run generated."""
+    """The paper's architectures as tiny models, on a copy of the default run's corpus."""
     from tests import tiny_models
 
-    corpus_dir = default_run[0] / "results" / "demo_corpus"
     workdir = tmp_path_factory.mktemp("paper-run")
     models = workdir / "models"
-    shutil.copytree(corpus_dir, workdir / "corpus")
+    shutil.copytree(default_run / "results" / "demo_corpus", workdir / "corpus")
+    distilroberta = str(tiny_models.tiny_distilroberta(models))
+    videomae = str(tiny_models.tiny_videomae(models))
+    quick = {"epochs": 2, "patience": 2}
     write_config(
         workdir,
         {
@@ -139,14 +193,51 @@ def paper_run(default_run, tmp_path_factory):
                 "text": {
                     "distilroberta": {
                         "kind": "transformer",
-                        "model": str(tiny_models.tiny_distilroberta(models)),
+                        "model": distilroberta,
                         "pooling": "cls",
                     }
                 },
             },
+            "evaluation": {"oof_folds": 2},
+            "unimodal": {
+                "face": {"modality": "face", "kind": "mlp", "embedding": "effnet", **quick},
+                "scene": {
+                    "modality": "scene",
+                    "kind": "videomae_finetune",
+                    "model": videomae,
+                    "frozen_layers": 1,
+                    "batch_size": 2,
+                    **quick,
+                },
+                "audio": {
+                    "modality": "audio",
+                    "kind": "temporal",
+                    "embedding": "wav2vec2",
+                    "encoder": "transformer",
+                    "d_model": 32,
+                    "layers": 1,
+                    "ff_dim": 64,
+                    **quick,
+                },
+                "text": {
+                    "modality": "text",
+                    "kind": "text_finetune",
+                    "model": distilroberta,
+                    **quick,
+                },
+            },
+            "fusion": {
+                "seeds": [1, 2],
+                "defaults": {"d": 32, "epochs": 3},
+                "runs": {
+                    "paper": {"models": ["face", "scene", "audio", "text"], "prototypes": True}
+                },
+                "submission": "paper",
+            },
         },
+        tiny_models=False,
     )
-    snakemake(workdir)
+    snakemake(workdir, replace_config=True)
     return workdir
 
 
@@ -164,7 +255,7 @@ def test_paper_architectures_run_through_the_same_rules(paper_run):
         table = read_embeddings(results / "embeddings" / f"{name}.parquet")
         assert set(table.video_ids) == ids and table.dim == dim, name
         assert table.available.all(), (name, table.reasons)
-        assert table.meta["kind"] in {"videomae", "timm", "wav2vec2", "transformer"}
+    assert not (results / "embeddings/face/hog.parquet").exists()  # config replaced, not extended
     audio = read_embeddings(results / "embeddings/audio/wav2vec2.parquet", with_sequences=True)
     assert all(s.shape[1] == 32 and len(s) > 100 for s in audio.sequences)  # 50 steps per second
     detection = pd.read_parquet(results / "faces/detection.parquet")
@@ -172,4 +263,35 @@ def test_paper_architectures_run_through_the_same_rules(paper_run):
     transcripts = pd.read_parquet(results / "transcripts.parquet")
     asr = transcripts[transcripts["source"].fillna("").str.startswith("asr")]
     # random Whisper weights: whatever it says, the row is there and labelled as ASR
-    assert len(transcripts) == 6 and (asr["source"] == "asr:whisper").all()
+    assert len(transcripts) == N_VIDEOS and (asr["source"] == "asr:whisper").all()
+    for model, dim in {"face": 256, "scene": 32, "audio": 16, "text": 128}.items():
+        embeddings = read_embeddings(results / "unimodal" / model / "embeddings.parquet")
+        assert embeddings.dim == dim, model
+    submission = pd.read_csv(results / "submission.csv")
+    assert len(submission) == (manifest["split"] == "test").sum()
+
+
+def test_flipping_test_labels_changes_no_prediction(default_run):
+    """Test labels reach only the metrics step: flip them all, rerun, compare every prediction."""
+    results = default_run / "results"
+    prediction_files = sorted(results.glob("unimodal/*/predictions.parquet")) + sorted(
+        results.glob("fusion/*/*/predictions.parquet")
+    )
+    before = {p: pd.read_parquet(p) for p in prediction_files}
+    metrics_path = results / "unimodal/face_mlp/metrics.json"
+    metrics_before, evaluated_at = read_metrics(metrics_path), metrics_path.stat().st_mtime
+    labels_before = read_manifest(results / "manifest.parquet").set_index("video_id")["label"]
+    test_list = results / "demo_corpus/test.txt"
+    flipped = []
+    for line in read_text_lines(test_list):
+        path, label, transcript = parse_split_line(line)
+        flipped.append(f"{path},{1 - int(label)},{transcript}")
+    test_list.write_text("\n".join(flipped) + "\n")
+    snakemake(default_run)
+    for path, frame in before.items():
+        pd.testing.assert_frame_equal(pd.read_parquet(path), frame, check_exact=True, obj=str(path))
+    labels_after = read_manifest(results / "manifest.parquet").set_index("video_id")["label"]
+    changed = labels_before != labels_after.loc[labels_before.index]
+    assert changed.sum() == 2  # both test labels flipped, and only they
+    assert metrics_path.stat().st_mtime > evaluated_at  # the metrics step saw the new labels
+    assert read_metrics(metrics_path)["val_mf1"] == metrics_before["val_mf1"]

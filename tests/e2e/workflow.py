@@ -13,9 +13,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 
 TINY_DEMO = {
-    "participants": 6,
+    "participants": 8,
     "questions_per_participant": 1,
-    "split_participants": {"train": 2, "val": 2, "test": 2},
+    "split_participants": {"train": 4, "val": 2, "test": 2},
     "seed": 11,
     "min_seconds": 3.0,
     "max_seconds": 4.0,
@@ -23,14 +23,31 @@ TINY_DEMO = {
 }
 
 
-def write_config(workdir: Path, overrides: dict[str, Any]) -> Path:
-    config = {"results": "results", "shards": 2, "demo": TINY_DEMO, **overrides}
+# Small models and few seeds: the DAG end to end in minutes on 2 cores.
+TINY_MODELS = {
+    "evaluation": {"oof_folds": 2},
+    "unimodal": {
+        "audio_mamba": {"d_model": 32, "layers": 1, "pool_steps": 4, "epochs": 5},
+        "text_minilm": {"epochs": 2},
+        "text_tfidf_catboost": {"iterations": 30},
+    },
+    "fusion": {"seeds": [42, 2025], "defaults": {"d": 32, "epochs": 8, "patience": 3}},
+    "search": {"proto": {"run": "fusion_proto", "n_trials": 2}},
+}
+
+
+def write_config(workdir: Path, overrides: dict[str, Any], tiny_models: bool = True) -> Path:
+    """A config file in ``workdir``; it extends config.yaml unless Snakemake is told to replace it."""
+    base = {"results": "results", "shards": 2, "demo": TINY_DEMO}
+    config = {**base, **(TINY_MODELS if tiny_models else {}), **overrides}
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
 
-def snakemake(workdir: Path, *args: str, timeout: int = 1800) -> subprocess.CompletedProcess:
+def snakemake(
+    workdir: Path, *args: str, timeout: int = 1800, replace_config: bool = False
+) -> subprocess.CompletedProcess:
     """Run Snakemake on the repository's Snakefile with ``workdir`` as working directory."""
     command = [
         sys.executable,
@@ -44,6 +61,7 @@ def snakemake(workdir: Path, *args: str, timeout: int = 1800) -> subprocess.Comp
         str(workdir / "config.yaml"),
         "--cores",
         "2",
+        *(["--replace-workflow-config"] if replace_config else []),
         *args,
     ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "YOLO_OFFLINE": "1"}

@@ -76,3 +76,51 @@ def test_lookup_names_missing_key():
     assert lookup({"a": {"b": 1}}, "a/b") == 1
     with pytest.raises(ConfigError, match="'a.c' is missing"):
         lookup({"a": {"b": 1}}, "a/c")
+
+
+def test_models_sections_are_validated():
+    base = load_config(REPO / "config.yaml")
+    bad = {
+        **{k: v for k, v in base.items() if k not in ("unimodal", "fusion", "search")},
+        "unimodal": {
+            "f": {"modality": "face", "kind": "mlp", "embedding": "nope"},
+            "a": {
+                "modality": "audio",
+                "kind": "temporal",
+                "embedding": "egemaps",
+                "encoder": "lstm",
+            },
+            "t": {"modality": "scene", "kind": "text_finetune"},
+            "s": {"modality": "scene", "kind": "linear", "embedding": "motion", "lr": "fast"},
+        },
+        "fusion": {
+            "runs": {
+                "r": {"models": ["f", "missing"], "params": {"d": 100, "heads": 3}},
+                "two_scene": {"models": ["s", "s"]},
+            },
+            "submission": "nope",
+        },
+        "search": {"x": {"run": "unknown"}},
+    }
+    with pytest.raises(ConfigError) as caught:
+        validate_config(bad)
+    message = str(caught.value)
+    for expected in (
+        "unimodal.f.embedding: no encoder named 'nope' under embeddings.face",
+        "unimodal.a.encoder: must be one of mamba, transformer",
+        "unimodal.t: kind text_finetune works on text, not scene",
+        "unimodal.s.lr: expected a number",
+        "fusion.runs.r.models: no unimodal model named 'missing'",
+        "fusion.runs.two_scene.models: at most one model per modality",
+        "fusion.submission: no fusion run named 'nope'",
+        "search.x.run: no fusion run named 'unknown'",
+    ):
+        assert expected in message, expected
+
+
+def test_yaml_exponent_without_dot_is_a_number():
+    config = load_config(REPO / "config.yaml")
+    config["unimodal"]["face_mlp"]["lr"] = "1e-3"  # YAML 1.1 reads 1e-3 as a string
+    from ahrec.models.specs import unimodal_spec
+
+    assert unimodal_spec(validate_config(config), "face_mlp").options.lr == 0.001

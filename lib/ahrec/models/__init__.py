@@ -1,0 +1,1 @@
+"""The method: unimodal models, the prototype-augmented fusion, ensembles."""

@@ -1,0 +1,215 @@
+"""Step: train one unimodal model; write its predictions, embeddings and checkpoint.
+
+The full model trains on the training split (early stopping on validation)
+and predicts and embeds every video. With out-of-fold embeddings on (the
+default), the training videos' embeddings and predictions come instead from
+fold models that never saw them, mapped into the full model's embedding
+space, so the fusion trains on honest inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ahrec.embeddings.table import EmbeddingRow, read_embeddings, write_embeddings
+from ahrec.models.data import participant_folds, prior_proba, read_labels, ridge_map
+from ahrec.models.predictions import predictions_frame, write_predictions
+from ahrec.models.specs import UnimodalSpec
+from ahrec.stages.transcripts import read_transcripts
+
+LOG = logging.getLogger(__name__)
+
+
+def load_inputs(
+    spec: UnimodalSpec, sources: Sequence[str | Path]
+) -> tuple[dict[str, dict[str, Any]], dict[str, str], int | None]:
+    """Per video id the model's input (an item without label), why others have none, input size."""
+    inputs: dict[str, dict[str, Any]] = {}
+    reasons: dict[str, str] = {}
+    if spec.input in ("embedding", "sequence"):
+        table = read_embeddings(sources[0], with_sequences=spec.input == "sequence")
+        for i, video_id in enumerate(table.video_ids):
+            if not table.available[i]:
+                reasons[video_id] = table.reasons[i] or "unavailable"
+            elif spec.input == "sequence":
+                inputs[video_id] = {"x": table.sequences[i]}
+            else:
+                inputs[video_id] = {"x": table.vectors[i]}
+        size = (
+            int(table.meta.get("seq_dim") or table.dim) if spec.input == "sequence" else table.dim
+        )
+        return inputs, reasons, size
+    if spec.input == "transcripts":
+        frame = read_transcripts(sources)
+        for row in frame.itertuples(index=False):
+            text = row.transcript if isinstance(row.transcript, str) else None
+            if text and text.strip():
+                inputs[row.video_id] = {"text": text}
+            else:
+                reasons[row.video_id] = (
+                    row.reason if isinstance(row.reason, str) else "no transcript"
+                )
+        return inputs, reasons, None
+    if spec.input == "scene_frames":
+        from ahrec.media.framestore import load_frame_set
+
+        for path in sources:
+            frame_set = load_frame_set(path)
+            if frame_set.available:
+                # decoded lazily by the model's collate: a corpus of frames does not fit in memory
+                inputs[frame_set.video_id] = {"frames_path": str(path)}
+            else:
+                reasons[frame_set.video_id] = frame_set.reason or "no frames"
+        return inputs, reasons, None
+    raise ValueError(f"unknown input kind {spec.input!r}")
+
+
+def _items(
+    ids: Sequence[str], inputs: Mapping[str, dict[str, Any]], labels: Mapping[str, int]
+) -> list[dict[str, Any]]:
+    return [{"video_id": v, "label": labels.get(v, -1), **inputs[v]} for v in ids if v in inputs]
+
+
+def train_unimodal(
+    spec: UnimodalSpec,
+    sources: Sequence[str | Path],
+    labels_path: str | Path,
+    out_dir: str | Path,
+    oof_folds: int = 5,
+    align_alpha: float | None = 1.0,
+    device: str = "auto",
+) -> dict[str, Any]:
+    """Fit, predict, embed; returns the selection summary (also written as selection.json)."""
+    from ahrec.embeddings.device import select_device
+    from ahrec.models.unimodal import build_unimodal
+
+    torch_device = select_device(device)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    labels = read_labels(labels_path)
+    known = labels[labels["label"].notna()]
+    label_of = dict(zip(known["video_id"], known["label"].astype(int), strict=True))
+    inputs, reasons, input_dim = load_inputs(spec, sources)
+    split_of = dict(zip(labels["video_id"], labels["split"], strict=True))
+    train_ids = sorted(known.loc[known["split"] == "train", "video_id"])
+    val_ids = sorted(known.loc[known["split"] == "val", "video_id"])
+    all_ids = sorted(labels["video_id"])
+    LOG.info(
+        "%s (%s, %s): %d/%d videos have input; train %d, val %d",
+        spec.name,
+        spec.modality,
+        spec.kind,
+        len(inputs),
+        len(all_ids),
+        len(train_ids),
+        len(val_ids),
+    )
+
+    def new_model() -> Any:
+        return build_unimodal(spec.kind, spec.options, input_dim, torch_device)
+
+    train_classes = {label_of[v] for v in train_ids if v in inputs}
+    if len(train_classes) < 2:
+        raise ValueError(
+            f"{spec.name}: the training videos with {spec.modality} input hold "
+            f"{'no labels' if not train_classes else 'one class only'}; a classifier needs both"
+        )
+    model = new_model()
+    summary: dict[str, Any] = {"name": spec.name, "kind": spec.kind, "modality": spec.modality}
+    summary["full"] = model.fit(
+        _items(train_ids, inputs, label_of), _items(val_ids, inputs, label_of)
+    )
+    available_ids = [v for v in all_ids if v in inputs]
+    proba, embeddings = model.predict(_items(available_ids, inputs, label_of))
+    position = {v: i for i, v in enumerate(available_ids)}
+    proba_of = {v: proba[position[v]] for v in available_ids}
+    emb_of = {v: embeddings[position[v]] for v in available_ids}
+    source_of = {v: "model" for v in available_ids}
+
+    folds = (
+        participant_folds(labels, oof_folds, seed=getattr(spec.options, "seed", 0))
+        if oof_folds
+        else []
+    )
+    summary["folds"] = []
+    for fold in folds:
+        fit_items = _items(fold.fit_ids, inputs, label_of)
+        if len({item["label"] for item in fit_items}) < 2:
+            LOG.warning(
+                "fold %d: its training part holds one class only; its %d held-out videos keep "
+                "the full model's (in-sample) embeddings",
+                fold.number,
+                len(fold.heldout_ids),
+            )
+            summary["folds"].append({"fold": fold.number, "skipped": "one class"})
+            continue
+        fold_model = new_model()
+        fold_summary = fold_model.fit(fit_items, _items(val_ids, inputs, label_of))
+        heldout = [v for v in fold.heldout_ids if v in inputs]
+        anchors = [v for v in fold.fit_ids + val_ids if v in inputs]
+        fold_proba, fold_emb = fold_model.predict(_items(heldout + anchors, inputs, label_of))
+        mapped = fold_emb[: len(heldout)]
+        if align_alpha is not None and anchors:
+            target = np.stack([emb_of[v] for v in anchors])
+            mapped = ridge_map(fold_emb[len(heldout) :], target, align_alpha)(mapped)
+        for i, video_id in enumerate(heldout):
+            proba_of[video_id] = fold_proba[i]
+            emb_of[video_id] = mapped[i]
+            source_of[video_id] = "oof"
+        summary["folds"].append(
+            {"fold": fold.number, "heldout": len(heldout), **_brief(fold_summary)}
+        )
+        LOG.info(
+            "fold %d: %d held-out training videos embedded out of fold", fold.number, len(heldout)
+        )
+    if oof_folds and not folds:
+        LOG.warning("fewer than two training participants: training embeddings are in-sample")
+
+    prior = prior_proba([label_of[v] for v in train_ids])
+    rows_proba = (
+        np.stack([proba_of.get(v, prior) for v in all_ids]) if all_ids else np.zeros((0, 2))
+    )
+    write_predictions(
+        predictions_frame(
+            all_ids,
+            [split_of[v] for v in all_ids],
+            rows_proba,
+            np.array([v in inputs for v in all_ids]),
+            [source_of.get(v, "prior") for v in all_ids],
+        ),
+        out_dir / "predictions.parquet",
+    )
+    rows = [
+        EmbeddingRow(v, emb_of[v])
+        if v in emb_of
+        else EmbeddingRow.missing(v, reasons.get(v, "no input"))
+        for v in all_ids
+    ]
+    meta = {
+        "modality": spec.modality,
+        "model": spec.name,
+        "kind": spec.kind,
+        "oof_folds": len(folds),
+    }
+    write_embeddings(out_dir / "embeddings.parquet", rows, int(model.embedding_dim), meta)
+    model.save(out_dir / "model")
+    (out_dir / "selection.json").write_text(json.dumps(summary, indent=2, default=_json) + "\n")
+    return summary
+
+
+def _brief(fit_summary: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in fit_summary.items() if k != "history"}
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
