@@ -25,14 +25,12 @@ def limit_threads(threads: int) -> None:
     threads = max(1, int(threads))
     for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[variable] = str(threads)
+    # Only libraries already imported are told; importing them here would make
+    # every job pay for torch.
     if "torch" in sys.modules:
-        import torch
-
-        torch.set_num_threads(threads)
+        sys.modules["torch"].set_num_threads(threads)
     if "cv2" in sys.modules:
-        import cv2
-
-        cv2.setNumThreads(threads)
+        sys.modules["cv2"].setNumThreads(threads)
 
 
 @contextlib.contextmanager

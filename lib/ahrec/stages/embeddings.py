@@ -14,7 +14,7 @@ from typing import Any
 from ahrec.embeddings.base import AudioItem, TextItem
 from ahrec.embeddings.registry import build_encoder, encoder_meta
 from ahrec.embeddings.specs import EncoderSpec, parse_encoder
-from ahrec.embeddings.table import EmbeddingRow, gather_embeddings, write_embeddings
+from ahrec.embeddings.table import EmbeddingRow, write_embeddings
 from ahrec.media.audio import read_wav
 from ahrec.media.framestore import FrameSet, load_frame_sets
 from ahrec.runtime import progress
@@ -123,8 +123,3 @@ def embed_tfidf(
     dim = len(vectorizer.vocabulary_)
     _write(spec, rows, out, dim, None)
     LOG.info("TF-IDF vocabulary of %d terms fitted on %d training transcripts", dim, len(train))
-
-
-def gather_shards(shards: Sequence[str | Path], out: str | Path) -> None:
-    rows = gather_embeddings(shards, out)
-    LOG.info("gathered %d rows from %d shards into %s", rows, len(shards), out)

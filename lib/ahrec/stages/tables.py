@@ -1,4 +1,4 @@
-"""Step: concatenate per-shard Parquet tables (transcripts, face detection)."""
+"""Steps: concatenate per-shard Parquet tables (embeddings, transcripts, face detection)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
+
+from ahrec.embeddings.table import gather_embeddings
 
 LOG = logging.getLogger(__name__)
 
@@ -23,3 +25,9 @@ def concat_parquet(paths: Sequence[str | Path], out: str | Path) -> pd.DataFrame
     os.replace(temporary, out)
     LOG.info("%d rows from %d tables -> %s", len(table), len(paths), out)
     return table
+
+
+def gather_shards(shards: Sequence[str | Path], out: str | Path) -> None:
+    """Shard embedding tables -> one table, row group by row group (bounded memory)."""
+    rows = gather_embeddings(shards, out)
+    LOG.info("gathered %d rows from %d shards into %s", rows, len(shards), out)

@@ -1,0 +1,98 @@
+"""Fusion steps on files: missing modalities are masked, every listed video is submitted."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ahrec.corpus.manifest import MANIFEST_SCHEMA, write_manifest
+from ahrec.embeddings.table import EmbeddingRow, write_embeddings
+from ahrec.models.data import training_labels
+from ahrec.models.predictions import read_predictions
+from ahrec.stages.fusion import ensemble, load_fusion_data, load_fusion_model, train_fusion_seed
+from ahrec.stages.results import submission
+
+PARAMS = {"d": 16, "heads": 2, "epochs": 15, "patience": 15, "lr": 3e-3, "k": 2}
+
+
+@pytest.fixture()
+def corpus(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = []
+    for split, n in (("train", 40), ("val", 12), ("test", 8)):
+        for i in range(n):
+            rows.append(
+                {
+                    "video_id": f"{split}{i:02d}",
+                    "split": split,
+                    "participant": f"{split}{i}",
+                    "label": i % 2,
+                    "video_path": f"Videos/{split}{i}/clip {i}.mp4",
+                    "list_order": n - i,
+                }
+            )
+    manifest = pd.DataFrame(rows)
+    for column in MANIFEST_SCHEMA.names:
+        if column not in manifest:
+            manifest[column] = None
+    manifest["label"] = manifest["label"].astype("Int8")
+    manifest["readable"], manifest["has_audio"], manifest["shard"] = True, True, 0
+    write_manifest(manifest[MANIFEST_SCHEMA.names], tmp_path / "manifest.parquet")
+    training_labels(manifest).to_parquet(tmp_path / "labels.parquet", index=False)
+    tables = []
+    for modality, dim, informative in (("face", 6, True), ("audio", 4, False)):
+        table_rows = []
+        for row in manifest.itertuples():
+            missing = (
+                modality == "face" and row.video_id in ("test01", "test02")
+            ) or row.video_id == "test03"
+            if missing:
+                table_rows.append(EmbeddingRow.missing(row.video_id, "no face found"))
+                continue
+            vector = rng.normal(size=dim).astype(np.float32)
+            if informative:
+                vector[0] += 2.5 * (1 if row.label == 1 else -1)
+            table_rows.append(EmbeddingRow(row.video_id, vector))
+        path = tmp_path / f"{modality}.parquet"
+        write_embeddings(path, table_rows, dim, {"modality": modality})
+        tables.append(path)
+    return tmp_path, tables
+
+
+def test_fusion_data_masks_missing_modalities(corpus):
+    folder, tables = corpus
+    data = load_fusion_data(tables, folder / "labels.parquet")
+    assert data.modalities == ["face", "audio"]
+    index = data.video_ids.index
+    assert data.mask[index("test01")].tolist() == [False, True]
+    assert data.mask[index("test03")].tolist() == [False, False]
+    assert data.labels[index("test05")] == -1  # test labels are not there to train on
+    assert not data.vectors["face"][index("test01")].any()
+
+
+def test_seeds_ensemble_and_submission_cover_every_test_video(corpus):
+    folder, tables = corpus
+    seed_files = []
+    for seed in (1, 2):
+        out = folder / f"seed{seed}"
+        summary = train_fusion_seed(True, PARAMS, seed, tables, folder / "labels.parquet", out)
+        assert summary["best_val_mf1"] is not None and summary["modalities"] == ["face", "audio"]
+        seed_files.append(out / "predictions.parquet")
+    one = read_predictions(seed_files[0]).set_index("video_id")
+    assert one.loc["test03", "source"] == "prior" and not one.loc["test03", "available"]
+    assert one.loc["test01", "available"]  # audio alone still gives a fused prediction
+    val = one[one["split"] == "val"]
+    labels = [int(v[-2:]) % 2 for v in val.index]
+    assert (val["prediction"].to_numpy() == labels).mean() >= 0.75  # learned from the face signal
+    ensemble(seed_files, folder / "ensemble.parquet")
+    averaged = read_predictions(folder / "ensemble.parquet").set_index("video_id")
+    two = read_predictions(seed_files[1]).set_index("video_id")
+    np.testing.assert_allclose(
+        averaged["proba_1"], (one["proba_1"] + two.loc[one.index, "proba_1"]) / 2, rtol=1e-5
+    )
+    table = submission(
+        folder / "ensemble.parquet", folder / "manifest.parquet", "test", folder / "s.csv"
+    )
+    assert len(table) == 8 and table["video_path"].is_unique
+    assert list(table["video_path"]) == [f"Videos/test{i}/clip {i}.mp4" for i in range(7, -1, -1)]
+    model = load_fusion_model(folder / "seed1" / "model")
+    assert model.modalities == ["face", "audio"] and model.has_prototypes

@@ -1,0 +1,93 @@
+"""The unimodal step on files: out-of-fold training embeddings, every video predicted."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ahrec.embeddings.table import EmbeddingRow, read_embeddings, write_embeddings
+from ahrec.models.data import training_labels
+from ahrec.models.predictions import read_predictions
+from ahrec.models.specs import parse_unimodal
+from ahrec.stages.unimodal import train_unimodal
+
+EMBEDDINGS = {"face": {"hog": {"kind": "hog_stats"}}}
+
+
+@pytest.fixture()
+def inputs(tmp_path):
+    rng = np.random.default_rng(3)
+    rows, table = [], []
+    for split, participants in (("train", 12), ("val", 4), ("test", 4)):
+        for p in range(participants):
+            for q in range(2):
+                video_id = f"{split}-{p:02d}-{q}"
+                label = (p + q) % 2
+                rows.append(
+                    {
+                        "video_id": video_id,
+                        "split": split,
+                        "participant": f"{split}{p}",
+                        "label": label,
+                    }
+                )
+                if video_id == "test-01-0":
+                    table.append(EmbeddingRow.missing(video_id, "no face found"))
+                    continue
+                vector = rng.normal(size=8).astype(np.float32)
+                vector[:2] += 2.0 * (1 if label else -1)
+                table.append(EmbeddingRow(video_id, vector))
+    manifest = pd.DataFrame(rows)
+    manifest["label"] = manifest["label"].astype("Int8")
+    training_labels(manifest).to_parquet(tmp_path / "labels.parquet", index=False)
+    write_embeddings(tmp_path / "hog.parquet", table, 8, {"modality": "face", "encoder": "hog"})
+    return tmp_path
+
+
+SPEC = parse_unimodal(
+    "face_mlp",
+    {
+        "modality": "face",
+        "kind": "mlp",
+        "embedding": "hog",
+        "hidden": [8, 6],
+        "lr": 0.01,
+        "epochs": 60,
+        "patience": 60,
+    },
+    EMBEDDINGS,
+)
+
+
+def test_out_of_fold_embeddings_for_training_videos(inputs):
+    out = inputs / "face_mlp"
+    summary = train_unimodal(
+        SPEC, [inputs / "hog.parquet"], inputs / "labels.parquet", out, oof_folds=3
+    )
+    predictions = read_predictions(out / "predictions.parquet").set_index("video_id")
+    assert len(predictions) == 40
+    assert (predictions.loc[predictions["split"] == "train", "source"] == "oof").all()
+    assert set(predictions.loc[predictions["split"] != "train", "source"]) == {"model", "prior"}
+    assert (
+        predictions.loc["test-01-0", "source"] == "prior"
+        and not predictions.loc["test-01-0", "available"]
+    )
+    val = predictions[predictions["split"] == "val"]
+    truth = [(int(v.split("-")[1]) + int(v.split("-")[2])) % 2 for v in val.index]
+    assert (val["prediction"].to_numpy() == truth).mean() >= 0.75
+    embeddings = read_embeddings(out / "embeddings.parquet")
+    assert embeddings.dim == 6 and embeddings.meta["oof_folds"] == 3
+    assert embeddings.available.sum() == 39
+    assert (
+        len(summary["folds"]) == 3
+        and json.loads((out / "selection.json").read_text())["kind"] == "mlp"
+    )
+    assert (out / "model" / "model.json").is_file()
+
+
+def test_without_folds_training_embeddings_are_in_sample(inputs):
+    out = inputs / "in-sample"
+    train_unimodal(SPEC, [inputs / "hog.parquet"], inputs / "labels.parquet", out, oof_folds=0)
+    predictions = read_predictions(out / "predictions.parquet")
+    assert (predictions.loc[predictions["split"] == "train", "source"] == "model").all()
