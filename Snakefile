@@ -30,6 +30,11 @@ except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 
 
+# `snakemake --report results/report.html` after a run: this page, then the
+# figures of rules/report.smk with their captions (report/*.rst).
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/corpus.smk"
 include: "rules/media.smk"
@@ -37,6 +42,8 @@ include: "rules/transcripts.smk"
 include: "rules/embeddings.smk"
 include: "rules/models.smk"
 include: "rules/fusion.smk"
+include: "rules/predict.smk"
+include: "rules/report.smk"
 
 
 rule all:
@@ -45,3 +52,4 @@ rule all:
         rules.embeddings.input,
         f"{RESULTS}/table.csv",
         f"{RESULTS}/submission.csv",
+        report_figures(),

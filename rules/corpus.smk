@@ -29,6 +29,7 @@ checkpoint manifest:
         get_manifest_input,
     output:
         manifest=f"{RESULTS}/manifest.parquet",
+        report=f"{RESULTS}/manifest_report.csv",
     params:
         corpus=config["corpus"],
         shards=config["shards"],

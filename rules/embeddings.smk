@@ -4,19 +4,19 @@
 
 rule embed_scene:
     input:
-        frames=lambda wc: per_video(SCENE_FRAMES, wc.shard),
+        frames=per_video(SCENE_FRAMES),
     output:
-        f"{RESULTS}/embeddings/scene/{{encoder}}/shard-{{shard}}.parquet",
+        "{root}/embeddings/scene/{encoder}/shard-{shard}.parquet",
     wildcard_constraints:
         encoder=encoder_names_regex("scene", False),
     params:
         spec=spec_params("scene"),
-        n_frames=config["scene"]["n_frames"],
+        n_frames=setting("scene", "n_frames"),
         device=config["device"],
     log:
-        f"{LOGS}/embed_scene/{{encoder}}/shard-{{shard}}.log",
+        f"{ROOT_LOGS}/embed_scene/{{encoder}}/shard-{{shard}}.log",
     benchmark:
-        f"{BENCH}/embed_scene/{{encoder}}/shard-{{shard}}.tsv"
+        f"{ROOT_BENCH}/embed_scene/{{encoder}}/shard-{{shard}}.tsv"
     threads: 2
     resources:
         mem_mb=8000,
@@ -30,19 +30,19 @@ rule embed_scene:
 
 rule embed_face:
     input:
-        frames=FACE_CROPS,
+        frames=after_manifest(FACE_CROPS),
     output:
-        f"{RESULTS}/embeddings/face/{{encoder}}/shard-{{shard}}.parquet",
+        "{root}/embeddings/face/{encoder}/shard-{shard}.parquet",
     wildcard_constraints:
         encoder=encoder_names_regex("face", False),
     params:
         spec=spec_params("face"),
-        n_frames=config["face"]["n_frames"],
+        n_frames=setting("face", "n_frames"),
         device=config["device"],
     log:
-        f"{LOGS}/embed_face/{{encoder}}/shard-{{shard}}.log",
+        f"{ROOT_LOGS}/embed_face/{{encoder}}/shard-{{shard}}.log",
     benchmark:
-        f"{BENCH}/embed_face/{{encoder}}/shard-{{shard}}.tsv"
+        f"{ROOT_BENCH}/embed_face/{{encoder}}/shard-{{shard}}.tsv"
     threads: 2
     resources:
         mem_mb=8000,
@@ -56,19 +56,19 @@ rule embed_face:
 
 rule embed_audio:
     input:
-        wavs=lambda wc: per_video(AUDIO, wc.shard),
+        wavs=per_video(AUDIO),
     output:
-        f"{RESULTS}/embeddings/audio/{{encoder}}/shard-{{shard}}.parquet",
+        "{root}/embeddings/audio/{encoder}/shard-{shard}.parquet",
     wildcard_constraints:
         encoder=encoder_names_regex("audio", False),
     params:
         spec=spec_params("audio"),
         device=config["device"],
-        reasons=lambda wc: plan.audio_reasons(manifest(), wc.shard),
+        reasons=lambda wc: plan.audio_reasons(manifest(wc.root), wc.shard),
     log:
-        f"{LOGS}/embed_audio/{{encoder}}/shard-{{shard}}.log",
+        f"{ROOT_LOGS}/embed_audio/{{encoder}}/shard-{{shard}}.log",
     benchmark:
-        f"{BENCH}/embed_audio/{{encoder}}/shard-{{shard}}.tsv"
+        f"{ROOT_BENCH}/embed_audio/{{encoder}}/shard-{{shard}}.tsv"
     threads: 2
     resources:
         mem_mb=8000,
@@ -82,18 +82,18 @@ rule embed_audio:
 
 rule embed_text:
     input:
-        transcripts=TRANSCRIPTS,
+        transcripts=after_manifest(TRANSCRIPTS),
     output:
-        f"{RESULTS}/embeddings/text/{{encoder}}/shard-{{shard}}.parquet",
+        "{root}/embeddings/text/{encoder}/shard-{shard}.parquet",
     wildcard_constraints:
         encoder=encoder_names_regex("text", False),
     params:
         spec=spec_params("text"),
         device=config["device"],
     log:
-        f"{LOGS}/embed_text/{{encoder}}/shard-{{shard}}.log",
+        f"{ROOT_LOGS}/embed_text/{{encoder}}/shard-{{shard}}.log",
     benchmark:
-        f"{BENCH}/embed_text/{{encoder}}/shard-{{shard}}.tsv"
+        f"{ROOT_BENCH}/embed_text/{{encoder}}/shard-{{shard}}.tsv"
     threads: 2
     resources:
         mem_mb=6000,
@@ -107,7 +107,7 @@ rule embed_text:
 
 rule embed_tfidf:
     input:
-        transcripts=after_manifest(expand(TRANSCRIPTS, shard=SHARDS)),
+        transcripts=after_manifest(*[main(TRANSCRIPTS, shard=s) for s in SHARDS]),
     output:
         f"{RESULTS}/embeddings/text/{{encoder}}.parquet",
     wildcard_constraints:
@@ -133,13 +133,13 @@ rule gather_embeddings:
     input:
         expand(EMBED_SHARD, shard=SHARDS, allow_missing=True),
     output:
-        f"{RESULTS}/embeddings/{{modality}}/{{encoder}}.parquet",
+        "{root}/embeddings/{modality}/{encoder}.parquet",
     wildcard_constraints:
         encoder="|".join(
             f"(?:{encoder_names_regex(m, False)})" for m in ("scene", "face", "audio", "text")
         ),
     log:
-        f"{LOGS}/gather_embeddings/{{modality}}/{{encoder}}.log",
+        f"{ROOT_LOGS}/gather_embeddings/{{modality}}/{{encoder}}.log",
     threads: 1
     resources:
         mem_mb=4000,
@@ -150,8 +150,28 @@ rule gather_embeddings:
         "../scripts/gather_embeddings.py"
 
 
+rule availability:
+    input:
+        manifest=f"{RESULTS}/manifest.parquet",
+        tables=embedding_tables(),
+        faces=f"{RESULTS}/faces/detection.parquet",
+    output:
+        f"{RESULTS}/availability.csv",
+    log:
+        f"{LOGS}/availability.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/media.yaml"
+    script:
+        "../scripts/availability.py"
+
+
 rule embeddings:
     input:
         embedding_tables(),
         f"{RESULTS}/faces/detection.parquet",
         f"{RESULTS}/transcripts.parquet",
+        f"{RESULTS}/availability.csv",

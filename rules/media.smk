@@ -1,23 +1,49 @@
-# Per video: sampled frames (decoded once for scene and face) and 16 kHz mono
-# audio. Per shard: face detection and crops (the detector loaded once).
+# Per video: the scene frames, the face frames (one decoding pass each, so that
+# a change to one modality's sampling reruns that modality's chain only) and
+# 16 kHz mono audio. Per shard: face detection and crops (detector loaded once).
+# {root} is the dataset: results/ (the corpus) or results/predict/<name>/.
 
-rule frames:
+rule scene_frames:
     input:
-        video=lambda wc: video_value(wc.video, "path"),
+        video=video_path,
     output:
-        scene=SCENE_FRAMES,
-        face=FACE_FRAMES,
+        SCENE_FRAMES,
     params:
-        scene=config["scene"],
-        face_frames=config["face"]["n_frames"],
-        max_side=config["media"]["face_frame_max_side"],
-        jpeg_quality=config["media"]["jpeg_quality"],
-        n_frames_hint=lambda wc: video_value(wc.video, "n_frames"),
-        problem=lambda wc: video_value(wc.video, "problem"),
+        sampling=setting("scene"),
+        jpeg_quality=setting("media", "jpeg_quality"),
+        n_frames_hint=lambda wc: video_value(wc, "n_frames"),
+        problem=lambda wc: video_value(wc, "problem"),
     log:
-        f"{LOGS}/frames/{{video}}.log",
+        f"{ROOT_LOGS}/scene_frames/{{video}}.log",
     benchmark:
-        f"{BENCH}/frames/{{video}}.tsv"
+        f"{ROOT_BENCH}/scene_frames/{{video}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    conda:
+        "../envs/media.yaml"
+    script:
+        "../scripts/frames.py"
+
+
+rule face_frames:
+    input:
+        video=video_path,
+    output:
+        FACE_FRAMES,
+    params:
+        sampling=lambda wc: {
+            "n_frames": settings(wc.root)["face"]["n_frames"],
+            "max_side": settings(wc.root)["media"]["face_frame_max_side"],
+        },
+        jpeg_quality=setting("media", "jpeg_quality"),
+        n_frames_hint=lambda wc: video_value(wc, "n_frames"),
+        problem=lambda wc: video_value(wc, "problem"),
+    log:
+        f"{ROOT_LOGS}/face_frames/{{video}}.log",
+    benchmark:
+        f"{ROOT_BENCH}/face_frames/{{video}}.tsv"
     threads: 1
     resources:
         mem_mb=1500,
@@ -30,16 +56,16 @@ rule frames:
 
 rule audio:
     input:
-        video=lambda wc: video_value(wc.video, "path"),
+        video=video_path,
     output:
         wav=AUDIO,
     params:
-        sample_rate=config["media"]["audio_sample_rate"],
-        has_audio=lambda wc: bool(video_value(wc.video, "has_audio")),
+        sample_rate=setting("media", "audio_sample_rate"),
+        has_audio=lambda wc: bool(video_value(wc, "has_audio")),
     log:
-        f"{LOGS}/audio/{{video}}.log",
+        f"{ROOT_LOGS}/audio/{{video}}.log",
     benchmark:
-        f"{BENCH}/audio/{{video}}.tsv"
+        f"{ROOT_BENCH}/audio/{{video}}.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -52,25 +78,25 @@ rule audio:
 
 rule faces:
     input:
-        frames=lambda wc: per_video(FACE_FRAMES, wc.shard),
+        frames=per_video(FACE_FRAMES),
     output:
         crops=FACE_CROPS,
         stats=FACE_STATS,
     params:
-        detector=config["face"]["detector"],
-        crop_size=config["face"]["crop_size"],
-        jpeg_quality=config["media"]["jpeg_quality"],
+        detector=setting("face", "detector"),
+        crop_size=setting("face", "crop_size"),
+        jpeg_quality=setting("media", "jpeg_quality"),
         device=config["device"],
-        videos=lambda wc: plan.shard_video_ids(manifest(), wc.shard),
+        videos=shard_videos,
     log:
-        f"{LOGS}/faces/shard-{{shard}}.log",
+        f"{ROOT_LOGS}/faces/shard-{{shard}}.log",
     benchmark:
-        f"{BENCH}/faces/shard-{{shard}}.tsv"
+        f"{ROOT_BENCH}/faces/shard-{{shard}}.tsv"
     threads: 2
     resources:
         mem_mb=4000,
         runtime=60,
-        gpu=gpus(config["face"]["detector"]["kind"]),
+        gpu=lambda wc: gpus(settings(wc.root)["face"]["detector"]["kind"]),
     conda:
         "../envs/vision.yaml"
     script:
@@ -79,11 +105,11 @@ rule faces:
 
 rule face_detection_table:
     input:
-        expand(FACE_STATS, shard=SHARDS),
+        expand(FACE_STATS, shard=SHARDS, allow_missing=True),
     output:
-        f"{RESULTS}/faces/detection.parquet",
+        "{root}/faces/detection.parquet",
     log:
-        f"{LOGS}/face_detection_table.log",
+        f"{ROOT_LOGS}/face_detection_table.log",
     threads: 1
     resources:
         mem_mb=1000,

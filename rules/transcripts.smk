@@ -3,23 +3,23 @@
 
 rule transcripts:
     input:
-        wavs=lambda wc: list(asr_wavs(wc.shard).values()),
+        wavs=lambda wc: list(asr_wavs(wc).values()),
     output:
         TRANSCRIPTS,
     params:
-        asr=config["transcripts"]["asr"],
+        asr=setting("transcripts", "asr"),
         device=config["device"],
-        videos=lambda wc: plan.corpus_transcripts(manifest(), wc.shard),
-        wavs=lambda wc: asr_wavs(wc.shard),
+        videos=lambda wc: plan.corpus_transcripts(manifest(wc.root), wc.shard),
+        wavs=asr_wavs,
     log:
-        f"{LOGS}/transcripts/shard-{{shard}}.log",
+        f"{ROOT_LOGS}/transcripts/shard-{{shard}}.log",
     benchmark:
-        f"{BENCH}/transcripts/shard-{{shard}}.tsv"
+        f"{ROOT_BENCH}/transcripts/shard-{{shard}}.tsv"
     threads: 2
     resources:
         mem_mb=4000,
         runtime=60,
-        gpu=gpus(config["transcripts"]["asr"]["kind"]),
+        gpu=lambda wc: gpus(settings(wc.root)["transcripts"]["asr"]["kind"]),
     conda:
         "../envs/audio.yaml"
     script:
@@ -28,11 +28,11 @@ rule transcripts:
 
 rule transcripts_table:
     input:
-        expand(TRANSCRIPTS, shard=SHARDS),
+        expand(TRANSCRIPTS, shard=SHARDS, allow_missing=True),
     output:
-        f"{RESULTS}/transcripts.parquet",
+        "{root}/transcripts.parquet",
     log:
-        f"{LOGS}/transcripts_table.log",
+        f"{ROOT_LOGS}/transcripts_table.log",
     threads: 1
     resources:
         mem_mb=1000,

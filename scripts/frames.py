@@ -1,4 +1,4 @@
-"""Rule frames: decode a video once; store scene and face frames."""
+"""Rules scene_frames, face_frames: one modality's evenly spaced frames of a video."""
 
 import _lib  # noqa: F401  (puts lib/ on sys.path)
 from ahrec.runtime import rule_logging
@@ -9,13 +9,11 @@ with rule_logging(snakemake.log[0], snakemake.threads):
     extract_frames(
         snakemake.input.video,
         snakemake.wildcards.video,
-        snakemake.output.scene,
-        snakemake.output.face,
-        scene_frames=params.scene["n_frames"],
-        scene_short_side=params.scene["short_side"],
-        face_frames=params.face_frames,
-        face_max_side=params.max_side,
+        snakemake.output[0],
+        n_frames=params.sampling["n_frames"],
         jpeg_quality=params.jpeg_quality,
+        short_side=params.sampling.get("short_side"),
+        max_side=params.sampling.get("max_side"),
         n_frames_hint=params.n_frames_hint,
         problem=params.problem,
     )

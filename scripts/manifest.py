@@ -11,4 +11,5 @@ with rule_logging(snakemake.log[0], snakemake.threads):
         snakemake.output.manifest,
         demo_root=snakemake.params.demo_root,
         workers=2 * snakemake.threads,
+        report=snakemake.output.report,
     )

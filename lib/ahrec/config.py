@@ -143,6 +143,20 @@ def _cross_checks(config: Mapping[str, Any]) -> list[str]:
         from ahrec.models.specs import validate_models_config
 
         problems.extend(validate_models_config(config))
+    runs = (config.get("fusion") or {}).get("runs") or {}
+    for name, entry in (config.get("predict") or {}).items():
+        if not Path(entry["videos"]).exists():
+            problems.append(
+                f"predict.{name}.videos: {entry['videos']} does not exist "
+                "(a folder of videos or a CSV list with a video_path column)"
+            )
+        ensemble = entry["ensemble"]
+        if ensemble not in runs and not (Path(ensemble) / "ensemble.json").is_file():
+            problems.append(
+                f"predict.{name}.ensemble: {ensemble!r} is neither a fusion run "
+                f"({', '.join(runs) or 'none configured'}) nor an exported ensemble folder "
+                "(one with ensemble.json)"
+            )
     return problems
 
 

@@ -18,7 +18,7 @@ from ahrec.corpus.bah import parse_split_line, read_text_lines
 from ahrec.corpus.manifest import read_manifest
 from ahrec.embeddings.table import read_embeddings
 from ahrec.models.evaluation import read_metrics
-from tests.e2e.workflow import snakemake, write_config
+from tests.e2e.workflow import copy_run, snakemake, write_config
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -38,14 +38,6 @@ UNIMODAL = [
     "text_tfidf_catboost",
     "text_minilm",
 ]
-
-
-@pytest.fixture(scope="module")
-def default_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("default-run")
-    write_config(workdir, {})
-    snakemake(workdir)
-    return workdir
 
 
 def test_default_run_builds_manifest_and_every_table(default_run):
@@ -129,7 +121,8 @@ def test_submission_has_one_row_per_test_video_in_list_order(default_run):
 
 def test_logs_and_benchmarks_per_rule(default_run):
     results = default_run / "results"
-    for rule in ("frames", "audio", "faces", "transcripts", "embed_scene", "unimodal", "fusion"):
+    rules = ("scene_frames", "face_frames", "audio", "faces", "transcripts", "embed_scene")
+    for rule in (*rules, "unimodal", "fusion"):
         assert list((results / "logs" / rule).rglob("*.log")), rule
         assert list((results / "benchmarks" / rule).rglob("*.tsv")), rule
     log = (results / "logs" / "manifest.log").read_text()
@@ -271,9 +264,10 @@ def test_paper_architectures_run_through_the_same_rules(paper_run):
     assert len(submission) == (manifest["split"] == "test").sum()
 
 
-def test_flipping_test_labels_changes_no_prediction(default_run):
+def test_flipping_test_labels_changes_no_prediction(default_run, tmp_path):
     """Test labels reach only the metrics step: flip them all, rerun, compare every prediction."""
-    results = default_run / "results"
+    workdir = copy_run(default_run, tmp_path / "flipped")
+    results = workdir / "results"
     prediction_files = sorted(results.glob("unimodal/*/predictions.parquet")) + sorted(
         results.glob("fusion/*/*/predictions.parquet")
     )
@@ -287,7 +281,7 @@ def test_flipping_test_labels_changes_no_prediction(default_run):
         path, label, transcript = parse_split_line(line)
         flipped.append(f"{path},{1 - int(label)},{transcript}")
     test_list.write_text("\n".join(flipped) + "\n")
-    snakemake(default_run)
+    snakemake(workdir)
     for path, frame in before.items():
         pd.testing.assert_frame_equal(pd.read_parquet(path), frame, check_exact=True, obj=str(path))
     labels_after = read_manifest(results / "manifest.parquet").set_index("video_id")["label"]

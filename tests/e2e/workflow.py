@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -36,20 +38,61 @@ TINY_MODELS = {
 }
 
 
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``extra`` over ``base``, nested mappings merged key by key (as Snakemake merges configs)."""
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
 def write_config(workdir: Path, overrides: dict[str, Any], tiny_models: bool = True) -> Path:
     """A config file in ``workdir``; it extends config.yaml unless Snakemake is told to replace it."""
     base = {"results": "results", "shards": 2, "demo": TINY_DEMO}
-    config = {**base, **(TINY_MODELS if tiny_models else {}), **overrides}
+    config = deep_merge(deep_merge(base, TINY_MODELS if tiny_models else {}), overrides)
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
 
-def snakemake(
-    workdir: Path, *args: str, timeout: int = 1800, replace_config: bool = False
-) -> subprocess.CompletedProcess:
-    """Run Snakemake on the repository's Snakefile with ``workdir`` as working directory."""
-    command = [
+def edit_config(workdir: Path, changes: dict[str, Any]) -> None:
+    """Change the run's config file as a user would edit it."""
+    path = workdir / "config.yaml"
+    current = yaml.safe_load(path.read_text())
+    path.write_text(yaml.safe_dump(deep_merge(current, changes), sort_keys=False))
+
+
+def copy_run(source: Path, target: Path) -> Path:
+    """A copy of a finished run (results, Snakemake's metadata, dates kept) to change freely."""
+    shutil.copytree(source, target, symlinks=True, copy_function=shutil.copy2)
+    return target
+
+
+def executed_jobs(output: str) -> dict[str, int]:
+    """Jobs a real run executed, per rule, from Snakemake's log."""
+    counts: dict[str, int] = {}
+    for line in output.splitlines():
+        match = re.match(r"^(?:local)?(?:rule|checkpoint) (\w+):$", line.strip())
+        if match:
+            counts[match.group(1)] = counts.get(match.group(1), 0) + 1
+    return counts
+
+
+def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
+    """Jobs a dry run plans, per rule (the "Job stats" table), without the target rules."""
+    result = snakemake(workdir, "--dry-run", *args)
+    counts = executed_jobs(result.stdout + result.stderr)
+    counts.pop("all", None)
+    counts.pop("embeddings", None)
+    return counts
+
+
+def snakemake_command(workdir: Path, *args: str, replace_config: bool = False) -> list[str]:
+    """The Snakemake CLI on the repository's Snakefile, ``workdir`` as working directory."""
+    return [
         sys.executable,
         "-m",
         "snakemake",
@@ -64,10 +107,19 @@ def snakemake(
         *(["--replace-workflow-config"] if replace_config else []),
         *args,
     ]
+
+
+def snakemake(
+    workdir: Path, *args: str, timeout: int = 1800, replace_config: bool = False
+) -> subprocess.CompletedProcess:
+    """Run Snakemake to the end; a failure raises with the output and the last job logs."""
+    command = snakemake_command(workdir, *args, replace_config=replace_config)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "YOLO_OFFLINE": "1"}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
     if result.returncode != 0:
-        logs = sorted((workdir / "results" / "logs").rglob("*.log"))
+        logs = sorted(
+            (workdir / "results" / "logs").rglob("*.log"), key=lambda p: p.stat().st_mtime
+        )
         tails = "\n".join(f"--- {p}\n{p.read_text()[-1500:]}" for p in logs[-5:])
         raise AssertionError(
             f"snakemake {' '.join(args)} failed ({result.returncode}):\n"

@@ -86,21 +86,11 @@ def test_face_stage_on_real_videos_with_and_without_a_face(tmp_path):
     without = make_video(tmp_path / "noface.mp4", seconds=1.0, width=320, height=240)
     files = []
     for name, video in (("face-1", with_face), ("noface-1", without)):
-        scene, face = tmp_path / f"{name}.scene.npz", tmp_path / f"{name}.face.npz"
-        extract_frames(video, name, scene, face, 4, 112, 10, 640, n_frames_hint=25)
+        face = tmp_path / f"{name}.face.npz"
+        extract_frames(video, name, face, 10, max_side=640, n_frames_hint=25)
         files.append(face)
     broken = tmp_path / "broken.face.npz"
-    extract_frames(
-        tmp_path / "nothing.mp4",
-        "broken-1",
-        tmp_path / "b.npz",
-        broken,
-        4,
-        112,
-        10,
-        640,
-        problem="file not found",
-    )
+    extract_frames(tmp_path / "nothing.mp4", "broken-1", broken, 10, problem="file not found")
     files.append(broken)
     stats = detect_faces_shard(files, tmp_path / "crops.npz", tmp_path / "stats.parquet", HAAR, 64)
     rates = dict(zip(stats["video_id"], stats["detection_rate"], strict=True))

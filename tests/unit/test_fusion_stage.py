@@ -1,15 +1,15 @@
 """Fusion steps on files: missing modalities are masked, every listed video is submitted."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from ahrec.corpus.manifest import MANIFEST_SCHEMA, write_manifest
+from ahrec.corpus.manifest import write_manifest
 from ahrec.embeddings.table import EmbeddingRow, write_embeddings
 from ahrec.models.data import training_labels
 from ahrec.models.predictions import read_predictions
 from ahrec.stages.fusion import ensemble, load_fusion_data, load_fusion_model, train_fusion_seed
 from ahrec.stages.results import submission
+from tests.manifests import manifest_frame
 
 PARAMS = {"d": 16, "heads": 2, "epochs": 15, "patience": 15, "lr": 3e-3, "k": 2}
 
@@ -30,13 +30,8 @@ def corpus(tmp_path):
                     "list_order": n - i,
                 }
             )
-    manifest = pd.DataFrame(rows)
-    for column in MANIFEST_SCHEMA.names:
-        if column not in manifest:
-            manifest[column] = None
-    manifest["label"] = manifest["label"].astype("Int8")
-    manifest["readable"], manifest["has_audio"], manifest["shard"] = True, True, 0
-    write_manifest(manifest[MANIFEST_SCHEMA.names], tmp_path / "manifest.parquet")
+    manifest = manifest_frame(rows)
+    write_manifest(manifest, tmp_path / "manifest.parquet")
     training_labels(manifest).to_parquet(tmp_path / "labels.parquet", index=False)
     tables = []
     for modality, dim, informative in (("face", 6, True), ("audio", 4, False)):

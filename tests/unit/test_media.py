@@ -121,23 +121,24 @@ def test_no_audio_track_and_silent_audio(tmp_path):
     assert samples.size > 10000 and np.abs(samples).max() < 1e-3
 
 
-def test_extract_frames_stage_writes_both_modalities(tmp_path):
+def test_extract_frames_stage_for_each_modality(tmp_path):
     video = make_video(tmp_path / "v.mp4", seconds=2.0, width=320, height=240)
     scene, face = tmp_path / "scene.npz", tmp_path / "face.npz"
-    reason = extract_frames(video, "vid-1", scene, face, 16, 112, 30, 200, n_frames_hint=50)
-    assert reason is None
+    assert extract_frames(video, "vid-1", scene, 16, short_side=112, n_frames_hint=50) is None
+    assert extract_frames(video, "vid-1", face, 30, max_side=200, n_frames_hint=50) is None
     scene_set, face_set = load_frame_set(scene), load_frame_set(face)
     assert scene_set.video_id == "vid-1" and len(scene_set.frames) == 16
     assert scene_set.frames[0].shape == (112, 149, 3)  # short side 112
+    assert scene_set.frame_index.tolist() == evenly_spaced(50, 16).tolist()
     assert len(face_set.frames) == 30 and face_set.frames[0].shape == (150, 200, 3)  # long side 200
 
 
 def test_extract_frames_stage_records_why_a_video_has_no_frames(tmp_path):
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"\x00" * 100)
-    scene, face = tmp_path / "scene.npz", tmp_path / "face.npz"
-    reason = extract_frames(bad, "bad-1", scene, face, 16, 112, 30, 200)
+    out = tmp_path / "scene.npz"
+    reason = extract_frames(bad, "bad-1", out, 16, short_side=112)
     assert reason
-    assert not load_frame_set(scene).available and load_frame_set(face).reason == reason
-    reason = extract_frames(bad, "bad-1", scene, face, 16, 112, 30, 200, problem="empty file")
-    assert reason == "empty file" and load_frame_set(scene).reason == "empty file"
+    assert not load_frame_set(out).available and load_frame_set(out).reason == reason
+    reason = extract_frames(bad, "bad-1", out, 16, problem="empty file")
+    assert reason == "empty file" and load_frame_set(out).reason == "empty file"

@@ -4,10 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ahrec.corpus.manifest import MANIFEST_SCHEMA, write_manifest
+from ahrec.corpus.manifest import write_manifest
 from ahrec.models.evaluation import evaluate, read_metrics, write_metrics
 from ahrec.models.predictions import predictions_frame, read_predictions, write_predictions
 from ahrec.stages.results import results_table, submission
+from tests.manifests import manifest_frame as complete_manifest
 
 
 def manifest_frame():
@@ -24,15 +25,7 @@ def manifest_frame():
                     "list_order": (n - 1 - i),  # list order differs from id order
                 }
             )
-    frame = pd.DataFrame(rows)
-    for column in MANIFEST_SCHEMA.names:
-        if column not in frame:
-            frame[column] = None
-    frame["readable"] = True
-    frame["has_audio"] = True
-    frame["shard"] = 0
-    frame["label"] = frame["label"].astype("Int8")
-    return frame[MANIFEST_SCHEMA.names]
+    return complete_manifest(rows)
 
 
 def predictions_for(manifest, correct_on):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -74,8 +74,16 @@ def _demo_split_files() -> dict[str, str]:
     return {"train": "train.txt", "val": "val.txt", "test": "test.txt"}
 
 
-def validate_records(records: Iterable[VideoRecord], check_files: bool = True) -> list[str]:
-    """Every problem of the corpus as a whole, one message each."""
+def validate_records(
+    records: Iterable[VideoRecord],
+    check_files: bool = True,
+    required_splits: Sequence[str] = ("train", "val"),
+) -> list[str]:
+    """Every problem of the corpus as a whole, one message each.
+
+    A training corpus needs train and val videos; a batch of new videos to
+    predict (``required_splits=()``) needs none.
+    """
     problems: list[str] = []
     records = list(records)
     first_seen: dict[str, VideoRecord] = {}
@@ -104,7 +112,9 @@ def validate_records(records: Iterable[VideoRecord], check_files: bool = True) -
                 "splits must be participant-disjoint"
             )
     present = {r.split for r in records}
-    for needed in ("train", "val"):
+    if not records and not required_splits:
+        problems.append("no videos found")
+    for needed in required_splits:
         if needed not in present:
             problems.append(f"the corpus has no {needed} videos; {needed} is required")
     return problems
@@ -116,9 +126,10 @@ def build_manifest(
     probe: Callable[[Path], VideoInfo] = probe_video,
     workers: int = 4,
     progress: Callable[[Iterable[Any], int], Iterable[Any]] | None = None,
+    required_splits: Sequence[str] = ("train", "val"),
 ) -> pd.DataFrame:
     """Validate the records and probe every video; raises CorpusError on problems."""
-    problems = validate_records(records)
+    problems = validate_records(records, required_splits=required_splits)
     if problems:
         raise CorpusError(problems)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:

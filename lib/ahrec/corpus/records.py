@@ -8,7 +8,6 @@ knows this shape, so a new corpus format is one new reader.
 from __future__ import annotations
 
 import hashlib
-import os
 import posixpath
 import re
 from dataclasses import dataclass
@@ -83,6 +82,8 @@ def resolve_inside(root: Path, video_path: str) -> Path | None:
     A split file is data, not code: a ``../`` path must not make the workflow
     read files outside the corpus. The check is lexical so that corpora whose
     videos are symbolic links to other disks (common on clusters) still work.
+    The root is kept as configured (relative stays relative), so a working
+    directory can be moved or copied without every video looking new.
     """
     relative = video_path.replace("\\", "/")
     if not relative or PurePosixPath(relative).is_absolute():
@@ -90,7 +91,7 @@ def resolve_inside(root: Path, video_path: str) -> Path | None:
     normal = posixpath.normpath(relative)
     if normal == ".." or normal.startswith("../") or normal == ".":
         return None
-    return Path(os.path.abspath(root)) / normal
+    return Path(root) / normal
 
 
 def outside_root(where: str, video_path: str, root: Path) -> str:

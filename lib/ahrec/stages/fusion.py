@@ -61,7 +61,12 @@ class FusionData:
 
 def load_fusion_data(embedding_tables: Sequence[str | Path], labels_path: str | Path) -> FusionData:
     """Align the unimodal embedding tables on the labelled video list."""
-    labels = read_labels(labels_path).sort_values("video_id").reset_index(drop=True)
+    return fusion_data(embedding_tables, read_labels(labels_path))
+
+
+def fusion_data(embedding_tables: Sequence[str | Path], labels: pd.DataFrame) -> FusionData:
+    """Align the unimodal embedding tables on ``labels`` (video_id, split, label; label may be NA)."""
+    labels = labels.sort_values("video_id").reset_index(drop=True)
     ids = list(labels["video_id"])
     modalities, vectors, present = [], {}, []
     for path in embedding_tables:

@@ -11,6 +11,8 @@ from typing import Any
 import pandas as pd
 
 from ahrec.corpus.manifest import build_manifest, read_corpus, write_manifest
+from ahrec.corpus.new_videos import read_new_videos
+from ahrec.corpus.records import VideoRecord
 from ahrec.runtime import progress
 
 LOG = logging.getLogger(__name__)
@@ -32,24 +34,90 @@ def summarise(manifest: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+REPORT_COLUMNS = ["video_path", "split", "source", "issue", "consequence"]
+
+
+def manifest_report(manifest: pd.DataFrame) -> pd.DataFrame:
+    """What the corpus lacks, video by video, and what the workflow does about it.
+
+    Nothing is dropped: an unreadable video stays in the manifest and still
+    gets a prediction (from the modalities that remain, or the prior); this
+    report says which videos are affected and why.
+    """
+    rows = []
+    for row in manifest.itertuples(index=False):
+        if not row.readable:
+            rows.append(
+                (row, f"unreadable: {row.problem}", "no frames and no audio; text only if listed")
+            )
+        elif not row.has_audio:
+            rows.append((row, "no audio track", "audio unavailable; no speech recognition"))
+        if not isinstance(row.transcript, str) or not row.transcript.strip():
+            rows.append(
+                (row, "no transcript in the corpus", "speech recognition where audio exists")
+            )
+    return pd.DataFrame(
+        [
+            {
+                "video_path": r.video_path,
+                "split": r.split,
+                "source": r.source,
+                "issue": issue,
+                "consequence": consequence,
+            }
+            for r, issue, consequence in rows
+        ],
+        columns=REPORT_COLUMNS,
+    )
+
+
 def build_manifest_file(
     corpus: Mapping[str, Any],
     shards: int,
     out: str | Path,
     demo_root: str | Path | None = None,
     workers: int = 4,
+    report: str | Path | None = None,
 ) -> pd.DataFrame:
     records = read_corpus(corpus, Path(demo_root) if demo_root else None)
+    return _write_manifest(records, shards, out, workers, report, ("train", "val"))
+
+
+def build_new_videos_manifest(
+    videos: str | Path,
+    shards: int,
+    out: str | Path,
+    workers: int = 4,
+    report: str | Path | None = None,
+) -> pd.DataFrame:
+    """The manifest of new videos to predict (a folder or a CSV list; no labels, no splits)."""
+    records = read_new_videos(videos)
+    return _write_manifest(records, shards, out, workers, report, ())
+
+
+def _write_manifest(
+    records: list[VideoRecord],
+    shards: int,
+    out: str | Path,
+    workers: int,
+    report: str | Path | None,
+    required_splits: tuple[str, ...],
+) -> pd.DataFrame:
     LOG.info("read %d videos from the corpus; probing them with ffprobe", len(records))
     manifest = build_manifest(
         records,
         shards,
         workers=workers,
         progress=lambda items, total: progress(items, total, "probe"),
+        required_splits=required_splits,
     )
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     temporary = Path(out).with_name(f".tmp-{Path(out).name}")
     write_manifest(manifest, temporary)
     os.replace(temporary, out)
     LOG.info("manifest:\n%s", summarise(manifest))
+    if report is not None:
+        issues = manifest_report(manifest)
+        issues.to_csv(report, index=False)
+        LOG.info("%d issues reported in %s", len(issues), report)
     return manifest

@@ -1,4 +1,4 @@
-"""Steps: video -> sampled frames (scene, face) and 16 kHz mono audio."""
+"""Steps: video -> sampled frames (one job per modality) and 16 kHz mono audio."""
 
 from __future__ import annotations
 
@@ -17,68 +17,54 @@ LOG = logging.getLogger(__name__)
 def extract_frames(
     video: str | Path,
     video_id: str,
-    out_scene: str | Path,
-    out_face: str | Path,
-    scene_frames: int,
-    scene_short_side: int,
-    face_frames: int,
-    face_max_side: int,
+    out: str | Path,
+    n_frames: int,
     jpeg_quality: int = 95,
+    short_side: int | None = None,
+    max_side: int | None = None,
     n_frames_hint: int | None = None,
     problem: str | None = None,
 ) -> str | None:
-    """Decode once; store scene and face frames separately. Returns why none, or None.
+    """One modality's evenly spaced frames, in one decoding pass. Returns why none, or None.
 
-    A video that cannot be decoded still gets both files, holding no frames
-    and the reason, so the encoders mark it unavailable rather than the run
-    stopping.
+    ``short_side`` resizes the frames' shorter side (scene), ``max_side`` caps
+    their longer side (face). A video that cannot be decoded still gets a
+    file, holding no frames and the reason, so the encoders mark it
+    unavailable rather than the run stopping.
+
+    Each modality has its own job: a job decoding for both would be rerun,
+    and rerun the other modality's whole chain, whenever one modality's
+    sampling changes.
     """
     reason = problem
     sampled = None
     if reason is None:
         try:
-            sampled = sample_frames(
-                video, {"scene": scene_frames, "face": face_frames}, n_frames_hint=n_frames_hint
-            )
+            sampled = sample_frames(video, {"frames": n_frames}, n_frames_hint=n_frames_hint)[
+                "frames"
+            ]
         except DecodeError as exc:
             reason = str(exc)
     if sampled is None:
         LOG.warning("%s: no frames: %s", video_id, reason)
-        empty = np.zeros(0, dtype=np.int64)
-        save_frame_sets(out_scene, [FrameSet(video_id, [], empty, reason)], jpeg_quality)
-        save_frame_sets(out_face, [FrameSet(video_id, [], empty, reason)], jpeg_quality)
+        save_frame_sets(
+            out, [FrameSet(video_id, [], np.zeros(0, dtype=np.int64), reason)], jpeg_quality
+        )
         return reason
-    scene = sampled["scene"]
-    face = sampled["face"]
-    save_frame_sets(
-        out_scene,
-        [
-            FrameSet(
-                video_id,
-                [resize_short_side(f, scene_short_side) for f in scene.frames],
-                scene.frame_index,
-            )
-        ],
-        jpeg_quality,
-    )
-    save_frame_sets(
-        out_face,
-        [
-            FrameSet(
-                video_id,
-                [limit_long_side(f, face_max_side) for f in face.frames],
-                face.frame_index,
-            )
-        ],
-        jpeg_quality,
-    )
+    frames = sampled.frames
+    if short_side is not None:
+        frames = [resize_short_side(f, short_side) for f in frames]
+    if max_side is not None:
+        frames = [limit_long_side(f, max_side) for f in frames]
+    save_frame_sets(out, [FrameSet(video_id, frames, sampled.frame_index)], jpeg_quality)
     LOG.info(
-        "%s: %d scene and %d face frames (source %dx%d)",
+        "%s: %d frames of %dx%d, stored at %dx%d",
         video_id,
-        len(scene.frames),
-        len(face.frames),
-        scene.frames[0].shape[1],
-        scene.frames[0].shape[0],
+        len(frames),
+        sampled.frames[0].shape[1],
+        sampled.frames[0].shape[0],
+        frames[0].shape[1],
+        frames[0].shape[0],
     )
     return None
 

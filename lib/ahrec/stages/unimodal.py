@@ -27,25 +27,30 @@ LOG = logging.getLogger(__name__)
 
 
 def load_inputs(
-    spec: UnimodalSpec, sources: Sequence[str | Path]
+    input_kind: str, sources: Sequence[str | Path]
 ) -> tuple[dict[str, dict[str, Any]], dict[str, str], int | None]:
-    """Per video id the model's input (an item without label), why others have none, input size."""
+    """Per video id the model's input (an item without label), why others have none, input size.
+
+    ``input_kind`` is a unimodal spec's ``input``: embedding, sequence,
+    transcripts or scene_frames. Training and prediction on new videos read
+    inputs through this one function, so they cannot drift apart.
+    """
     inputs: dict[str, dict[str, Any]] = {}
     reasons: dict[str, str] = {}
-    if spec.input in ("embedding", "sequence"):
-        table = read_embeddings(sources[0], with_sequences=spec.input == "sequence")
+    if input_kind in ("embedding", "sequence"):
+        table = read_embeddings(sources[0], with_sequences=input_kind == "sequence")
         for i, video_id in enumerate(table.video_ids):
             if not table.available[i]:
                 reasons[video_id] = table.reasons[i] or "unavailable"
-            elif spec.input == "sequence":
+            elif input_kind == "sequence":
                 inputs[video_id] = {"x": table.sequences[i]}
             else:
                 inputs[video_id] = {"x": table.vectors[i]}
         size = (
-            int(table.meta.get("seq_dim") or table.dim) if spec.input == "sequence" else table.dim
+            int(table.meta.get("seq_dim") or table.dim) if input_kind == "sequence" else table.dim
         )
         return inputs, reasons, size
-    if spec.input == "transcripts":
+    if input_kind == "transcripts":
         frame = read_transcripts(sources)
         for row in frame.itertuples(index=False):
             text = row.transcript if isinstance(row.transcript, str) else None
@@ -56,7 +61,7 @@ def load_inputs(
                     row.reason if isinstance(row.reason, str) else "no transcript"
                 )
         return inputs, reasons, None
-    if spec.input == "scene_frames":
+    if input_kind == "scene_frames":
         from ahrec.media.framestore import load_frame_set
 
         for path in sources:
@@ -67,7 +72,7 @@ def load_inputs(
             else:
                 reasons[frame_set.video_id] = frame_set.reason or "no frames"
         return inputs, reasons, None
-    raise ValueError(f"unknown input kind {spec.input!r}")
+    raise ValueError(f"unknown input kind {input_kind!r}")
 
 
 def _items(
@@ -95,7 +100,7 @@ def train_unimodal(
     labels = read_labels(labels_path)
     known = labels[labels["label"].notna()]
     label_of = dict(zip(known["video_id"], known["label"].astype(int), strict=True))
-    inputs, reasons, input_dim = load_inputs(spec, sources)
+    inputs, reasons, input_dim = load_inputs(spec.input, sources)
     split_of = dict(zip(labels["video_id"], labels["split"], strict=True))
     train_ids = sorted(known.loc[known["split"] == "train", "video_id"])
     val_ids = sorted(known.loc[known["split"] == "val", "video_id"])

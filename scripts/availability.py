@@ -1,0 +1,13 @@
+"""Rule availability: which modality each video lost, and why."""
+
+import _lib  # noqa: F401  (puts lib/ on sys.path)
+from ahrec.runtime import paths, rule_logging
+from ahrec.stages.availability import availability
+
+with rule_logging(snakemake.log[0], snakemake.threads):
+    availability(
+        snakemake.input.manifest,
+        paths(snakemake.input.tables),
+        snakemake.input.faces,
+        snakemake.output[0],
+    )

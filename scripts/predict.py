@@ -1,0 +1,15 @@
+"""Rule predict: the exported ensemble's A/H probability for every new video."""
+
+import _lib  # noqa: F401  (puts lib/ on sys.path)
+from ahrec.runtime import paths, rule_logging
+from ahrec.stages.predict import predict_new_videos
+
+with rule_logging(snakemake.log[0], snakemake.threads):
+    predict_new_videos(
+        snakemake.input.ensemble,
+        paths(snakemake.input.tables),
+        snakemake.input.manifest,
+        snakemake.output[0],
+        device=snakemake.params.device,
+        face_detection=(paths(snakemake.input.faces) or [None])[0],
+    )

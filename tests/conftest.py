@@ -1,0 +1,20 @@
+"""One finished run of the default configuration on the tiny corpus, shared by the
+e2e and SLURM tests.
+
+Tests that change the run (edit config, add a video, flip labels) work on a
+copy (``copy_run``), so the shared run stays as Snakemake left it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.workflow import snakemake, write_config
+
+
+@pytest.fixture(scope="session")
+def default_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("default-run")
+    write_config(workdir, {})
+    snakemake(workdir)
+    return workdir

@@ -1,0 +1,103 @@
+"""Edit config.yaml (or the corpus) after a full run: exactly the dependent jobs rerun.
+
+Every rule's params hold the slice of config it reads, so Snakemake's params
+rerun trigger reruns what an edit touches and nothing else. Config edits are
+checked with dry runs (the plan Snakemake would execute); adding a video is
+run for real, because the manifest is a checkpoint whose new jobs a dry run
+cannot see.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from ahrec.corpus.bah import parse_split_line, read_text_lines
+from ahrec.corpus.manifest import read_manifest
+from tests.e2e.workflow import (
+    copy_run,
+    edit_config,
+    executed_jobs,
+    planned_jobs,
+    snakemake,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+AUDIO_TEXT_SCENE_RULES = {
+    "audio",
+    "transcripts",
+    "transcripts_table",
+    "scene_frames",
+    "embed_scene",
+    "embed_audio",
+    "embed_text",
+    "embed_tfidf",
+}
+
+
+def test_untouched_rerun_plans_nothing(default_run):
+    assert planned_jobs(default_run) == {}
+
+
+def test_fusion_hyperparameter_edit_reruns_only_that_run(default_run, tmp_path):
+    workdir = copy_run(default_run, tmp_path / "run")
+    edit_config(workdir, {"fusion": {"runs": {"fusion": {"params": {"dropout": 0.25}}}}})
+    seeds = 2  # the tiny run's fusion.seeds
+    assert planned_jobs(workdir) == {
+        "fusion_seed": seeds,
+        "fusion_ensemble": 1,
+        "evaluate_fusion": 2,  # the table reports the first seed and the ensemble
+        "table": 1,
+        "submission": 1,
+        "plot_results": 1,  # the report's figures of the table and the ensembles
+        "plot_resources": 1,  # comes after the table and the submission
+    }
+
+
+def test_face_setting_edit_reruns_the_face_chain_only(default_run, tmp_path):
+    workdir = copy_run(default_run, tmp_path / "run")
+    edit_config(workdir, {"face": {"n_frames": 12}})
+    plan = planned_jobs(workdir)
+    assert plan["face_frames"] == 8  # the face frames of every video...
+    assert plan["faces"] == 2 and plan["embed_face"] == 2  # ...and the face chain rerun
+    assert plan["unimodal"] == 1 and plan["evaluate_unimodal"] == 1  # face_mlp only
+    assert not AUDIO_TEXT_SCENE_RULES & set(plan), plan  # ...but scene, audio and text do not
+    # the runs that fuse the face model, their ensembles, the search, table, submission
+    assert (
+        plan["fusion_seed"] == 2 + 2 + 1 + 1 + 6 + 2
+    )  # fusion, proto, tfidf x2, 6 ablations, tuned
+    assert {"search", "table", "submission"} <= set(plan)
+
+
+def test_scene_setting_edit_leaves_the_face_chain_alone(default_run, tmp_path):
+    workdir = copy_run(default_run, tmp_path / "run")
+    edit_config(workdir, {"scene": {"n_frames": 8}})
+    plan = planned_jobs(workdir, "embeddings")
+    assert plan["scene_frames"] == 8 and plan["embed_scene"] == 2
+    face_audio = {"face_frames", "faces", "embed_face", "audio", "embed_audio", "transcripts"}
+    assert not face_audio & set(plan), plan
+
+
+def test_adding_one_video_recomputes_its_media_and_its_shard_only(default_run, tmp_path):
+    workdir = copy_run(default_run, tmp_path / "run")
+    corpus = workdir / "results" / "demo_corpus"
+    test_list = corpus / "test.txt"
+    lines = [line for line in read_text_lines(test_list) if line.strip()]
+    source, label, transcript = parse_split_line(lines[0])
+    new_path = "Videos/P099/Visite_1/P099_Question_1_2024-05-01_10-00-00_Video.mp4"
+    (corpus / new_path).parent.mkdir(parents=True)
+    shutil.copy(corpus / source, corpus / new_path)
+    test_list.write_text("\n".join([*lines, f"{new_path},{label},{transcript}"]) + "\n")
+    result = snakemake(workdir, "embeddings")
+    jobs = executed_jobs(result.stdout + result.stderr)
+    manifest = read_manifest(workdir / "results" / "manifest.parquet")
+    assert len(manifest) == 9
+    media = (jobs["scene_frames"], jobs["face_frames"], jobs["audio"])
+    assert media == (1, 1, 1)  # media of the new video only
+    for rule in ("faces", "embed_scene", "embed_face", "embed_audio", "embed_text", "transcripts"):
+        assert jobs[rule] == 1, (rule, jobs)  # the new video's shard only
+    # TF-IDF is one table fitted on the training split: it is recomputed as a whole
+    assert jobs.get("embed_tfidf", 0) == 1
+    assert planned_jobs(workdir, "embeddings") == {}

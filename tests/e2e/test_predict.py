@@ -1,0 +1,104 @@
+"""Prediction on new videos, end to end: a folder and a CSV list, then the exported
+ensemble used from another working directory, as on another machine.
+
+The new videos go through the same media, transcript and embedding rules as
+the corpus; a copy of a test video listed with its transcript must get exactly
+the prediction the run gave it, and a video without a face or without audio
+still gets one, with what it lacked said.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from ahrec.corpus.bah import parse_split_line, read_text_lines
+from ahrec.corpus.manifest import read_manifest
+from ahrec.models.predictions import proba_matrix, read_predictions
+from tests.e2e.workflow import copy_run, edit_config, executed_jobs, snakemake, write_config
+from tests.media_factory import make_video
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def predicted(default_run, tmp_path_factory):
+    workdir = copy_run(default_run, tmp_path_factory.mktemp("predict") / "run")
+    corpus = workdir / "results" / "demo_corpus"
+    lines = [line for line in read_text_lines(corpus / "test.txt") if line.strip()]
+    listed = [parse_split_line(line) for line in lines]
+    source, _, transcript = next(entry for entry in listed if entry[2])
+    new = workdir / "new videos"
+    (new / "ward 2").mkdir(parents=True)
+    shutil.copy(corpus / source, new / "ward 2" / "patient 'A'.mp4")
+    make_video(new / "no face.mp4", seconds=2.0, face=False, seed=6)
+    make_video(new / "-mute.mp4", seconds=2.0, face=True, audio=False, seed=4)
+    (workdir / "listed.csv").write_text(
+        f'video_path,transcript\n"new videos/ward 2/patient \'A\'.mp4","{transcript}"\n'
+    )
+    edit_config(
+        workdir,
+        {
+            "predict": {
+                "folder": {"videos": "new videos", "ensemble": "fusion_proto"},
+                "listed": {"videos": "listed.csv", "ensemble": "fusion_proto"},
+            }
+        },
+    )
+    targets = [f"results/predict/{name}/predictions.csv" for name in ("folder", "listed")]
+    result = snakemake(workdir, *targets)
+    return workdir, source, new, executed_jobs(result.stdout + result.stderr)
+
+
+def test_a_folder_of_new_videos_gets_one_row_each(predicted):
+    workdir, _, _, jobs = predicted
+    frame = pd.read_csv(workdir / "results" / "predict" / "folder" / "predictions.csv")
+    assert list(frame["video_path"]) == ["-mute.mp4", "no face.mp4", "ward 2/patient 'A'.mp4"]
+    assert frame[["prob_no_ah", "prob_ah"]].sum(axis=1).round(5).eq(1).all()
+    rows = frame.set_index("video_path")
+    assert "audio" not in rows.loc["-mute.mp4", "available_modalities"].split(";")
+    assert "audio: no audio track" in rows.loc["-mute.mp4", "missing"]
+    assert "face" in rows.loc["no face.mp4", "available_modalities"].split(";")
+    assert "face: no face found, whole frames used" in rows.loc["no face.mp4", "missing"]
+    assert rows.loc["ward 2/patient 'A'.mp4", "available_modalities"] == "face;scene;audio;text"
+    # the trained models are reused, not retrained
+    assert not {"unimodal", "fusion_seed", "search"} & set(jobs), jobs
+    assert jobs["export_ensemble"] == 1 and jobs["predict"] == 2
+
+
+def test_a_listed_copy_of_a_test_video_gets_the_runs_own_prediction(predicted):
+    workdir, source, _, _ = predicted
+    results = workdir / "results"
+    listed = pd.read_csv(results / "predict" / "listed" / "predictions.csv")
+    assert len(listed) == 1
+    ids = read_manifest(results / "manifest.parquet").set_index("video_path")["video_id"]
+    run = read_predictions(results / "fusion" / "fusion_proto" / "ensemble" / "predictions.parquet")
+    run_proba = dict(zip(run["video_id"], proba_matrix(run)[:, 1], strict=True))
+    assert listed.loc[0, "prob_ah"] == pytest.approx(run_proba[ids[source]], abs=1e-4)
+
+
+def test_an_exported_ensemble_predicts_on_another_machine(predicted, tmp_path):
+    """Only the export folder and the videos travel; the local config's own input settings
+    do not apply to the exported models."""
+    workdir, _, new, _ = predicted
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.copytree(workdir / "results" / "export" / "fusion_proto", elsewhere / "models" / "ah")
+    shutil.copytree(new, elsewhere / "videos")
+    write_config(
+        elsewhere,
+        {
+            "face": {"n_frames": 7},  # ignored: the export's own sampling applies
+            "predict": {"clinic": {"videos": "videos", "ensemble": "models/ah"}},
+        },
+    )
+    result = snakemake(elsewhere, "results/predict/clinic/predictions.csv")
+    jobs = executed_jobs(result.stdout + result.stderr)
+    assert not {"demo_corpus", "manifest", "unimodal", "fusion_seed", "export_ensemble"} & set(
+        jobs
+    ), jobs
+    here = pd.read_csv(workdir / "results" / "predict" / "folder" / "predictions.csv")
+    there = pd.read_csv(elsewhere / "results" / "predict" / "clinic" / "predictions.csv")
+    pd.testing.assert_frame_equal(here, there, atol=1e-5)

@@ -1,0 +1,67 @@
+"""A run killed partway resumes without recomputing what finished, and ends where an
+uninterrupted run does.
+
+The run is killed with SIGKILL (a crashed node, an out-of-memory kill) while
+it computes embeddings; `snakemake --unlock` and a rerun with
+`--rerun-incomplete` then finish it. Jobs write their outputs atomically, so
+the kill cannot leave a half-written table that looks complete.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import pandas as pd
+import pytest
+
+from tests.e2e.workflow import snakemake, snakemake_command, write_config
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def test_killed_run_resumes_and_matches_an_uninterrupted_one(default_run, tmp_path):
+    workdir = tmp_path / "killed"
+    workdir.mkdir()
+    write_config(workdir, {})
+    results = workdir / "results"
+    process = subprocess.Popen(
+        snakemake_command(workdir),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: kill Snakemake and its jobs together
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    deadline = time.monotonic() + 900
+    try:
+        while not list(results.glob("embeddings/*/*/shard-*.parquet")):
+            assert process.poll() is None, "the run ended before it could be killed"
+            assert time.monotonic() < deadline, "no embedding was written in time"
+            time.sleep(0.2)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    finished = {
+        path: path.stat().st_mtime_ns
+        for pattern in ("media/*/*", "embeddings/*/*/shard-*.parquet", "manifest.parquet")
+        for path in results.glob(pattern)
+        if not path.name.startswith(".tmp-")
+    }
+    assert len(finished) > 10
+    assert not (results / "submission.csv").exists()
+    snakemake(workdir, "--unlock")
+    log = snakemake(workdir, "--rerun-incomplete")
+    output = log.stdout + log.stderr
+    recomputed = [path for path, mtime in finished.items() if path.stat().st_mtime_ns != mtime]
+    # a job that was running when the kill came is rerun; finished jobs are not
+    assert len(recomputed) <= 4, recomputed
+    assert "Nothing to be done" not in output
+    for name in ("table.csv", "submission.csv"):
+        pd.testing.assert_frame_equal(
+            pd.read_csv(results / name), pd.read_csv(default_run / "results" / name), obj=name
+        )
+    for path in sorted((default_run / "results").glob("unimodal/*/predictions.parquet")):
+        relative = path.relative_to(default_run / "results")
+        pd.testing.assert_frame_equal(pd.read_parquet(results / relative), pd.read_parquet(path))
