@@ -4,8 +4,10 @@ Optuna's TPE sampler over the authors' search space; the objective is the
 mean validation MF1 over the run's seeds (the stability-oriented objective of
 the paper) — validation only, where the authors' code used the mean of
 validation and test. The study lives in a SQLite file under results/, named
-by a hash of everything that defines it, so a killed search resumes where it
-stopped and a changed search starts afresh.
+by a hash of everything that defines it (settings and the data itself), so a
+killed search resumes where it stopped, and a changed search, or the same
+search on changed embeddings (a config edit upstream, an added video), starts
+afresh instead of reusing trials scored on other data.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 import yaml
 
 from ahrec.models.specs import FusionParams
-from ahrec.stages.fusion import load_fusion_data
+from ahrec.stages.fusion import FusionData, load_fusion_data
 
 LOG = logging.getLogger(__name__)
 
@@ -51,6 +53,17 @@ def suggest(trial: Any, prototypes: bool) -> dict[str, Any]:
             lambda_div=trial.suggest_float("lambda_div", 0.0, 0.15),
         )
     return params
+
+
+def data_fingerprint(data: FusionData) -> str:
+    """A hash of what the trials are scored on: videos, splits, labels, masks and vectors."""
+    digest = hashlib.sha1()
+    digest.update(json.dumps([data.video_ids, data.splits, data.labels]).encode())
+    digest.update(np.ascontiguousarray(data.mask).tobytes())
+    for modality in data.modalities:
+        digest.update(modality.encode())
+        digest.update(np.ascontiguousarray(data.vectors[modality], dtype=np.float32).tobytes())
+    return digest.hexdigest()
 
 
 def study_name(name: str, definition: Mapping[str, Any]) -> str:
@@ -109,6 +122,7 @@ def run_search(
         "seeds": list(seeds),
         "modalities": data.modalities,
         "inputs": [str(p) for p in embedding_tables],
+        "data": data_fingerprint(data),
     }
     Path(storage).parent.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
