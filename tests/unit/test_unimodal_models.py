@@ -448,3 +448,20 @@ def test_factory_errors(tmp_path: Path) -> None:
         build_unimodal("mlp", LinearSpec(), 4, CPU)
     with pytest.raises(FileNotFoundError, match="model.json"):
         load_unimodal(tmp_path, CPU)
+
+
+def test_training_settings_come_from_the_spec_fields_of_each_kind():
+    from ahrec.models.unimodal.base import settings_from_spec
+
+    videomae = settings_from_spec(
+        VideoMAEFinetuneSpec(lr=3e-5, scheduler="cosine", label_smoothing=0.05, grad_clip=1.0)
+    )
+    assert (videomae.lr, videomae.scheduler, videomae.label_smoothing, videomae.grad_clip) == (
+        3e-5,
+        "cosine",
+        0.05,
+        1.0,
+    )
+    mlp = settings_from_spec(MlpSpec(lr=0.01, epochs=7, patience=2, batch_size=8, seed=3))
+    assert (mlp.lr, mlp.epochs, mlp.patience, mlp.batch_size, mlp.seed) == (0.01, 7, 2, 8, 3)
+    assert mlp.scheduler == "none" and mlp.label_smoothing == 0.0  # not options of an MLP

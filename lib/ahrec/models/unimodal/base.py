@@ -182,6 +182,20 @@ def json_history(history: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 # --- the torch models --------------------------------------------------------
 
 
+def settings_from_spec(spec: Any) -> Any:
+    """``TrainSettings`` from a model spec's fields of the same names (the rest default).
+
+    Each spec dataclass lists exactly the optimisation options its kind takes
+    (config.yaml's keys), so one mapping serves every kind.
+    """
+    from ahrec.models.training import TrainSettings
+
+    names = {f.name for f in dataclasses.fields(TrainSettings)}
+    return TrainSettings(
+        **{f.name: getattr(spec, f.name) for f in dataclasses.fields(spec) if f.name in names}
+    )
+
+
 class TorchUnimodal:
     """The shared part of the neural models: training via ``ahrec.models.training``.
 
@@ -212,7 +226,8 @@ class TorchUnimodal:
         raise NotImplementedError
 
     def settings(self) -> Any:
-        raise NotImplementedError
+        """The optimisation settings: every ``TrainSettings`` field the spec defines."""
+        return settings_from_spec(self.spec)
 
     @property
     def embedding_dim(self) -> int:

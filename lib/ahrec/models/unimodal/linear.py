@@ -15,7 +15,6 @@ import torch
 from torch import nn
 
 from ahrec.models.specs import LinearSpec
-from ahrec.models.training import TrainSettings
 from ahrec.models.unimodal.base import Item, TorchUnimodal, item_label
 from ahrec.models.unimodal.mlp import Standardise, vector_batch
 
@@ -47,18 +46,6 @@ class LinearModel(TorchUnimodal):
     @property
     def embedding_dim(self) -> int:
         return int(self.input_dim)
-
-    def settings(self) -> TrainSettings:
-        s = self.spec
-        return TrainSettings(
-            lr=s.lr,
-            weight_decay=s.weight_decay,
-            optimizer=s.optimizer,
-            batch_size=s.batch_size,
-            epochs=s.epochs,
-            patience=s.patience,
-            seed=s.seed,
-        )
 
     def _prepare(self, train: Sequence[Item]) -> None:
         self.model.standardise.fit(vector_batch(train, self.input_dim, self.kind).numpy())

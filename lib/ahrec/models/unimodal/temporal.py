@@ -27,7 +27,6 @@ import torch
 from torch import nn
 
 from ahrec.models.specs import TemporalSpec
-from ahrec.models.training import TrainSettings
 from ahrec.models.unimodal.base import Item, TorchUnimodal, item_label
 
 ENCODERS = ("mamba", "transformer")
@@ -162,18 +161,6 @@ class TemporalModel(TorchUnimodal):
     @property
     def embedding_dim(self) -> int:
         return max(1, self.spec.d_model // 2)
-
-    def settings(self) -> TrainSettings:
-        s = self.spec
-        return TrainSettings(
-            lr=s.lr,
-            weight_decay=s.weight_decay,
-            optimizer=s.optimizer,
-            batch_size=s.batch_size,
-            epochs=s.epochs,
-            patience=s.patience,
-            seed=s.seed,
-        )
 
     def _sequence(self, item: Item) -> np.ndarray:
         x = pool_and_truncate(item["x"], self.spec.pool_steps, self.spec.max_steps)

@@ -27,7 +27,6 @@ from ahrec.embeddings.locate import describe_load_failure, resolve_model_locatio
 from ahrec.embeddings.text_transformer import pool, token_limit
 from ahrec.errors import ModelLoadError
 from ahrec.models.specs import TextFinetuneSpec
-from ahrec.models.training import TrainSettings
 from ahrec.models.unimodal.base import Item, TorchUnimodal, item_label
 
 BACKBONE_DIR = "backbone"
@@ -143,19 +142,6 @@ class TextFinetuneModel(TorchUnimodal):
     @property
     def embedding_dim(self) -> int:
         return int(self.spec.hidden)
-
-    def settings(self) -> TrainSettings:
-        s = self.spec
-        return TrainSettings(
-            lr=s.lr,
-            weight_decay=s.weight_decay,
-            optimizer=s.optimizer,
-            momentum=s.momentum,
-            batch_size=s.batch_size,
-            epochs=s.epochs,
-            patience=s.patience,
-            seed=s.seed,
-        )
 
     def _length(self, item: Item) -> int:
         return len(item["text"])

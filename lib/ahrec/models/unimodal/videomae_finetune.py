@@ -32,7 +32,6 @@ from ahrec.embeddings.videomae import preprocess_clip
 from ahrec.errors import ModelLoadError
 from ahrec.media.sampling import evenly_spaced
 from ahrec.models.specs import VideoMAEFinetuneSpec
-from ahrec.models.training import TrainSettings
 from ahrec.models.unimodal.base import Item, TorchUnimodal, item_label
 
 BACKBONE_DIR = "backbone"
@@ -150,21 +149,6 @@ class VideoMAEFinetuneModel(TorchUnimodal):
     @property
     def embedding_dim(self) -> int:
         return int(self.model.backbone.config.hidden_size)
-
-    def settings(self) -> TrainSettings:
-        s = self.spec
-        return TrainSettings(
-            lr=s.lr,
-            weight_decay=s.weight_decay,
-            optimizer=s.optimizer,
-            batch_size=s.batch_size,
-            epochs=s.epochs,
-            patience=s.patience,
-            scheduler=s.scheduler,
-            label_smoothing=s.label_smoothing,
-            grad_clip=s.grad_clip,
-            seed=s.seed,
-        )
 
     def fit(self, train: Sequence[Item], val: Sequence[Item]) -> dict[str, Any]:
         self._generator = torch.Generator().manual_seed(self.spec.seed)
