@@ -451,9 +451,9 @@ def test_factory_errors(tmp_path: Path) -> None:
 
 
 def test_training_settings_come_from_the_spec_fields_of_each_kind():
-    from ahrec.models.unimodal.base import settings_from_spec
+    from ahrec.models.training import settings_from
 
-    videomae = settings_from_spec(
+    videomae = settings_from(
         VideoMAEFinetuneSpec(lr=3e-5, scheduler="cosine", label_smoothing=0.05, grad_clip=1.0)
     )
     assert (videomae.lr, videomae.scheduler, videomae.label_smoothing, videomae.grad_clip) == (
@@ -462,6 +462,6 @@ def test_training_settings_come_from_the_spec_fields_of_each_kind():
         0.05,
         1.0,
     )
-    mlp = settings_from_spec(MlpSpec(lr=0.01, epochs=7, patience=2, batch_size=8, seed=3))
+    mlp = settings_from(MlpSpec(lr=0.01, epochs=7, patience=2, batch_size=8, seed=3))
     assert (mlp.lr, mlp.epochs, mlp.patience, mlp.batch_size, mlp.seed) == (0.01, 7, 2, 8, 3)
     assert mlp.scheduler == "none" and mlp.label_smoothing == 0.0  # not options of an MLP

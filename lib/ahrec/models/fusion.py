@@ -28,7 +28,7 @@ from torch import Tensor, nn
 
 from ahrec.models.seeding import seed_everything
 from ahrec.models.specs import FusionParams
-from ahrec.models.training import FitResult, Items, TrainSettings, fit, predict_proba
+from ahrec.models.training import FitResult, Items, TrainSettings, fit, predict_proba, settings_from
 
 _INPUT_PREFIX = "inputs/"
 
@@ -291,22 +291,7 @@ def _check_labelled(items: Sequence[dict[str, Any]], split: str) -> list[int]:
 
 def train_settings(params: FusionParams, seed: int) -> TrainSettings:
     """The trainer's settings for a fusion run (balanced class weights always)."""
-    return TrainSettings(
-        lr=params.lr,
-        weight_decay=params.weight_decay,
-        optimizer=params.optimizer,
-        momentum=params.momentum,
-        batch_size=params.batch_size,
-        epochs=params.epochs,
-        patience=params.patience,
-        scheduler=params.scheduler,
-        label_smoothing=params.label_smoothing,
-        grad_clip=params.grad_clip or None,
-        balanced=True,
-        plateau_factor=params.plateau_factor,
-        plateau_patience=params.plateau_patience,
-        seed=seed,
-    )
+    return settings_from(params, grad_clip=params.grad_clip or None, balanced=True, seed=seed)
 
 
 def train_fusion(

@@ -19,7 +19,7 @@ import copy
 import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
 import numpy as np
@@ -60,6 +60,17 @@ class TrainSettings:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.scheduler not in SCHEDULERS:
             raise ValueError(f"scheduler must be one of {SCHEDULERS}, got {self.scheduler!r}")
+
+
+def settings_from(source: Any, **overrides: Any) -> TrainSettings:
+    """``TrainSettings`` from a spec's fields of the same names, then ``overrides``.
+
+    Each model spec and ``FusionParams`` lists exactly the optimisation options
+    its kind takes (config.yaml's keys), so one mapping serves every model.
+    """
+    names = {f.name for f in fields(TrainSettings)}
+    values = {f.name: getattr(source, f.name) for f in fields(source) if f.name in names}
+    return TrainSettings(**{**values, **overrides})
 
 
 class Task(Protocol):

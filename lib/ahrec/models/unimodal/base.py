@@ -29,7 +29,7 @@ from torch import nn
 
 from ahrec.models.seeding import seed_everything
 from ahrec.models.specs import UNIMODAL_KINDS
-from ahrec.models.training import autocast, to_device
+from ahrec.models.training import autocast, settings_from, to_device
 
 Item = dict[str, Any]
 
@@ -182,20 +182,6 @@ def json_history(history: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 # --- the torch models --------------------------------------------------------
 
 
-def settings_from_spec(spec: Any) -> Any:
-    """``TrainSettings`` from a model spec's fields of the same names (the rest default).
-
-    Each spec dataclass lists exactly the optimisation options its kind takes
-    (config.yaml's keys), so one mapping serves every kind.
-    """
-    from ahrec.models.training import TrainSettings
-
-    names = {f.name for f in dataclasses.fields(TrainSettings)}
-    return TrainSettings(
-        **{f.name: getattr(spec, f.name) for f in dataclasses.fields(spec) if f.name in names}
-    )
-
-
 class TorchUnimodal:
     """The shared part of the neural models: training via ``ahrec.models.training``.
 
@@ -227,7 +213,7 @@ class TorchUnimodal:
 
     def settings(self) -> Any:
         """The optimisation settings: every ``TrainSettings`` field the spec defines."""
-        return settings_from_spec(self.spec)
+        return settings_from(self.spec)
 
     @property
     def embedding_dim(self) -> int:
@@ -352,6 +338,42 @@ class TorchUnimodal:
         load_model(instance.model, str(folder / WEIGHTS_FILE), strict=True, device=str(device))
         instance.model.to(device).eval()
         return instance
+
+
+class BackboneUnimodal(TorchUnimodal):
+    """A fine-tuned pretrained backbone (the text transformer, VideoMAE).
+
+    A saved model keeps the backbone's config beside the whole network's
+    weights, so loading rebuilds the architecture from that config and reads
+    no pretrained weights (no hub access, no second copy of the backbone).
+    """
+
+    backbone_folder: ClassVar[str] = "backbone"
+
+    def __init__(
+        self,
+        spec: Any,
+        input_dim: int | None,
+        device: torch.device,
+        backbone_dir: Path | None = None,
+    ) -> None:
+        # backbone_dir: a saved model's own backbone config (None: the spec's pretrained model)
+        self._backbone_dir = backbone_dir
+        self.predict_batch_size = max(1, spec.batch_size)
+        super().__init__(spec, None, device)
+
+    def _info(self) -> dict[str, Any]:
+        return {"backbone": self.backbone_folder}
+
+    def _save_extra(self, folder: Path) -> None:
+        self.model.backbone.config.save_pretrained(folder / self.backbone_folder)
+
+    @classmethod
+    def _restore(
+        cls, spec: Any, info: dict[str, Any], folder: Path, device: torch.device
+    ) -> BackboneUnimodal:
+        backbone = folder / info.get("backbone", cls.backbone_folder)
+        return cls(spec, None, device, backbone_dir=backbone)
 
 
 def item_label(items: Sequence[Item]) -> torch.Tensor:

@@ -26,10 +26,7 @@ from torch import nn
 from ahrec.embeddings.locate import describe_load_failure, resolve_model_location
 from ahrec.embeddings.text_transformer import pool, token_limit
 from ahrec.errors import ModelLoadError
-from ahrec.models.specs import TextFinetuneSpec
-from ahrec.models.unimodal.base import Item, TorchUnimodal, item_label
-
-BACKBONE_DIR = "backbone"
+from ahrec.models.unimodal.base import BackboneUnimodal, Item, item_label
 
 
 def encoder_layers(backbone: nn.Module) -> nn.ModuleList | None:
@@ -95,23 +92,10 @@ class TextNet(nn.Module):
         return self.out(self.dropout(embedding)).squeeze(-1), embedding
 
 
-class TextFinetuneModel(TorchUnimodal):
+class TextFinetuneModel(BackboneUnimodal):
     """The fine-tuned text transformer (see the module docstring)."""
 
     kind = "text_finetune"
-
-    def __init__(
-        self,
-        spec: TextFinetuneSpec,
-        input_dim: int | None,
-        device: torch.device,
-        backbone_dir: Path | None = None,
-    ) -> None:
-        # backbone_dir: a saved model's own config and tokenizer (no pretrained weights
-        # are read: the fine-tuned state is loaded over the network afterwards).
-        self._backbone_dir = backbone_dir
-        self.predict_batch_size = max(1, spec.batch_size)
-        super().__init__(spec, None, device)
 
     def _build(self) -> nn.Module:
         from transformers import AutoConfig, AutoModel, AutoTokenizer
@@ -177,15 +161,8 @@ class TextFinetuneModel(TorchUnimodal):
         return torch.stack([1.0 - p, p], dim=-1)
 
     def _info(self) -> dict[str, Any]:
-        return {"backbone": BACKBONE_DIR, "max_length": self.max_length}
+        return {**super()._info(), "max_length": self.max_length}
 
     def _save_extra(self, folder: Path) -> None:
-        target = folder / BACKBONE_DIR
-        self.model.backbone.config.save_pretrained(target)
-        self.tokenizer.save_pretrained(target)
-
-    @classmethod
-    def _restore(
-        cls, spec: Any, info: dict[str, Any], folder: Path, device: torch.device
-    ) -> TextFinetuneModel:
-        return cls(spec, None, device, backbone_dir=folder / info.get("backbone", BACKBONE_DIR))
+        super()._save_extra(folder)
+        self.tokenizer.save_pretrained(folder / self.backbone_folder)

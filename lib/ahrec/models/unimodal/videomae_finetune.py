@@ -32,9 +32,7 @@ from ahrec.embeddings.videomae import preprocess_clip
 from ahrec.errors import ModelLoadError
 from ahrec.media.sampling import evenly_spaced
 from ahrec.models.specs import VideoMAEFinetuneSpec
-from ahrec.models.unimodal.base import Item, TorchUnimodal, item_label
-
-BACKBONE_DIR = "backbone"
+from ahrec.models.unimodal.base import BackboneUnimodal, Item, item_label
 
 
 def _uniform(generator: torch.Generator, low: float, high: float) -> float:
@@ -109,7 +107,7 @@ def freeze_backbone(backbone: nn.Module, frozen_layers: int, model_name: str) ->
         layer.requires_grad_(False)
 
 
-class VideoMAEFinetuneModel(TorchUnimodal):
+class VideoMAEFinetuneModel(BackboneUnimodal):
     """The fine-tuned VideoMAE scene model (see the module docstring)."""
 
     kind = "videomae_finetune"
@@ -121,10 +119,8 @@ class VideoMAEFinetuneModel(TorchUnimodal):
         device: torch.device,
         backbone_dir: Path | None = None,
     ) -> None:
-        self._backbone_dir = backbone_dir
-        self.predict_batch_size = max(1, spec.batch_size)
         self._generator = torch.Generator().manual_seed(spec.seed)
-        super().__init__(spec, None, device)
+        super().__init__(spec, input_dim, device, backbone_dir)
 
     def _build(self) -> nn.Module:
         from transformers import VideoMAEConfig, VideoMAEModel
@@ -183,15 +179,3 @@ class VideoMAEFinetuneModel(TorchUnimodal):
                 )
             clips.append(clip)
         return {"pixel_values": torch.stack(clips), "label": item_label(items)}
-
-    def _info(self) -> dict[str, Any]:
-        return {"backbone": BACKBONE_DIR}
-
-    def _save_extra(self, folder: Path) -> None:
-        self.model.backbone.config.save_pretrained(folder / BACKBONE_DIR)
-
-    @classmethod
-    def _restore(
-        cls, spec: Any, info: dict[str, Any], folder: Path, device: torch.device
-    ) -> VideoMAEFinetuneModel:
-        return cls(spec, None, device, backbone_dir=folder / info.get("backbone", BACKBONE_DIR))
