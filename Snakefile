@@ -1,33 +1,35 @@
 # Video-level ambivalence/hesitancy (A/H) recognition: raw videos to embeddings,
-# models and a challenge submission. This file only validates the configuration
-# and includes the stages; the logic lives in lib/ahrec (unit-tested without
-# Snakemake) and each rule's script is a thin adapter to it.
+# models and a challenge submission. This file loads and validates the
+# configuration and includes one rules file per stage; each rule's script is a
+# thin adapter to the library in lib/ahrec (unit-tested without Snakemake).
 
 import os
 import sys
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
 
 min_version("9.0")
 
-# The library is imported here to validate the config; rule scripts find it
-# through scripts/_lib.py.
+# The library beside this Snakefile, never another checkout's (rule scripts do the
+# same through scripts/_lib.py).
 sys.path.insert(0, os.path.join(workflow.basedir, "lib"))
 
-from ahrec.config import validate_config
+from ahrec.config import load_settings
 from ahrec.errors import ConfigError
-from snakemake.exceptions import WorkflowError
 
+# A preset (presets/*.yaml) is a whole configuration; any other --configfile
+# extends config.yaml. Add --replace-workflow-config to use your file alone.
+if not config.get("preset"):
 
-# The defaults beside this file; `--configfile my.yaml` extends them (add
-# `--replace-workflow-config` to use my.yaml alone, schema defaults filling the rest).
-configfile: os.path.join(workflow.basedir, "config.yaml")
+    configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
 try:
-    config.update(validate_config(config))
+    SETTINGS = load_settings(config)
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
+config.update(SETTINGS.config)
 
 
 # `snakemake --report results/report.html` after a run: this page, then the
@@ -38,10 +40,12 @@ report: "report/workflow.rst"
 include: "rules/common.smk"
 include: "rules/corpus.smk"
 include: "rules/media.smk"
+include: "rules/faces.smk"
 include: "rules/transcripts.smk"
 include: "rules/embeddings.smk"
-include: "rules/models.smk"
+include: "rules/unimodal.smk"
 include: "rules/fusion.smk"
+include: "rules/evaluation.smk"
 include: "rules/predict.smk"
 include: "rules/report.smk"
 
@@ -52,4 +56,4 @@ rule all:
         rules.embeddings.input,
         f"{RESULTS}/table.csv",
         f"{RESULTS}/submission.csv",
-        report_figures(),
+        PLAN.report_figures(),

@@ -1,5 +1,6 @@
 # Corpus -> manifest. The demo corpus is generated here when config names no
-# other corpus; BAH split files and CSV manifests are read as they are.
+# other corpus; BAH split files and CSV manifests are read as they are. The
+# labels training may see (test and hidden-test labels removed) come from here.
 
 
 rule demo_corpus:
@@ -26,14 +27,14 @@ rule demo_corpus:
 
 checkpoint manifest:
     input:
-        get_manifest_input,
+        PLAN.manifest_inputs(),
     output:
-        manifest=f"{RESULTS}/manifest.parquet",
+        manifest=MANIFEST,
         report=f"{RESULTS}/manifest_report.csv",
     params:
         corpus=config["corpus"],
         shards=config["shards"],
-        demo_root=DEMO_ROOT if config["corpus"]["type"] == "demo" else None,
+        demo_root=lambda wc, input: os.path.dirname(input[0]) if config["corpus"]["type"] == "demo" else None,
     log:
         f"{LOGS}/manifest.log",
     benchmark:
@@ -46,3 +47,20 @@ checkpoint manifest:
         "../envs/media.yaml"
     script:
         "../scripts/manifest.py"
+
+
+rule training_labels:
+    input:
+        manifest=MANIFEST,
+    output:
+        LABELS,
+    log:
+        f"{LOGS}/training_labels.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/models.yaml"
+    script:
+        "../scripts/training_labels.py"

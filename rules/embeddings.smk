@@ -1,18 +1,18 @@
 # Embeddings: one table per modality and encoder, computed per shard with the
 # model loaded once, then gathered. TF-IDF is fitted on the training split's
-# transcripts, so it is computed once for the whole corpus.
+# transcripts, so it is computed once for the whole corpus. The encoder's kind
+# table row (lib/ahrec/embeddings/kinds.py) says which class runs and whether
+# the job wants a GPU.
+
 
 rule embed_scene:
     input:
-        frames=per_video(SCENE_FRAMES),
+        frames=get_per_video(SCENE_FRAMES),
     output:
         "{root}/embeddings/scene/{encoder}/shard-{shard}.parquet",
-    wildcard_constraints:
-        encoder=encoder_names_regex("scene", False),
     params:
-        spec=spec_params("scene"),
-        n_frames=setting("scene", "n_frames"),
-        device=config["device"],
+        spec=lambda wc: get_encoder("scene")(wc).as_params(),
+        device=DEVICE,
     log:
         f"{ROOT_LOGS}/embed_scene/{{encoder}}/shard-{{shard}}.log",
     benchmark:
@@ -21,7 +21,7 @@ rule embed_scene:
     resources:
         mem_mb=8000,
         runtime=120,
-        gpu=spec_gpus("scene"),
+        gpu=lambda wc: PLAN.gpus(get_encoder("scene")(wc).row.neural),
     conda:
         "../envs/vision.yaml"
     script:
@@ -30,15 +30,12 @@ rule embed_scene:
 
 rule embed_face:
     input:
-        frames=after_manifest(FACE_CROPS),
+        frames=get_after_manifest(FACE_CROPS),
     output:
         "{root}/embeddings/face/{encoder}/shard-{shard}.parquet",
-    wildcard_constraints:
-        encoder=encoder_names_regex("face", False),
     params:
-        spec=spec_params("face"),
-        n_frames=setting("face", "n_frames"),
-        device=config["device"],
+        spec=lambda wc: get_encoder("face")(wc).as_params(),
+        device=DEVICE,
     log:
         f"{ROOT_LOGS}/embed_face/{{encoder}}/shard-{{shard}}.log",
     benchmark:
@@ -47,7 +44,7 @@ rule embed_face:
     resources:
         mem_mb=8000,
         runtime=120,
-        gpu=spec_gpus("face"),
+        gpu=lambda wc: PLAN.gpus(get_encoder("face")(wc).row.neural),
     conda:
         "../envs/vision.yaml"
     script:
@@ -56,15 +53,13 @@ rule embed_face:
 
 rule embed_audio:
     input:
-        wavs=per_video(AUDIO),
+        wavs=get_per_video(AUDIO),
     output:
         "{root}/embeddings/audio/{encoder}/shard-{shard}.parquet",
-    wildcard_constraints:
-        encoder=encoder_names_regex("audio", False),
     params:
-        spec=spec_params("audio"),
-        device=config["device"],
-        reasons=lambda wc: plan.audio_reasons(manifest(wc.root), wc.shard),
+        spec=lambda wc: get_encoder("audio")(wc).as_params(),
+        device=DEVICE,
+        reasons=lambda wc: plan.audio_reasons(get_manifest(wc.root), wc.shard),
     log:
         f"{ROOT_LOGS}/embed_audio/{{encoder}}/shard-{{shard}}.log",
     benchmark:
@@ -73,7 +68,7 @@ rule embed_audio:
     resources:
         mem_mb=8000,
         runtime=120,
-        gpu=spec_gpus("audio"),
+        gpu=lambda wc: PLAN.gpus(get_encoder("audio")(wc).row.neural),
     conda:
         "../envs/audio.yaml"
     script:
@@ -82,14 +77,12 @@ rule embed_audio:
 
 rule embed_text:
     input:
-        transcripts=after_manifest(TRANSCRIPTS),
+        transcripts=get_after_manifest(TRANSCRIPTS),
     output:
         "{root}/embeddings/text/{encoder}/shard-{shard}.parquet",
-    wildcard_constraints:
-        encoder=encoder_names_regex("text", False),
     params:
-        spec=spec_params("text"),
-        device=config["device"],
+        spec=lambda wc: get_encoder("text")(wc).as_params(),
+        device=DEVICE,
     log:
         f"{ROOT_LOGS}/embed_text/{{encoder}}/shard-{{shard}}.log",
     benchmark:
@@ -98,23 +91,28 @@ rule embed_text:
     resources:
         mem_mb=6000,
         runtime=60,
-        gpu=spec_gpus("text"),
+        gpu=lambda wc: PLAN.gpus(get_encoder("text")(wc).row.neural),
     conda:
         "../envs/text.yaml"
     script:
         "../scripts/embed_text.py"
 
 
+# A corpus-level table and a gathered one share the path pattern; the corpus-level
+# rule is constrained to the corpus-level encoders and wins where both match.
+ruleorder: embed_tfidf > gather_embeddings
+
+
 rule embed_tfidf:
     input:
-        transcripts=after_manifest(*[main(TRANSCRIPTS, shard=s) for s in SHARDS]),
+        transcripts=get_after_manifest(*[TRANSCRIPTS.format(root=RESULTS, shard=s) for s in SHARDS]),
     output:
         f"{RESULTS}/embeddings/text/{{encoder}}.parquet",
     wildcard_constraints:
-        encoder=encoder_names_regex("text", True),
+        encoder=names_regex(PLAN.corpus_level_encoders()),
     params:
-        spec=spec_params("text"),
-        train_ids=lambda wc: plan.split_ids(manifest(), "train"),
+        spec=lambda wc: get_encoder("text")(wc).as_params(),
+        train_ids=lambda wc: plan.split_ids(get_manifest(), "train"),
     log:
         f"{LOGS}/embed_tfidf/{{encoder}}.log",
     benchmark:
@@ -134,10 +132,6 @@ rule gather_embeddings:
         expand(EMBED_SHARD, shard=SHARDS, allow_missing=True),
     output:
         "{root}/embeddings/{modality}/{encoder}.parquet",
-    wildcard_constraints:
-        encoder="|".join(
-            f"(?:{encoder_names_regex(m, False)})" for m in ("scene", "face", "audio", "text")
-        ),
     log:
         f"{ROOT_LOGS}/gather_embeddings/{{modality}}/{{encoder}}.log",
     threads: 1
@@ -152,8 +146,8 @@ rule gather_embeddings:
 
 rule availability:
     input:
-        manifest=f"{RESULTS}/manifest.parquet",
-        tables=embedding_tables(),
+        manifest=MANIFEST,
+        tables=PLAN.embedding_tables(),
         faces=f"{RESULTS}/faces/detection.parquet",
     output:
         f"{RESULTS}/availability.csv",
@@ -171,7 +165,7 @@ rule availability:
 
 rule embeddings:
     input:
-        embedding_tables(),
+        PLAN.embedding_tables(),
         f"{RESULTS}/faces/detection.parquet",
         f"{RESULTS}/transcripts.parquet",
         f"{RESULTS}/availability.csv",

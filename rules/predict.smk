@@ -1,22 +1,25 @@
 # Exported ensembles and prediction on new videos. A fusion run's ensemble is
-# exported as one folder (models, prior, the config slice that built them);
-# a batch of new videos named in config goes through the same media,
+# exported as one folder (models, prior, the config slice that built them); a
+# batch of new videos named under predict: goes through the same media,
 # transcript and embedding rules (under results/predict/<name>/) and then
-# through the exported unimodal models and fusion seeds.
+# through the ensemble's unimodal models and fusion seeds.
+
+from ahrec.predict.export import export_plan
+from ahrec.unimodal.kinds import UNIMODAL_KINDS
 
 
 rule export_ensemble:
     input:
-        unimodal=lambda wc: [f"{RESULTS}/unimodal/{m}/model" for m in FUSION_RUNS[wc.run].models],
-        seeds=lambda wc: [f"{FUSION}/seed{s}/model".format(run=wc.run) for s in run_seeds(wc.run)],
+        unimodal=lambda wc: [f"{RESULTS}/unimodal/{m}/model" for m in SETTINGS.runs[wc.run].models],
+        seeds=lambda wc: PLAN.seed_files(wc.run, "model"),
         labels=LABELS,
         metrics=f"{FUSION}/ensemble/metrics.json",
     output:
         directory(f"{EXPORT}/{{run}}"),
     wildcard_constraints:
-        run=names_regex(FUSION_RUNS),
+        run=names_regex(SETTINGS.runs),
     params:
-        export=lambda wc: export_params(wc.run),
+        export=lambda wc: export_plan(SETTINGS, wc.run),
     log:
         f"{LOGS}/export/{{run}}.log",
     threads: 1
@@ -24,7 +27,7 @@ rule export_ensemble:
         mem_mb=2000,
         runtime=10,
     conda:
-        "../envs/fusion.yaml"
+        "../envs/models.yaml"
     script:
         "../scripts/export_ensemble.py"
 
@@ -36,7 +39,7 @@ checkpoint predict_manifest:
         manifest=f"{PREDICT}/{{name}}/manifest.parquet",
         report=f"{PREDICT}/{{name}}/manifest_report.csv",
     wildcard_constraints:
-        name=names_regex(PREDICT_NAMES),
+        name=names_regex(BATCHES.names),
     params:
         shards=config["shards"],
     log:
@@ -53,40 +56,40 @@ checkpoint predict_manifest:
 
 rule predict_unimodal:
     input:
-        ensemble=lambda wc: ensemble_folder(wc.name),
-        sources=predict_model_sources,
+        ensemble=lambda wc: BATCHES.ensemble_folder(wc.name),
+        sources=get_predict_sources,
         manifest=f"{PREDICT}/{{name}}/manifest.parquet",
     output:
         f"{PREDICT}/{{name}}/unimodal/{{model}}/embeddings.parquet",
     wildcard_constraints:
-        name=names_regex(PREDICT_NAMES),
+        name=names_regex(BATCHES.names),
     params:
-        device=config["device"],
+        device=DEVICE,
     log:
         f"{PREDICT}/{{name}}/logs/unimodal/{{model}}.log",
     threads: 2
     resources:
         mem_mb=4000,
         runtime=60,
-        gpu=predict_gpus,
+        gpu=lambda wc: PLAN.gpus(UNIMODAL_KINDS[BATCHES.model(wc.name, wc.model).kind].neural),
     conda:
-        "../envs/fusion.yaml"
+        "../envs/models.yaml"
     script:
         "../scripts/predict_unimodal.py"
 
 
 rule predict:
     input:
-        ensemble=lambda wc: ensemble_folder(wc.name),
-        tables=predict_tables,
+        ensemble=lambda wc: BATCHES.ensemble_folder(wc.name),
+        tables=lambda wc: PLAN.predict_tables(wc.name),
         manifest=f"{PREDICT}/{{name}}/manifest.parquet",
-        faces=predict_face_detection,
+        faces=lambda wc: PLAN.predict_face_detection(wc.name),
     output:
         f"{PREDICT}/{{name}}/predictions.csv",
     wildcard_constraints:
-        name=names_regex(PREDICT_NAMES),
+        name=names_regex(BATCHES.names),
     params:
-        device=config["device"],
+        device=DEVICE,
     log:
         f"{PREDICT}/{{name}}/logs/predict.log",
     threads: 1
@@ -94,6 +97,6 @@ rule predict:
         mem_mb=4000,
         runtime=30,
     conda:
-        "../envs/fusion.yaml"
+        "../envs/models.yaml"
     script:
         "../scripts/predict.py"

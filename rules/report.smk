@@ -6,7 +6,6 @@
 # and the resource figure comes last (it reads the benchmark files of the
 # whole run, which no rule declares as output).
 
-
 rule plot_results:
     input:
         # the CSV itself is a report item too (a download beside the rendered table)
@@ -17,9 +16,9 @@ rule plot_results:
             subcategory="Results table",
             labels={"file": "table.csv (download)"},
         ),
-        manifest=f"{RESULTS}/manifest.parquet",
-        ensembles=[run["ensemble"] for run in report_runs()],
-        seeds=[path for run in report_runs() for path in run["seeds"].values()],
+        manifest=MANIFEST,
+        ensembles=[run["ensemble"] for run in PLAN.ensemble_runs],
+        seeds=[path for run in PLAN.ensemble_runs for path in run["seeds"].values()],
     output:
         table=report(
             f"{PLOTS}/table.html",
@@ -47,8 +46,7 @@ rule plot_results:
         ),
         curves=ensemble_figures("curves", "../report/curves.rst", "ROC and precision-recall"),
     params:
-        runs=report_runs(),
-        kinds=table_kinds(),
+        runs=PLAN.ensemble_runs,
     log:
         f"{LOGS}/plot_results.log",
     threads: 1
@@ -56,7 +54,7 @@ rule plot_results:
         mem_mb=2000,
         runtime=10,
     conda:
-        "../envs/fusion.yaml"
+        "../envs/models.yaml"
     script:
         "../scripts/plot_results.py"
 
@@ -79,7 +77,7 @@ rule plot_availability:
         mem_mb=1000,
         runtime=5,
     conda:
-        "../envs/fusion.yaml"
+        "../envs/models.yaml"
     script:
         "../scripts/plot_availability.py"
 
@@ -107,6 +105,6 @@ rule plot_resources:
         mem_mb=1000,
         runtime=5,
     conda:
-        "../envs/fusion.yaml"
+        "../envs/models.yaml"
     script:
         "../scripts/plot_resources.py"

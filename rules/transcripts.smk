@@ -1,16 +1,17 @@
 # Transcripts per shard: the corpus's own, and speech recognition (audio
-# extracted by the media stage) for the videos that have none.
+# extracted by the media stage) for the videos that have none; then one table.
+
 
 rule transcripts:
     input:
-        wavs=lambda wc: list(asr_wavs(wc).values()),
+        wavs=lambda wc: list(get_asr_wavs(wc).values()),
     output:
         TRANSCRIPTS,
     params:
-        asr=setting("transcripts", "asr"),
-        device=config["device"],
-        videos=lambda wc: plan.corpus_transcripts(manifest(wc.root), wc.shard),
-        wavs=asr_wavs,
+        asr=get_setting("transcripts", "asr"),
+        device=DEVICE,
+        videos=lambda wc: plan.corpus_transcripts(get_manifest(wc.root), wc.shard),
+        wavs=get_asr_wavs,
     log:
         f"{ROOT_LOGS}/transcripts/shard-{{shard}}.log",
     benchmark:
@@ -19,7 +20,7 @@ rule transcripts:
     resources:
         mem_mb=4000,
         runtime=60,
-        gpu=lambda wc: gpus(settings(wc.root)["transcripts"]["asr"]["kind"]),
+        gpu=lambda wc: PLAN.gpus(get_settings(wc).asr_kind.neural),
     conda:
         "../envs/audio.yaml"
     script:

@@ -1,8 +1,8 @@
 """Rule audio: the audio track as 16 kHz mono wav."""
 
 import _lib  # noqa: F401  (puts lib/ on sys.path)
+from ahrec.media.steps import extract_audio_file
 from ahrec.runtime import rule_logging
-from ahrec.stages.media import extract_audio_file
 
 with rule_logging(snakemake.log[0], snakemake.threads):
     extract_audio_file(

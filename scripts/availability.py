@@ -1,8 +1,8 @@
 """Rule availability: which modality each video lost, and why."""
 
 import _lib  # noqa: F401  (puts lib/ on sys.path)
+from ahrec.embeddings.availability import availability
 from ahrec.runtime import paths, rule_logging
-from ahrec.stages.availability import availability
 
 with rule_logging(snakemake.log[0], snakemake.threads):
     availability(

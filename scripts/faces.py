@@ -1,8 +1,8 @@
 """Rule faces: detect and crop the faces of one shard."""
 
 import _lib  # noqa: F401  (puts lib/ on sys.path)
+from ahrec.faces.steps import detect_faces_shard
 from ahrec.runtime import paths, rule_logging
-from ahrec.stages.faces import detect_faces_shard
 
 params = snakemake.params
 with rule_logging(snakemake.log[0], snakemake.threads):

@@ -1,15 +1,15 @@
-"""Checkpoint manifest: corpus -> results/manifest.parquet."""
+"""Checkpoint manifest: corpus -> results/manifest.parquet and its report."""
 
 import _lib  # noqa: F401  (puts lib/ on sys.path)
+from ahrec.corpus.steps import build_manifest_file
 from ahrec.runtime import rule_logging
-from ahrec.stages.manifest import build_manifest_file
 
 with rule_logging(snakemake.log[0], snakemake.threads):
     build_manifest_file(
         snakemake.params.corpus,
         snakemake.params.shards,
         snakemake.output.manifest,
+        snakemake.output.report,
         demo_root=snakemake.params.demo_root,
         workers=2 * snakemake.threads,
-        report=snakemake.output.report,
     )

@@ -1,15 +1,14 @@
 """Rule plot_results: the results table page, MF1 per system, the ensembles' figures, seed spread."""
 
 import _lib  # noqa: F401  (puts lib/ on sys.path)
+from ahrec.reporting.steps import plot_results
 from ahrec.runtime import paths, rule_logging
-from ahrec.stages.report import plot_results
 
 with rule_logging(snakemake.log[0], snakemake.threads):
     plot_results(
         snakemake.input.table,
         snakemake.input.manifest,
         snakemake.params.runs,
-        snakemake.params.kinds,
         snakemake.output.table,
         snakemake.output.mf1,
         snakemake.output.seeds,

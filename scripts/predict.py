@@ -1,8 +1,8 @@
 """Rule predict: the exported ensemble's A/H probability for every new video."""
 
 import _lib  # noqa: F401  (puts lib/ on sys.path)
+from ahrec.predict.steps import predict_new_videos
 from ahrec.runtime import paths, rule_logging
-from ahrec.stages.predict import predict_new_videos
 
 with rule_logging(snakemake.log[0], snakemake.threads):
     predict_new_videos(

@@ -1,14 +1,14 @@
 """Checkpoint predict_manifest: a folder or CSV list of new videos -> manifest.parquet."""
 
 import _lib  # noqa: F401  (puts lib/ on sys.path)
+from ahrec.corpus.steps import build_new_videos_manifest
 from ahrec.runtime import rule_logging
-from ahrec.stages.manifest import build_new_videos_manifest
 
 with rule_logging(snakemake.log[0], snakemake.threads):
     build_new_videos_manifest(
         snakemake.input.videos,
         snakemake.params.shards,
         snakemake.output.manifest,
+        snakemake.output.report,
         workers=2 * snakemake.threads,
-        report=snakemake.output.report,
     )

@@ -1,8 +1,8 @@
 """Rule predict_unimodal: an exported unimodal model embeds the new videos for the fusion."""
 
 import _lib  # noqa: F401  (puts lib/ on sys.path)
+from ahrec.predict.steps import embed_with_unimodal
 from ahrec.runtime import paths, rule_logging
-from ahrec.stages.predict import embed_with_unimodal
 
 with rule_logging(snakemake.log[0], snakemake.threads):
     embed_with_unimodal(

@@ -1,8 +1,9 @@
 """Rule search: Optuna over a fusion run's hyperparameters (validation MF1 only)."""
 
 import _lib  # noqa: F401  (puts lib/ on sys.path)
+from ahrec.fusion.params import SearchSpec
+from ahrec.fusion.search import run_search
 from ahrec.runtime import paths, rule_logging
-from ahrec.stages.search import run_search
 
 params = snakemake.params
 with rule_logging(snakemake.log[0], snakemake.threads):
@@ -10,7 +11,8 @@ with rule_logging(snakemake.log[0], snakemake.threads):
         snakemake.wildcards.name,
         params.run["prototypes"],
         params.run["params"],
-        params.seeds,
+        SearchSpec.space_from_params(params.search["space"]),
+        params.search["seeds"],
         params.search["n_trials"],
         paths(snakemake.input.embeddings),
         snakemake.input.labels,

@@ -1,8 +1,8 @@
 """Rule submission: one row per video of the test (or hidden-test) list, in its order."""
 
 import _lib  # noqa: F401  (puts lib/ on sys.path)
+from ahrec.evaluation.submission import submission
 from ahrec.runtime import rule_logging
-from ahrec.stages.results import submission
 
 params = snakemake.params
 with rule_logging(snakemake.log[0], snakemake.threads):

@@ -2,7 +2,7 @@
 
 import _lib  # noqa: F401  (puts lib/ on sys.path)
 from ahrec.runtime import rule_logging
-from ahrec.stages.transcripts import transcripts_shard
+from ahrec.transcripts.steps import transcripts_shard
 
 params = snakemake.params
 with rule_logging(snakemake.log[0], snakemake.threads):

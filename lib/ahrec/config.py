@@ -1,23 +1,38 @@
-"""Loading and validating the workflow configuration.
+"""Loading and validating the workflow configuration: one path for every key.
 
-The schema (``schemas/config.schema.yaml``) is the single place that documents
-every key and its default. Validation runs when the Snakefile is parsed, so a
-typo or an impossible value stops the run before any job starts, with one
-line per problem that names the key and what is expected.
+``load_settings`` is the only validator. The JSON Schema
+(``schemas/config.schema.yaml``) describes the sections and the defaults of
+plain keys; every entry with a ``kind`` (encoders, models, the detector, the
+recogniser, the corpus ``type``) is checked by its kind table's options class
+(``ahrec.kinds``), which also holds that entry's defaults; then the
+references between sections (a model's encoder, a run's models, a search's
+run) are checked. Every problem is reported at once, one line each, with a
+"did you mean" for typos, when the Snakefile is parsed: a typo or an
+impossible value stops the run before any job starts.
+
+The result is a ``Settings``: the configuration with every default filled in
+(what rules slice into their params) and the parsed specs.
 """
 
 from __future__ import annotations
 
 import copy
-import difflib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import yaml
 
+from ahrec.corpus.formats import FORMATS
+from ahrec.embeddings.kinds import EncoderSpec, parse_encoder
 from ahrec.errors import ConfigError
+from ahrec.faces.kinds import DETECTORS
+from ahrec.fusion.params import FusionRun, SearchSpec, parse_fusion_run, parse_search
+from ahrec.kinds import Kind, did_you_mean, options_dict, require, unknown_key
+from ahrec.transcripts.kinds import RECOGNIZERS
+from ahrec.unimodal.kinds import UnimodalSpec, parse_unimodal
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 
@@ -72,79 +87,205 @@ def _describe(error: jsonschema.ValidationError, schema: Mapping[str, Any]) -> l
     where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = set(error.schema.get("properties", {}))
-        messages = []
-        for key in sorted(set(error.instance) - allowed):
-            known = _known_keys(schema, error.absolute_path)
-            hint = difflib.get_close_matches(str(key), known, n=1)
-            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
-            valid = f"; valid keys: {', '.join(known)}" if known else ""
-            messages.append(f"{where}: unknown key '{key}'{suggestion}{valid}")
-        return messages
+        known = _known_keys(schema, error.absolute_path)
+        return [unknown_key(where, key, known) for key in sorted(set(error.instance) - allowed)]
+    if error.validator == "enum":
+        hint = (
+            did_you_mean(error.instance, error.validator_value)
+            if isinstance(error.instance, str)
+            else ""
+        )
+        return [f"{where}: {error.message}{hint}"]
     return [f"{where}: {error.message}"]
 
 
-def validate_config(
-    config: Mapping[str, Any] | None, schema: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """Return a validated copy of ``config`` with every default filled in.
+@dataclass(frozen=True)
+class Settings:
+    """The validated configuration: every default filled in, every kind entry parsed."""
 
-    Raises ConfigError listing every problem at once.
-    """
+    config: dict[str, Any]
+    corpus: Any
+    detector: Any
+    asr: Any
+    encoders: tuple[EncoderSpec, ...]
+    detector_kind: Kind
+    asr_kind: Kind
+    unimodal: dict[str, UnimodalSpec] = field(default_factory=dict)
+    runs: dict[str, FusionRun] = field(default_factory=dict)
+    searches: dict[str, SearchSpec] = field(default_factory=dict)
+
+    def encoder(self, modality: str, name: str) -> EncoderSpec:
+        for spec in self.encoders:
+            if spec.modality == modality and spec.name == name:
+                return spec
+        raise ConfigError(f"no encoder named {name!r} under embeddings.{modality}")
+
+    def encoders_of(self, modality: str | None = None) -> list[EncoderSpec]:
+        return [s for s in self.encoders if modality is None or s.modality == modality]
+
+    @property
+    def device(self) -> str:
+        return str(self.config["device"])
+
+
+def load_settings(
+    config: Mapping[str, Any] | None, schema: Mapping[str, Any] | None = None
+) -> Settings:
+    """The settings of ``config``; raises ConfigError listing every problem at once."""
     schema = load_schema() if schema is None else schema
     filled: dict[str, Any] = copy.deepcopy(dict(config or {}))
-    validator = _DefaultFillingValidator(schema)
     problems: list[str] = []
-    for error in sorted(validator.iter_errors(filled), key=lambda e: list(e.absolute_path)):
+    for error in sorted(
+        _DefaultFillingValidator(schema).iter_errors(filled), key=lambda e: list(e.absolute_path)
+    ):
         problems.extend(_describe(error, schema))
-    if not problems:
-        problems.extend(_cross_checks(filled))
-    if problems:
-        raise ConfigError("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
-    return filled
+    require(problems)
+    settings = _parse_sections(filled, problems)
+    require(problems)
+    return settings
 
 
-def _cross_checks(config: Mapping[str, Any]) -> list[str]:
-    """Checks that involve more than one key, which JSON Schema cannot express."""
-    problems: list[str] = []
-    corpus = config["corpus"]
-    if corpus["type"] == "bah" and not corpus["root"]:
-        problems.append(
-            "corpus.root: required when corpus.type is 'bah' (the folder with train.txt)"
-        )
-    if corpus["type"] == "csv" and not corpus["manifest"]:
-        problems.append("corpus.manifest: required when corpus.type is 'csv' (the CSV file)")
-    demo = config["demo"]
-    if corpus["type"] == "demo":
-        if sum(demo["split_participants"].values()) != demo["participants"]:
+def _kind_entry(kind_key: str, name: str, options: Any, **extra: Any) -> dict[str, Any]:
+    return {**extra, kind_key: name, **options_dict(options)}
+
+
+def _parse_sections(config: dict[str, Any], problems: list[str]) -> Settings:
+    """Parse every kind entry and check the references between sections; fill in their defaults."""
+    if not str(config["results"]).strip():
+        problems.append("results: must name an output folder (e.g. results)")
+    corpus_row, corpus, found = FORMATS.parse("corpus", config["corpus"])
+    problems.extend(found)
+    if corpus_row is not None and not found:
+        config["corpus"] = _kind_entry("type", corpus_row.name, corpus)
+    if config["corpus"].get("type") == "demo":
+        from ahrec.demo.settings import DemoSettings
+
+        try:
+            DemoSettings.from_config(config["demo"])
+        except (ConfigError, ValueError, TypeError) as exc:
+            problems.append(str(exc))
+    detector_row, detector, found = DETECTORS.parse("face.detector", config["face"]["detector"])
+    problems.extend(found)
+    if detector_row is not None and not found:
+        config["face"]["detector"] = _kind_entry("kind", detector_row.name, detector)
+    asr_row, asr, found = RECOGNIZERS.parse("transcripts.asr", config["transcripts"]["asr"])
+    problems.extend(found)
+    if asr_row is not None and not found:
+        config["transcripts"]["asr"] = _kind_entry("kind", asr_row.name, asr)
+
+    encoders = []
+    for modality, entries in config["embeddings"].items():
+        for name, raw in (entries or {}).items():
+            spec, found = parse_encoder(modality, name, raw)
+            problems.extend(found)
+            if spec is not None:
+                encoders.append(spec)
+                entries[name] = _kind_entry("kind", spec.kind, spec.options)
+
+    unimodal: dict[str, UnimodalSpec] = {}
+    for name, raw in config["unimodal"].items():
+        spec, found = parse_unimodal(name, raw)
+        problems.extend(found)
+        if spec is None:
+            continue
+        found = _check_model_input(spec, encoders)
+        problems.extend(found)
+        if not found:
+            unimodal[name] = spec
+            config["unimodal"][name] = {
+                "label": spec.label,
+                **_kind_entry("kind", spec.kind, spec.options, modality=spec.modality),
+            }
+
+    fusion = config["fusion"]
+    runs: dict[str, FusionRun] = {}
+    for name, raw in fusion["runs"].items():
+        run, found = parse_fusion_run(name, raw, fusion["defaults"], fusion["seeds"])
+        models = raw.get("models") if isinstance(raw, dict) else None
+        if isinstance(models, list):
+            found += _check_run_models(name, models, config["unimodal"])
+        problems.extend(found)
+        if run is not None and not found:
+            runs[name] = run
+    searches: dict[str, SearchSpec] = {}
+    for name, raw in config["search"].items():
+        search, found = parse_search(name, raw, fusion["seeds"])
+        problems.extend(found)
+        if search is None:
+            continue
+        if search.run not in fusion["runs"]:
             problems.append(
-                "demo.split_participants: the train/val/test counts must add up to "
-                f"demo.participants ({demo['participants']})"
+                f"search.{name}.run: no fusion run named {search.run!r}{did_you_mean(search.run, fusion['runs'])}"
             )
-        if demo["max_seconds"] < demo["min_seconds"]:
-            problems.append("demo.max_seconds: must be at least demo.min_seconds")
-    detector = config["face"]["detector"]
-    if detector["kind"] == "yolo" and not detector["checkpoint"]:
+        elif (fusion["runs"][search.run] or {}).get("from_search") == name:
+            problems.append(
+                f"search.{name}: its run {search.run!r} cannot take its parameters from this same search"
+            )
+        else:
+            searches[name] = search
+    for name, run in runs.items():
+        if run.from_search is not None and run.from_search not in config["search"]:
+            problems.append(
+                f"fusion.runs.{name}.from_search: no search named {run.from_search!r} under search:"
+            )
+    submission = fusion["submission"]
+    if submission is not None and submission not in fusion["runs"]:
         problems.append(
-            "face.detector.checkpoint: required when face.detector.kind is 'yolo' "
-            "(a YOLO face .pt file, e.g. yolov8n-face.pt)"
+            f"fusion.submission: no fusion run named {submission!r}{did_you_mean(submission, fusion['runs'])}"
         )
-    asr = config["transcripts"]["asr"]
-    if asr["kind"] == "whisper" and not asr["model"]:
+    problems.extend(_check_predict(config))
+    return Settings(
+        config,
+        corpus,
+        detector,
+        asr,
+        tuple(encoders),
+        detector_row,
+        asr_row,
+        unimodal,
+        runs,
+        searches,
+    )
+
+
+def _check_model_input(spec: UnimodalSpec, encoders: Iterable[EncoderSpec]) -> list[str]:
+    """A model reading an embedding table names a configured encoder of its modality."""
+    if spec.embedding is None:
+        return []
+    where = f"unimodal.{spec.name}.embedding"
+    mine = {e.name: e for e in encoders if e.modality == spec.modality}
+    if spec.embedding not in mine:
+        return [
+            f"{where}: no encoder named {spec.embedding!r} under embeddings.{spec.modality}"
+            f"{did_you_mean(spec.embedding, mine)} (have: {', '.join(mine) or 'none'})"
+        ]
+    if spec.input == "sequence" and not mine[spec.embedding].is_sequence:
+        return [
+            f"{where}: {spec.embedding!r} holds no sequences; a {spec.kind} model needs a sequence encoder "
+            "(opensmile, wav2vec2)"
+        ]
+    return []
+
+
+def _check_run_models(run: str, models: list[Any], unimodal: Mapping[str, Any]) -> list[str]:
+    where = f"fusion.runs.{run}.models"
+    problems = [
+        f"{where}: no unimodal model named {m!r}{did_you_mean(str(m), unimodal)} (have: {', '.join(unimodal)})"
+        for m in models
+        if m not in unimodal
+    ]
+    modalities = [unimodal[m].get("modality") for m in models if m in unimodal]
+    if len(set(modalities)) != len(modalities):
         problems.append(
-            "transcripts.asr.model: required when transcripts.asr.kind is 'whisper' "
-            "(a hub id such as openai/whisper-small, or a local folder)"
+            f"{where}: at most one model per modality, got {', '.join(map(str, modalities))}"
         )
-    # Encoder options are checked by the encoder specs (imported lazily: the
-    # specs module is light, but keep config importable on its own).
-    from ahrec.embeddings.specs import validate_encoder_specs
+    return problems
 
-    problems.extend(validate_encoder_specs(config["embeddings"]))
-    if not problems:
-        from ahrec.models.specs import validate_models_config
 
-        problems.extend(validate_models_config(config))
-    runs = (config.get("fusion") or {}).get("runs") or {}
-    for name, entry in (config.get("predict") or {}).items():
+def _check_predict(config: Mapping[str, Any]) -> list[str]:
+    problems = []
+    runs = config["fusion"]["runs"]
+    for name, entry in config["predict"].items():
         if not Path(entry["videos"]).exists():
             problems.append(
                 f"predict.{name}.videos: {entry['videos']} does not exist "
@@ -160,10 +301,21 @@ def _cross_checks(config: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def validate_config(
+    config: Mapping[str, Any] | None, schema: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """A validated copy of ``config`` with every default filled in (see ``load_settings``)."""
+    return load_settings(config, schema).config
+
+
 def load_config(path: str | Path) -> dict[str, Any]:
     """Load and validate a config file; errors name the file."""
     try:
         raw = load_yaml(path)
+    except yaml.constructor.ConstructorError as exc:
+        raise ConfigError(
+            f"{path}: refused: {exc.problem} (YAML tags that build Python objects are never loaded)"
+        ) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     if raw is not None and not isinstance(raw, dict):
@@ -172,13 +324,3 @@ def load_config(path: str | Path) -> dict[str, Any]:
         return validate_config(raw)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-
-
-def lookup(config: Mapping[str, Any], dpath: str) -> Any:
-    """Read ``a/b/c`` from nested mappings, with a clear error if absent."""
-    node: Any = config
-    for part in dpath.split("/"):
-        if not isinstance(node, Mapping) or part not in node:
-            raise ConfigError(f"config key '{dpath.replace('/', '.')}' is missing")
-        node = node[part]
-    return node

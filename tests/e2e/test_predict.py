@@ -16,7 +16,7 @@ import pytest
 
 from ahrec.corpus.bah import parse_split_line, read_text_lines
 from ahrec.corpus.manifest import read_manifest
-from ahrec.models.predictions import proba_matrix, read_predictions
+from ahrec.training.predictions import proba_matrix, read_predictions
 from tests.e2e.workflow import copy_run, edit_config, executed_jobs, snakemake, write_config
 from tests.media_factory import make_video
 

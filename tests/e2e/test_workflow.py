@@ -17,7 +17,7 @@ import pytest
 from ahrec.corpus.bah import parse_split_line, read_text_lines
 from ahrec.corpus.manifest import read_manifest
 from ahrec.embeddings.table import read_embeddings
-from ahrec.models.evaluation import read_metrics
+from ahrec.evaluation.evaluate import read_metrics
 from tests.e2e.workflow import copy_run, snakemake, write_config
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -228,9 +228,9 @@ def paper_run(default_run, tmp_path_factory):
                 "submission": "paper",
             },
         },
-        tiny_models=False,
+        base=None,
     )
-    snakemake(workdir, replace_config=True)
+    snakemake(workdir)
     return workdir
 
 

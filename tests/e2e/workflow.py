@@ -14,28 +14,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 
-TINY_DEMO = {
-    "participants": 8,
-    "questions_per_participant": 1,
-    "split_participants": {"train": 4, "val": 2, "test": 2},
-    "seed": 11,
-    "min_seconds": 3.0,
-    "max_seconds": 4.0,
-    "test_videos_without_transcript": 1,
-}
-
-
-# Small models and few seeds: the DAG end to end in minutes on 2 cores.
-TINY_MODELS = {
-    "evaluation": {"oof_folds": 2},
-    "unimodal": {
-        "audio_mamba": {"d_model": 32, "layers": 1, "pool_steps": 4, "epochs": 5},
-        "text_minilm": {"epochs": 2},
-        "text_tfidf_catboost": {"iterations": 30},
-    },
-    "fusion": {"seeds": [42, 2025], "defaults": {"d": 32, "epochs": 8, "patience": 3}},
-    "search": {"proto": {"run": "fusion_proto", "n_trials": 2}},
-}
+# The configuration CI runs: the default workflow on a tiny corpus with small models.
+TEST_CONFIG = REPO / ".test" / "config.yaml"
 
 
 def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -49,10 +29,14 @@ def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def write_config(workdir: Path, overrides: dict[str, Any], tiny_models: bool = True) -> Path:
-    """A config file in ``workdir``; it extends config.yaml unless Snakemake is told to replace it."""
-    base = {"results": "results", "shards": 2, "demo": TINY_DEMO}
-    config = deep_merge(deep_merge(base, TINY_MODELS if tiny_models else {}), overrides)
+def write_config(workdir: Path, overrides: dict[str, Any], base: Path | None = TEST_CONFIG) -> Path:
+    """A whole configuration in ``workdir``: the ``base`` preset with ``overrides`` on top.
+
+    ``base=None`` starts from nothing (the schema's defaults fill in the rest).
+    """
+    config = yaml.safe_load(base.read_text()) if base is not None else {}
+    config = deep_merge({**config, "results": "results"}, overrides)
+    config["preset"] = config.get("preset") or "custom"
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
@@ -90,7 +74,7 @@ def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
     return counts
 
 
-def snakemake_command(workdir: Path, *args: str, replace_config: bool = False) -> list[str]:
+def snakemake_command(workdir: Path, *args: str) -> list[str]:
     """The Snakemake CLI on the repository's Snakefile, ``workdir`` as working directory."""
     return [
         sys.executable,
@@ -104,16 +88,13 @@ def snakemake_command(workdir: Path, *args: str, replace_config: bool = False) -
         str(workdir / "config.yaml"),
         "--cores",
         "2",
-        *(["--replace-workflow-config"] if replace_config else []),
         *args,
     ]
 
 
-def snakemake(
-    workdir: Path, *args: str, timeout: int = 1800, replace_config: bool = False
-) -> subprocess.CompletedProcess:
+def snakemake(workdir: Path, *args: str, timeout: int = 1800) -> subprocess.CompletedProcess:
     """Run Snakemake to the end; a failure raises with the output and the last job logs."""
-    command = snakemake_command(workdir, *args, replace_config=replace_config)
+    command = snakemake_command(workdir, *args)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "YOLO_OFFLINE": "1"}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
     if result.returncode != 0:

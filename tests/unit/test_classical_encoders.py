@@ -5,10 +5,10 @@ import pytest
 
 from ahrec.embeddings.base import AudioItem, TextItem
 from ahrec.embeddings.hog_stats import HogStatsEncoder
+from ahrec.embeddings.kinds import HogStatsSpec, MotionStatsSpec, OpenSmileSpec, TfidfSpec
 from ahrec.embeddings.motion_stats import MotionStatsEncoder
 from ahrec.embeddings.opensmile_lld import OpenSmileEncoder
 from ahrec.embeddings.pooling import stat_pool
-from ahrec.embeddings.specs import HogStatsSpec, MotionStatsSpec, OpenSmileSpec, TfidfSpec
 from ahrec.embeddings.tfidf import fit_tfidf, tfidf_rows
 from ahrec.media.framestore import FrameSet
 from tests.media_factory import face_image

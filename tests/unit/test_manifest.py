@@ -5,10 +5,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from ahrec.corpus.formats import read_corpus
 from ahrec.corpus.manifest import (
     MANIFEST_SCHEMA,
     build_manifest,
-    read_corpus,
     read_manifest,
     shard_members,
     write_manifest,

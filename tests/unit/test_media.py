@@ -9,7 +9,7 @@ from ahrec.media.frames import DecodeError, limit_long_side, resize_short_side, 
 from ahrec.media.framestore import FrameSet, load_frame_set, load_frame_sets, save_frame_sets
 from ahrec.media.probe import probe_video
 from ahrec.media.sampling import evenly_spaced
-from ahrec.stages.media import extract_frames
+from ahrec.media.steps import extract_frames
 from tests.media_factory import frame_number, make_video
 
 

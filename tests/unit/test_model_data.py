@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ahrec.models.data import participant_folds, prior_proba, ridge_map, training_labels
+from ahrec.training.labels import participant_folds, prior_proba, ridge_map, training_labels
 
 
 @pytest.fixture()

@@ -26,7 +26,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from ahrec.embeddings.base import AudioItem, TextItem  # noqa: E402
-from ahrec.embeddings.specs import (  # noqa: E402
+from ahrec.embeddings.kinds import (  # noqa: E402
     TimmSpec,
     TransformerTextSpec,
     VideoMAESpec,
@@ -90,7 +90,7 @@ def videomae_path(model_dir) -> Path:
 def videomae(videomae_path):
     from ahrec.embeddings.videomae import VideoMAEEncoder
 
-    return VideoMAEEncoder(VideoMAESpec(model=str(videomae_path), batch_size=2), CPU, n_frames=4)
+    return VideoMAEEncoder(VideoMAESpec(model=str(videomae_path), batch_size=2), CPU)
 
 
 def test_videomae_rows_shapes_order_and_determinism(videomae):
@@ -124,18 +124,16 @@ def test_videomae_preprocess_clip():
     assert torch.all(preprocess_clip([frame], 32)[0, 0] > 0)
 
 
-def test_videomae_wrong_frame_count(videomae_path):
-    from ahrec.embeddings.videomae import VideoMAEEncoder
-
-    with pytest.raises(ModelLoadError, match="set scene.n_frames: 4"):
-        VideoMAEEncoder(VideoMAESpec(model=str(videomae_path)), CPU, n_frames=16)
+def test_videomae_clip_length_is_the_models_own(videomae):
+    """Whatever scene.n_frames sampled, the clip has the length the model was trained on."""
+    assert videomae.n_frames == 4
 
 
 def test_videomae_missing_folder(tmp_path):
     from ahrec.embeddings.videomae import VideoMAEEncoder
 
     with pytest.raises(ModelLoadError, match="no such file or folder"):
-        VideoMAEEncoder(VideoMAESpec(model=str(tmp_path / "nowhere")), CPU, n_frames=16)
+        VideoMAEEncoder(VideoMAESpec(model=str(tmp_path / "nowhere")), CPU)
 
 
 # --- EfficientNet-B0 through timm (face) ---------------------------------------

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ahrec import plan
+from ahrec.corpus import plan
 
 
 @pytest.fixture()

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from ahrec.corpus.manifest import write_manifest
-from ahrec.models.evaluation import evaluate
-from ahrec.models.predictions import predictions_frame, write_predictions
+from ahrec.evaluation.evaluate import evaluate
 from ahrec.reporting import plots
 from ahrec.reporting.html import results_table_html
+from ahrec.reporting.steps import plot_availability, plot_resources, plot_results
 from ahrec.reporting.summaries import (
     Curves,
     availability_counts,
@@ -22,10 +22,9 @@ from ahrec.reporting.summaries import (
     curves,
     seed_scores,
     short_reason,
-    system_kinds,
     with_labels,
 )
-from ahrec.stages.report import plot_availability, plot_resources, plot_results
+from ahrec.training.predictions import predictions_frame, write_predictions
 from tests.manifests import manifest_frame as complete_manifest
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -99,14 +98,14 @@ def write_run(tmp_path, manifest: pd.DataFrame, seeds=(42, 7, 9)) -> dict:
 
 def results_table(tmp_path, test: bool = True):
     rows = [
-        (1, "Face + MLP", "face", "face_mlp", 70.0, 60.0),
-        (2, "Text + MLP", "text", "text_minilm", 75.0, 55.0),
-        (3, "Fusion (seed 42)", "face+text", "1, 2", 80.0, 65.0),
-        (4, "Fusion, ensemble of 3 seeds", "face+text", "1, 2", 82.5, 70.0),
-        (5, "Ablation: face (seed 42)", "face", "1", 71.0, 58.0),
+        (1, "Face + MLP", "unimodal", "face", "face_mlp", 70.0, 60.0),
+        (2, "Text + MLP", "unimodal", "text", "text_minilm", 75.0, 55.0),
+        (3, "Fusion (seed 42)", "fusion", "face+text", "1, 2", 80.0, 65.0),
+        (4, "Fusion, ensemble of 3 seeds", "ensemble", "face+text", "1, 2", 82.5, 70.0),
+        (5, "Ablation: face (seed 42)", "ablation", "face", "1", 71.0, 58.0),
     ]
     frame = pd.DataFrame(
-        rows, columns=["id", "system", "modality", "models", "val_mf1", "test_mf1"]
+        rows, columns=["id", "system", "kind", "modality", "models", "val_mf1", "test_mf1"]
     )
     if not test:
         frame["test_mf1"] = None
@@ -181,21 +180,6 @@ def test_seed_scores_skip_a_split_without_labels():
     assert scores["split"].tolist() == ["val"]
 
 
-def test_system_kinds_mark_narrower_fusions_as_ablations(tmp_path):
-    table = pd.read_csv(results_table(tmp_path))
-    known = {1: "unimodal", 2: "unimodal", 3: "fusion", 4: "ensemble", 5: "fusion"}
-    # row 5 fuses fewer modalities (face) than the widest fusion (face+text)
-    assert system_kinds(table, known).tolist() == [
-        "unimodal",
-        "unimodal",
-        "fusion",
-        "ensemble",
-        "ablation",
-    ]
-    table.loc[4, "modality"] = "text+face"  # as wide as the widest: a fusion, not an ablation
-    assert system_kinds(table, known).tolist()[4] == "fusion"
-
-
 def availability_frame() -> pd.DataFrame:
     rows = []
     for split, n in (("train", 5), ("test", 3)):
@@ -252,7 +236,6 @@ def test_plot_results_writes_every_figure(tmp_path, test_labels):
         table,
         data["manifest"],
         [data["run"]],
-        {1: "unimodal", 2: "unimodal", 3: "fusion", 4: "ensemble"},
         out / "table.html",
         out / "mf1.svg",
         out / "seeds.svg",

@@ -7,18 +7,18 @@ import pandas as pd
 import pytest
 import yaml
 
-from ahrec.config import validate_config
+from ahrec.config import load_settings, validate_config
 from ahrec.corpus.manifest import write_manifest
 from ahrec.corpus.new_videos import read_new_videos
 from ahrec.embeddings.table import EmbeddingRow, read_embeddings, write_embeddings
 from ahrec.errors import ConfigError, CorpusError
-from ahrec.models.data import training_labels
-from ahrec.models.predictions import proba_matrix, read_predictions
-from ahrec.models.specs import parse_unimodal
-from ahrec.stages.export import config_slice, export_ensemble, read_export
-from ahrec.stages.fusion import ensemble, train_fusion_seed
-from ahrec.stages.predict import embed_with_unimodal, predict_new_videos
-from ahrec.stages.unimodal import train_unimodal
+from ahrec.fusion.steps import SeedOutputs, ensemble, train_fusion_seed
+from ahrec.predict.export import export_ensemble, export_plan, read_export
+from ahrec.predict.steps import embed_with_unimodal, predict_new_videos
+from ahrec.training.labels import training_labels
+from ahrec.training.predictions import proba_matrix, read_predictions
+from ahrec.unimodal.kinds import parse_unimodal
+from ahrec.unimodal.steps import UnimodalOutputs, train_unimodal
 from tests.manifests import manifest_frame
 
 # --- the reader ----------------------------------------------------------------
@@ -125,21 +125,20 @@ def trained(tmp_path_factory):
     for name, spec, source in (("face_mlp", FACE, "face"), ("audio_lin", AUDIO, "audio")):
         out = folder / "unimodal" / name
         train_unimodal(
-            parse_unimodal(name, spec, EMBEDDINGS),
+            parse_unimodal(name, spec)[0],
             [raw[source]],
             folder / "labels.parquet",
-            out,
+            UnimodalOutputs.under(out),
             oof_folds=2,
         )
         unimodal[name] = out
     tables = [unimodal[m] / "embeddings.parquet" for m in ("face_mlp", "audio_lin")]
     seeds = (3, 4)
     for seed in seeds:
-        train_fusion_seed(
-            True, FUSION, seed, tables, folder / "labels.parquet", folder / f"s{seed}"
-        )
+        outputs = SeedOutputs.under(folder / f"s{seed}")
+        train_fusion_seed(True, FUSION, seed, tables, folder / "labels.parquet", outputs)
     ensemble([folder / f"s{s}" / "predictions.parquet" for s in seeds], folder / "ensemble.parquet")
-    config = validate_config(
+    settings = load_settings(
         {
             "embeddings": EMBEDDINGS,
             "unimodal": {"face_mlp": FACE, "audio_lin": AUDIO},
@@ -152,24 +151,18 @@ def trained(tmp_path_factory):
             "search": {},
         }
     )
-    models = [
-        {"name": "face_mlp", "modality": "face", "kind": "mlp", "input": "embedding"}
-        | {"embedding": "hog"},
-        {"name": "audio_lin", "modality": "audio", "kind": "linear", "input": "embedding"}
-        | {"embedding": "egemaps"},
-    ]
+    plan = export_plan(settings, "tiny")
+    assert [m["input"] for m in plan["models"]] == ["embedding", "embedding"]
+    assert [m["embedding"] for m in plan["models"]] == ["hog", "egemaps"]
     (folder / "metrics.json").write_text('{"val": {"mf1": 0.5}}')
     export = export_ensemble(
         "tiny",
-        "Tiny fusion",
-        seeds,
-        models,
-        config_slice(config, "tiny"),
-        [unimodal["face_mlp"] / "model", unimodal["audio_lin"] / "model"],
-        [folder / f"s{s}" / "model" for s in seeds],
-        folder / "labels.parquet",
-        folder / "metrics.json",
-        folder / "export" / "tiny",
+        plan,
+        unimodal_folders=[unimodal["face_mlp"] / "model", unimodal["audio_lin"] / "model"],
+        seed_folders=[folder / f"s{s}" / "model" for s in seeds],
+        labels_path=folder / "labels.parquet",
+        metrics_path=folder / "metrics.json",
+        out=folder / "export" / "tiny",
     )
     return folder, raw, export
 

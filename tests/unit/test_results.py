@@ -1,14 +1,20 @@
 """The metrics step, the results table and the submission file."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from ahrec.config import load_config, load_settings
 from ahrec.corpus.manifest import write_manifest
-from ahrec.models.evaluation import evaluate, read_metrics, write_metrics
-from ahrec.models.predictions import predictions_frame, read_predictions, write_predictions
-from ahrec.stages.results import results_table, submission
+from ahrec.evaluation.evaluate import evaluate, read_metrics, write_metrics
+from ahrec.evaluation.submission import submission
+from ahrec.evaluation.table import ensemble_runs, results_table, table_rows
+from ahrec.training.predictions import predictions_frame, read_predictions, write_predictions
 from tests.manifests import manifest_frame as complete_manifest
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def manifest_frame():
@@ -66,6 +72,7 @@ def test_table_in_paper_layout(tmp_path):
             {
                 "id": number,
                 "system": f"s{number}",
+                "kind": "unimodal",
                 "modality": "face",
                 "models": "1",
                 "metrics": path,
@@ -75,6 +82,7 @@ def test_table_in_paper_layout(tmp_path):
     assert list(table.columns) == [
         "id",
         "system",
+        "kind",
         "modality",
         "models",
         "val_mf1",
@@ -82,7 +90,7 @@ def test_table_in_paper_layout(tmp_path):
         "average_mf1",
     ]
     assert table.loc[0, "val_mf1"] == 100.0 and table.loc[1, "average_mf1"] == 50.0
-    assert pd.read_csv(tmp_path / "table.csv").shape == (2, 7)
+    assert pd.read_csv(tmp_path / "table.csv").shape == (2, 8)
 
 
 def test_submission_has_one_row_per_listed_video_in_list_order(tmp_path):
@@ -116,3 +124,30 @@ def test_submission_has_one_row_per_listed_video_in_list_order(tmp_path):
         submission(
             tmp_path / "p.parquet", tmp_path / "manifest.parquet", "hidden", tmp_path / "x.csv"
         )
+
+
+def test_table_rows_follow_the_configuration_in_the_papers_order():
+    settings = load_settings(load_config(REPO / "config.yaml"))
+    rows = table_rows(settings, "out")
+    unimodal = [r for r in rows if r["kind"] == "unimodal"]
+    assert [r["models"] for r in unimodal] == list(settings.unimodal)
+    assert [r["id"] for r in rows] == list(range(1, len(rows) + 1))
+    by_system = {r["system"]: r for r in rows}
+    proto = by_system[
+        "Fusion with prototype head, face + scene + audio + text (MiniLM), ensemble of 5 seeds"
+    ]
+    assert proto["kind"] == "ensemble" and proto["run"] == "fusion_proto"
+    assert proto["metrics"] == "out/fusion/fusion_proto/ensemble/metrics.json"
+    assert proto["models"] == "1, 2, 3, 6"  # the table ids of its unimodal models
+    seed = by_system["Fusion with prototype head, face + scene + audio + text (MiniLM) (seed 42)"]
+    assert seed["kind"] == "fusion" and seed["predictions"].endswith(
+        "fusion_proto/seed42/predictions.parquet"
+    )
+    # single-seed runs over fewer modalities than the widest fusion are ablations
+    ablations = [r for r in rows if r["kind"] == "ablation"]
+    assert len(ablations) == 10 and all(r["system"].startswith("Ablation") for r in ablations)
+    tfidf = by_system["Fusion, face + scene + audio + text (TF-IDF + LR) (seed 42)"]
+    assert tfidf["kind"] == "fusion"  # four modalities, one seed: not an ablation
+    runs = ensemble_runs(settings, "out")
+    assert [r["run"] for r in runs] == ["fusion", "fusion_proto", "fusion_proto_tuned"]
+    assert runs[0]["seeds"][2025] == "out/fusion/fusion/seed2025/predictions.parquet"

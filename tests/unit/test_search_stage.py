@@ -5,7 +5,8 @@ import pandas as pd
 import yaml
 
 from ahrec.embeddings.table import EmbeddingRow, read_embeddings, write_embeddings
-from ahrec.stages.search import run_search
+from ahrec.fusion.params import parse_space
+from ahrec.fusion.search import run_search
 from tests.unit.test_fusion_stage import corpus  # noqa: F401  (the fixture)
 
 BASE = {"epochs": 2, "patience": 2}
@@ -16,6 +17,7 @@ def search(folder, tables, n_trials):
         "proto",
         True,
         BASE,
+        parse_space("search.proto.space", {})[0],
         [1],
         n_trials,
         tables,

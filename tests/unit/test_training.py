@@ -13,18 +13,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ahrec.models.seeding import seed_everything
-from ahrec.models.training import (
-    OPTIMIZERS,
-    SCHEDULERS,
+from ahrec.training.loop import (
     Items,
-    TrainSettings,
     class_weights,
     fit,
     make_optimizer,
     make_scheduler,
     predict_proba,
 )
+from ahrec.training.seeding import seed_everything
+from ahrec.training.settings import OPTIMIZERS, SCHEDULERS, TrainSettings
 
 CPU = torch.device("cpu")
 DIM = 4
@@ -129,7 +127,9 @@ def _equal_states(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> boo
 def test_early_stopping_keeps_the_epoch_with_the_best_validation_mf1():
     task = ScriptedTask(["half", "right", "half", "wrong", "half", "wrong", "right"], [1.0] * 7)
     settings = TrainSettings(lr=0.1, epochs=7, patience=3, batch_size=8)
-    result = fit(task, Items(TRAIN), Items(VAL), settings, CPU, LABELS, on_epoch=task.on_epoch)
+    result = fit(
+        task, Items(TRAIN), Items(VAL), settings, CPU, LABELS, seed=42, on_epoch=task.on_epoch
+    )
     assert result.best_epoch == 2
     assert result.best_val_mf1 == pytest.approx(1.0)
     # epochs 3, 4, 5 do not improve: patience 3 stops after epoch 5
@@ -144,7 +144,9 @@ def test_early_stopping_keeps_the_epoch_with_the_best_validation_mf1():
 def test_equal_mf1_ties_go_to_the_lower_validation_loss():
     task = ScriptedTask(["half", "right", "right", "right", "wrong"], [1.0, 0.9, 0.5, 0.7, 0.1])
     settings = TrainSettings(lr=0.1, epochs=5, patience=10, batch_size=8)
-    result = fit(task, Items(TRAIN), Items(VAL), settings, CPU, LABELS, on_epoch=task.on_epoch)
+    result = fit(
+        task, Items(TRAIN), Items(VAL), settings, CPU, LABELS, seed=42, on_epoch=task.on_epoch
+    )
     assert result.best_epoch == 3
     assert [r["val_loss"] for r in result.history] == pytest.approx([1.0, 0.9, 0.5, 0.7, 0.1])
     assert _equal_states(result.state, task.states[3])
@@ -154,7 +156,9 @@ def test_patience_counts_epochs_since_the_last_improvement():
     script = ["half", "wrong", "right", "wrong", "wrong", "right", "wrong"]
     task = ScriptedTask(script, [1.0] * 7)
     settings = TrainSettings(lr=0.1, epochs=7, patience=2, batch_size=8)
-    result = fit(task, Items(TRAIN), Items(VAL), settings, CPU, LABELS, on_epoch=task.on_epoch)
+    result = fit(
+        task, Items(TRAIN), Items(VAL), settings, CPU, LABELS, seed=42, on_epoch=task.on_epoch
+    )
     # epoch 2 is stale (1), epoch 3 improves (reset), epochs 4-5 stale: stop after 5
     assert len(result.history) == 5
     assert result.best_epoch == 3
@@ -170,7 +174,7 @@ def test_fit_without_validation_runs_every_epoch_and_keeps_the_last_state(empty)
 
     settings = TrainSettings(lr=0.1, epochs=6, patience=1, batch_size=8)
     val = Items([]) if empty else None
-    result = fit(task, Items(TRAIN), val, settings, CPU, LABELS, on_epoch=record)
+    result = fit(task, Items(TRAIN), val, settings, CPU, LABELS, seed=42, on_epoch=record)
     assert len(result.history) == 6 and result.best_epoch == 6
     assert result.best_val_mf1 is None
     assert "val_mf1" not in result.history[-1]
@@ -180,7 +184,7 @@ def test_fit_without_validation_runs_every_epoch_and_keeps_the_last_state(empty)
 def test_fit_learns_a_separable_task():
     task = LinearTask()
     settings = TrainSettings(lr=0.05, epochs=20, patience=5, batch_size=8)
-    result = fit(task, Items(TRAIN), Items(VAL), settings, CPU, LABELS)
+    result = fit(task, Items(TRAIN), Items(VAL), settings, CPU, LABELS, seed=42)
     assert result.best_val_mf1 > 0.9
     proba = predict_proba(task, Items(VAL), CPU)
     assert proba.shape == (20, 2) and proba.dtype == np.float32
@@ -190,7 +194,16 @@ def test_fit_learns_a_separable_task():
 
 def test_fit_has_no_test_set_parameter():
     names = list(inspect.signature(fit).parameters)
-    assert names == ["task", "train", "val", "settings", "device", "train_labels", "on_epoch"]
+    assert names == [
+        "task",
+        "train",
+        "val",
+        "settings",
+        "device",
+        "train_labels",
+        "seed",
+        "on_epoch",
+    ]
     assert not any("test" in name for name in names)
 
 
@@ -230,7 +243,7 @@ def test_every_optimizer_and_scheduler_builds_and_trains(optimizer, scheduler):
         "plateau": torch.optim.lr_scheduler.ReduceLROnPlateau,
     }
     assert isinstance(sched, kinds[scheduler])
-    result = fit(task, Items(TRAIN), Items(VAL), settings, CPU, LABELS)
+    result = fit(task, Items(TRAIN), Items(VAL), settings, CPU, LABELS, seed=42)
     assert len(result.history) == 3
     assert all(np.isfinite(r["train_loss"]) for r in result.history)
     if scheduler == "cosine":
@@ -255,7 +268,7 @@ def test_grad_clip_and_weight_decay_are_applied():
     )
     task = LinearTask()
     before = copy.deepcopy(task.model.state_dict())
-    fit(task, Items(TRAIN), None, clipped, CPU, LABELS)
+    fit(task, Items(TRAIN), None, clipped, CPU, LABELS, seed=42)
     # SGD without momentum moves each step at most lr * clip (10 steps over 2 epochs)
     after = task.model.state_dict()
     moved = torch.sqrt(sum(((after[k] - before[k]) ** 2).sum() for k in after))
@@ -268,8 +281,8 @@ def test_grad_clip_and_weight_decay_are_applied():
 def _seeded_fit(seed: int):
     seed_everything(seed)
     task = LinearTask(seed)
-    settings = TrainSettings(lr=0.05, epochs=4, patience=4, batch_size=8, seed=seed)
-    return fit(task, Items(TRAIN), Items(VAL), settings, CPU, LABELS)
+    settings = TrainSettings(lr=0.05, epochs=4, patience=4, batch_size=8)
+    return fit(task, Items(TRAIN), Items(VAL), settings, CPU, LABELS, seed=seed)
 
 
 def test_fit_is_deterministic_for_a_fixed_seed():
@@ -284,7 +297,7 @@ def test_batch_order_depends_on_the_seed_only():
     results = []
     for seed in (1, 1, 2):
         task = LinearTask(0)
-        settings = TrainSettings(lr=0.05, epochs=2, batch_size=8, seed=seed, optimizer="sgd")
-        results.append(fit(task, Items(TRAIN), None, settings, CPU, LABELS))
+        settings = TrainSettings(lr=0.05, epochs=2, batch_size=8, optimizer="sgd")
+        results.append(fit(task, Items(TRAIN), None, settings, CPU, LABELS, seed=seed))
     assert _equal_states(results[0].state, results[1].state)
     assert not _equal_states(results[0].state, results[2].state)

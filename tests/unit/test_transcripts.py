@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from ahrec.media.audio import read_wav, write_wav
-from ahrec.stages.transcripts import transcripts_shard
 from ahrec.transcripts.asr import PocketsphinxRecognizer, build_recognizer, resolve_transcripts
+from ahrec.transcripts.steps import transcripts_shard
 
 needs_espeak = pytest.mark.skipif(
     shutil.which("espeak-ng") is None, reason="espeak-ng not installed"

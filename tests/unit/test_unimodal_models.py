@@ -23,9 +23,10 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from ahrec.embeddings.videomae import preprocess_clip  # noqa: E402
-from ahrec.errors import ModelLoadError  # noqa: E402
-from ahrec.models.metrics import macro_f1  # noqa: E402
-from ahrec.models.specs import (  # noqa: E402
+from ahrec.errors import ConfigError, ModelLoadError  # noqa: E402
+from ahrec.evaluation.metrics import macro_f1  # noqa: E402
+from ahrec.unimodal.base import build_unimodal, load_unimodal  # noqa: E402
+from ahrec.unimodal.kinds import (  # noqa: E402
     LinearSpec,
     MlpSpec,
     TemporalSpec,
@@ -34,9 +35,8 @@ from ahrec.models.specs import (  # noqa: E402
     TfidfLogregSpec,
     VideoMAEFinetuneSpec,
 )
-from ahrec.models.unimodal import build_unimodal, load_unimodal  # noqa: E402
-from ahrec.models.unimodal.temporal import pool_and_truncate  # noqa: E402
-from ahrec.models.unimodal.videomae_finetune import augment_clip  # noqa: E402
+from ahrec.unimodal.temporal import pool_and_truncate  # noqa: E402
+from ahrec.unimodal.videomae_finetune import augment_clip  # noqa: E402
 from tests import tiny_models  # noqa: E402
 
 CPU = torch.device("cpu")
@@ -442,7 +442,7 @@ def test_augmentation_is_the_same_for_every_frame_and_off_at_eval(tiny_dir: Path
 
 
 def test_factory_errors(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="unknown unimodal kind"):
+    with pytest.raises(ConfigError, match="unknown unimodal model kind 'svm'"):
         build_unimodal("svm", MlpSpec(), 4, CPU)
     with pytest.raises(TypeError, match="MlpSpec"):
         build_unimodal("mlp", LinearSpec(), 4, CPU)
@@ -450,18 +450,19 @@ def test_factory_errors(tmp_path: Path) -> None:
         load_unimodal(tmp_path, CPU)
 
 
-def test_training_settings_come_from_the_spec_fields_of_each_kind():
-    from ahrec.models.training import settings_from
+def test_every_neural_kind_takes_the_trainers_options_with_its_own_defaults():
+    """A neural model's options are ``TrainSettings``: the trainer reads the spec itself."""
+    from ahrec.training.settings import TrainSettings
 
-    videomae = settings_from(
-        VideoMAEFinetuneSpec(lr=3e-5, scheduler="cosine", label_smoothing=0.05, grad_clip=1.0)
-    )
+    videomae = VideoMAEFinetuneSpec()
+    assert isinstance(videomae, TrainSettings)
     assert (videomae.lr, videomae.scheduler, videomae.label_smoothing, videomae.grad_clip) == (
         3e-5,
         "cosine",
-        0.05,
+        0.1,
         1.0,
     )
-    mlp = settings_from(MlpSpec(lr=0.01, epochs=7, patience=2, batch_size=8, seed=3))
+    mlp = MlpSpec(lr=0.01, epochs=7, patience=2, batch_size=8, seed=3)
     assert (mlp.lr, mlp.epochs, mlp.patience, mlp.batch_size, mlp.seed) == (0.01, 7, 2, 8, 3)
-    assert mlp.scheduler == "none" and mlp.label_smoothing == 0.0  # not options of an MLP
+    assert MlpSpec().patience == 20 and MlpSpec().weight_decay == 1e-3  # the paper's face MLP
+    assert mlp.scheduler == "none" and mlp.label_smoothing == 0.0  # the trainer's defaults

@@ -7,12 +7,10 @@ import pandas as pd
 import pytest
 
 from ahrec.embeddings.table import EmbeddingRow, read_embeddings, write_embeddings
-from ahrec.models.data import training_labels
-from ahrec.models.predictions import read_predictions
-from ahrec.models.specs import parse_unimodal
-from ahrec.stages.unimodal import train_unimodal
-
-EMBEDDINGS = {"face": {"hog": {"kind": "hog_stats"}}}
+from ahrec.training.labels import training_labels
+from ahrec.training.predictions import read_predictions
+from ahrec.unimodal.kinds import parse_unimodal
+from ahrec.unimodal.steps import UnimodalOutputs, train_unimodal
 
 
 @pytest.fixture()
@@ -56,14 +54,17 @@ SPEC = parse_unimodal(
         "epochs": 60,
         "patience": 60,
     },
-    EMBEDDINGS,
-)
+)[0]
 
 
 def test_out_of_fold_embeddings_for_training_videos(inputs):
     out = inputs / "face_mlp"
     summary = train_unimodal(
-        SPEC, [inputs / "hog.parquet"], inputs / "labels.parquet", out, oof_folds=3
+        SPEC,
+        [inputs / "hog.parquet"],
+        inputs / "labels.parquet",
+        UnimodalOutputs.under(out),
+        oof_folds=3,
     )
     predictions = read_predictions(out / "predictions.parquet").set_index("video_id")
     assert len(predictions) == 40
@@ -88,6 +89,7 @@ def test_out_of_fold_embeddings_for_training_videos(inputs):
 
 def test_without_folds_training_embeddings_are_in_sample(inputs):
     out = inputs / "in-sample"
-    train_unimodal(SPEC, [inputs / "hog.parquet"], inputs / "labels.parquet", out, oof_folds=0)
+    outputs = UnimodalOutputs.under(out)
+    train_unimodal(SPEC, [inputs / "hog.parquet"], inputs / "labels.parquet", outputs, oof_folds=0)
     predictions = read_predictions(out / "predictions.parquet")
     assert (predictions.loc[predictions["split"] == "train", "source"] == "model").all()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -20,8 +20,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ahrec.corpus.bah import read_bah_corpus
-from ahrec.corpus.csv_manifest import read_csv_manifest
 from ahrec.corpus.records import LABELLED_SPLITS, VideoRecord, shard_for, video_id_for
 from ahrec.errors import CorpusError
 from ahrec.media.probe import VideoInfo, probe_video
@@ -49,29 +47,6 @@ MANIFEST_SCHEMA = pa.schema(
         ("source", pa.string()),
     ]
 )
-
-
-def read_corpus(corpus: Mapping[str, Any], demo_root: Path | None = None) -> list[VideoRecord]:
-    """Records of the configured corpus (the ``corpus:`` config section)."""
-    kind = corpus["type"]
-    if kind in ("bah", "demo"):
-        root = Path(corpus["root"]) if kind == "bah" else demo_root
-        if root is None:
-            raise CorpusError(["the demo corpus folder is not known (demo_root)"])
-        return read_bah_corpus(
-            root,
-            corpus["split_files"] if kind == "bah" else _demo_split_files(),
-            hidden_test=corpus.get("hidden_test") if kind == "bah" else None,
-            timestamped_transcripts=corpus.get("timestamped_transcripts", True),
-        )
-    if kind == "csv":
-        root = Path(corpus["root"]) if corpus.get("root") else None
-        return read_csv_manifest(Path(corpus["manifest"]), root)
-    raise CorpusError([f"corpus.type: unknown corpus type {kind!r}"])
-
-
-def _demo_split_files() -> dict[str, str]:
-    return {"train": "train.txt", "val": "val.txt", "test": "test.txt"}
 
 
 def validate_records(

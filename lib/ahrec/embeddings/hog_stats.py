@@ -18,8 +18,8 @@ import cv2
 import numpy as np
 
 from ahrec.embeddings.base import encode_frame_sets
+from ahrec.embeddings.kinds import HogStatsSpec
 from ahrec.embeddings.pooling import stat_pool
-from ahrec.embeddings.specs import HogStatsSpec
 from ahrec.embeddings.table import EmbeddingRow
 from ahrec.media.framestore import FrameSet
 

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from ahrec.embeddings.base import encode_frame_sets
-from ahrec.embeddings.specs import MotionStatsSpec
+from ahrec.embeddings.kinds import MotionStatsSpec
 from ahrec.embeddings.table import EmbeddingRow
 from ahrec.media.framestore import FrameSet
 

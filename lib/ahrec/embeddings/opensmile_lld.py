@@ -16,7 +16,7 @@ import numpy as np
 import opensmile
 
 from ahrec.embeddings.base import AudioItem, unavailable_audio
-from ahrec.embeddings.specs import OpenSmileSpec
+from ahrec.embeddings.kinds import OpenSmileSpec
 from ahrec.embeddings.table import EmbeddingRow
 
 _MIN_SECONDS = 0.1  # below one analysis window openSMILE returns no frames

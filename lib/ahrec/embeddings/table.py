@@ -11,8 +11,6 @@ encoder made it, so a table is self-describing.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +19,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from ahrec.io import atomic_path
 
 META_KEY = b"ahrec"
 
@@ -127,16 +127,8 @@ def rows_to_table(
 
 
 def _atomic_write(table: pa.Table, path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".parquet")
-    os.close(handle)
-    try:
+    with atomic_path(path) as temporary:
         pq.write_table(table, temporary, compression="zstd")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def write_embeddings(
@@ -197,31 +189,23 @@ def gather_embeddings(shards: Sequence[str | Path], out: str | Path) -> int:
     if not shards:
         raise ValueError("no shard tables to gather")
     schema = pq.read_schema(shards[0])
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=out.parent, prefix=".tmp-", suffix=".parquet")
-    os.close(handle)
     rows = 0
     seen: set[str] = set()
-    try:
-        with pq.ParquetWriter(temporary, schema, compression="zstd") as writer:
-            for shard in shards:
-                parquet = pq.ParquetFile(shard)
-                if not parquet.schema_arrow.equals(schema, check_metadata=False):
-                    raise ValueError(f"{shard}: schema differs from {shards[0]}")
-                for group in range(parquet.num_row_groups):
-                    table = parquet.read_row_group(group)
-                    ids = table.column("video_id").to_pylist()
-                    duplicates = seen.intersection(ids)
-                    if duplicates:
-                        raise ValueError(
-                            f"{shard}: video(s) in two shards: {sorted(duplicates)[:3]}"
-                        )
-                    seen.update(ids)
-                    writer.write_table(table.cast(schema))
-                    rows += table.num_rows
-        os.replace(temporary, out)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with (
+        atomic_path(out) as temporary,
+        pq.ParquetWriter(temporary, schema, compression="zstd") as writer,
+    ):
+        for shard in shards:
+            parquet = pq.ParquetFile(shard)
+            if not parquet.schema_arrow.equals(schema, check_metadata=False):
+                raise ValueError(f"{shard}: schema differs from {shards[0]}")
+            for group in range(parquet.num_row_groups):
+                table = parquet.read_row_group(group)
+                ids = table.column("video_id").to_pylist()
+                duplicates = seen.intersection(ids)
+                if duplicates:
+                    raise ValueError(f"{shard}: video(s) in two shards: {sorted(duplicates)[:3]}")
+                seen.update(ids)
+                writer.write_table(table.cast(schema))
+                rows += table.num_rows
     return rows

@@ -18,10 +18,10 @@ import numpy as np
 import torch
 from transformers import AutoModel, AutoTokenizer
 
+from ahrec.device import inference
 from ahrec.embeddings.base import TextItem, unavailable_text
-from ahrec.embeddings.device import inference
+from ahrec.embeddings.kinds import TransformerTextSpec
 from ahrec.embeddings.locate import describe_load_failure, resolve_model_location
-from ahrec.embeddings.specs import TransformerTextSpec
 from ahrec.embeddings.table import EmbeddingRow
 from ahrec.errors import ModelLoadError
 

@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from ahrec.embeddings.base import TextItem, unavailable_text
-from ahrec.embeddings.specs import TfidfSpec
+from ahrec.embeddings.kinds import TfidfSpec
 from ahrec.embeddings.table import EmbeddingRow
 
 

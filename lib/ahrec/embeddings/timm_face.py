@@ -20,12 +20,12 @@ import timm
 import torch
 import torch.nn.functional as F
 
+from ahrec.device import inference
 from ahrec.embeddings.base import unavailable_frames
-from ahrec.embeddings.device import inference
 from ahrec.embeddings.imaging import imagenet_normalise, rgb_tensor
+from ahrec.embeddings.kinds import TimmSpec
 from ahrec.embeddings.locate import describe_load_failure, resolve_model_location
 from ahrec.embeddings.pooling import stat_pool
-from ahrec.embeddings.specs import TimmSpec
 from ahrec.embeddings.table import EmbeddingRow
 from ahrec.errors import ModelLoadError
 from ahrec.media.framestore import FrameSet

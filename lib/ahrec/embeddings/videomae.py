@@ -18,13 +18,12 @@ import torch
 import torch.nn.functional as F
 from transformers import VideoMAEModel
 
+from ahrec.device import inference
 from ahrec.embeddings.base import unavailable_frames
-from ahrec.embeddings.device import inference
 from ahrec.embeddings.imaging import imagenet_normalise, rgb_tensor
+from ahrec.embeddings.kinds import VideoMAESpec
 from ahrec.embeddings.locate import describe_load_failure, resolve_model_location
-from ahrec.embeddings.specs import VideoMAESpec
 from ahrec.embeddings.table import EmbeddingRow
-from ahrec.errors import ModelLoadError
 from ahrec.media.framestore import FrameSet
 from ahrec.media.sampling import evenly_spaced
 
@@ -75,22 +74,17 @@ def _evenly(frames: Sequence[np.ndarray], count: int) -> list[np.ndarray]:
 class VideoMAEEncoder:
     """One VideoMAE, loaded once; ``encode`` maps frame sets to mean-token embeddings."""
 
-    def __init__(self, spec: VideoMAESpec, device: torch.device, n_frames: int) -> None:
+    def __init__(self, spec: VideoMAESpec, device: torch.device) -> None:
         location = resolve_model_location(spec.model)
         try:
             model = VideoMAEModel.from_pretrained(location, dtype=torch.float32)
         except Exception as exc:  # hub, file-format and config errors all land here
             raise describe_load_failure(spec.model, exc) from exc
         config = model.config
-        if n_frames != config.num_frames:
-            raise ModelLoadError(
-                f"model {spec.model!r} takes clips of {config.num_frames} frames but "
-                f"scene.n_frames is {n_frames}: set scene.n_frames: {config.num_frames} "
-                "in config.yaml"
-            )
         self.spec = spec
         self.device = device
-        self.n_frames = n_frames
+        # The clip length is the model's: fewer sampled frames repeat, more are thinned evenly.
+        self.n_frames = int(config.num_frames)
         self.image_size = int(config.image_size)
         self.dim = int(config.hidden_size)
         self.model = model.to(device).eval()

@@ -19,10 +19,10 @@ import numpy as np
 import torch
 from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2Model
 
+from ahrec.device import inference
 from ahrec.embeddings.base import AudioItem, unavailable_audio
-from ahrec.embeddings.device import inference
+from ahrec.embeddings.kinds import Wav2Vec2Spec
 from ahrec.embeddings.locate import describe_load_failure, resolve_model_location
-from ahrec.embeddings.specs import Wav2Vec2Spec
 from ahrec.embeddings.table import EmbeddingRow
 from ahrec.errors import ModelLoadError
 

@@ -126,25 +126,19 @@ class YoloDetector:
         return results
 
 
-def make_detector(settings: Mapping[str, Any], device: str = "cpu") -> FaceDetector:
-    """The detector named by the ``face.detector`` config section."""
-    if settings["kind"] == "haar":
-        return HaarDetector(
-            cascade=settings.get("cascade", "haarcascade_frontalface_default.xml"),
-            scale_factor=settings.get("scale_factor", 1.1),
-            min_neighbors=settings.get("min_neighbors", 5),
-            min_size=settings.get("min_size", 24),
-        )
-    if settings["kind"] == "yolo":
-        return YoloDetector(
-            settings["checkpoint"],
-            confidence=settings.get("confidence", 0.01),
-            iou=settings.get("iou", 0.5),
-            imgsz=settings.get("imgsz", 640),
-            batch_size=settings.get("batch_size", 32),
-            device=device,
-        )
-    raise ValueError(f"face.detector.kind: unknown detector {settings['kind']!r}")
+def make_detector(settings: Mapping[str, Any], device: str = "auto") -> FaceDetector:
+    """The detector a ``face.detector`` section names (its kind table row builds it)."""
+    from ahrec.faces.kinds import DETECTORS
+
+    row, options, problems = DETECTORS.parse("face.detector", settings)
+    if problems or row is None:
+        raise ValueError("; ".join(problems))
+    context: dict[str, Any] = {}
+    if row.neural:
+        from ahrec.device import select_device
+
+        context["device"] = str(select_device(device))
+    return row.load()(**vars(options), **context)
 
 
 def largest_box(boxes: Sequence[Box], width: int, height: int) -> Box | None:

@@ -8,14 +8,14 @@ from someone else cannot run code.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from ahrec.io import atomic_path
 
 
 @dataclass
@@ -81,16 +81,8 @@ def save_frame_sets(path: str | Path, sets: Iterable[FrameSet], quality: int = 9
     }
     for key, chunks in extras.items():
         arrays[f"extra_{key}"] = np.concatenate(chunks) if chunks else np.array([])
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
-    os.close(handle)
-    try:
+    with atomic_path(path) as temporary:
         np.savez(temporary, **arrays)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def load_frame_sets(path: str | Path) -> list[FrameSet]:

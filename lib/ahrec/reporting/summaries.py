@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ahrec.models.evaluation import evaluate
-from ahrec.models.metrics import macro_f1
+from ahrec.evaluation.evaluate import evaluate
+from ahrec.evaluation.metrics import macro_f1
 
 LABELLED_SPLITS = ("val", "test")
 SPLIT_ORDER = ("train", "val", "test", "hidden")
@@ -118,7 +118,7 @@ def seed_scores(
 
     ``predictions`` maps (run, member) to a prediction table, member being
     ``seed<k>`` or ``ensemble``. The metric is the metrics step's own
-    (``ahrec.models.evaluation.evaluate``), so a seed's number here equals
+    (``ahrec.evaluation.evaluate.evaluate``), so a seed's number here equals
     what its metrics.json would say. A split without labels has no rows.
     """
     rows = []
@@ -140,21 +140,6 @@ def seed_scores(
                     }
                 )
     return pd.DataFrame(rows, columns=["run", "label", "member", "split", "mf1"])
-
-
-def system_kinds(table: pd.DataFrame, kinds: Mapping[int, str]) -> pd.Series:
-    """Each results-table row's kind: unimodal, fusion, ablation or ensemble.
-
-    ``kinds`` (from the workflow, by row id) says unimodal, fusion or
-    ensemble; a single-seed fusion over fewer modalities than the widest
-    fusion of the table is an ablation, which is how the paper groups its
-    rows.
-    """
-    base = table["id"].map(lambda i: kinds.get(int(i), "fusion"))
-    width = table["modality"].astype(str).str.count(r"\+") + 1
-    widest = width[base != "unimodal"].max() if (base != "unimodal").any() else 1
-    ablation = (base == "fusion") & (width < widest)
-    return base.where(~ablation, "ablation").rename("kind")
 
 
 def short_reason(reason: object) -> str:

@@ -52,23 +52,24 @@ class PocketsphinxRecognizer:
         return texts
 
 
-def build_recognizer(settings: Mapping[str, Any], device: Any = None) -> Recognizer | None:
-    """The recogniser named by ``transcripts.asr``; None when kind is ``none``."""
-    kind = settings["kind"]
-    if kind == "none":
-        return None
-    if kind == "pocketsphinx":
-        return PocketsphinxRecognizer(settings.get("language", "en"))
-    if kind == "whisper":
-        from ahrec.transcripts.whisper import WhisperRecognizer
+def build_recognizer(settings: Mapping[str, Any], device: Any = "auto") -> Recognizer | None:
+    """The recogniser a ``transcripts.asr`` section names; None when its kind is ``none``."""
+    from ahrec.transcripts.kinds import RECOGNIZERS
 
-        return WhisperRecognizer(
-            settings["model"],
-            language=settings.get("language", "en"),
-            batch_size=settings.get("batch_size", 8),
-            device=device,
-        )
-    raise ValueError(f"transcripts.asr.kind: unknown recogniser {kind!r}")
+    row, options, problems = RECOGNIZERS.parse("transcripts.asr", settings)
+    if problems or row is None:
+        raise ValueError("; ".join(problems))
+    context: dict[str, Any] = {}
+    if row.neural:
+        from ahrec.device import select_device
+
+        context["device"] = select_device(device) if isinstance(device, str) else device
+    return row.load()(**vars(options), **context)
+
+
+def no_recognizer() -> None:
+    """Kind ``none``: no speech recognition."""
+    return None
 
 
 SILENCE_RMS = 1e-3  # about -60 dBFS: no speech to recognise

@@ -18,7 +18,7 @@ import torch
 from transformers import WhisperForConditionalGeneration, WhisperProcessor
 from transformers.models.whisper.tokenization_whisper import TO_LANGUAGE_CODE
 
-from ahrec.embeddings.device import inference
+from ahrec.device import inference
 from ahrec.embeddings.locate import describe_load_failure, resolve_model_location
 from ahrec.embeddings.wav2vec2 import resample, to_mono
 from ahrec.errors import ConfigError, ModelLoadError

@@ -1,0 +1,82 @@
+"""The fusion's inputs: per video, one vector per modality and the mask of those present.
+
+The unimodal models' embedding tables (out-of-fold for training videos) are
+aligned on one video list; a modality a video lacks is a zero vector with its
+mask entry off, so the fusion masks it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ahrec.embeddings.table import read_embeddings
+from ahrec.training.labels import read_labels
+
+
+@dataclasses.dataclass
+class FusionData:
+    """Per video: one vector per modality (zeros where missing) and the presence mask."""
+
+    video_ids: list[str]
+    splits: list[str]
+    labels: list[int]  # -1 where unknown to training
+    modalities: list[str]
+    vectors: dict[str, np.ndarray]  # modality -> (N, D_m) float32
+    mask: np.ndarray  # (N, M) bool
+
+    @property
+    def input_dims(self) -> dict[str, int]:
+        return {m: int(self.vectors[m].shape[1]) for m in self.modalities}
+
+    def items(self, rows: Sequence[int]) -> list[dict[str, Any]]:
+        return [
+            {
+                "video_id": self.video_ids[i],
+                "inputs": {m: self.vectors[m][i] for m in self.modalities},
+                "mask": self.mask[i],
+                "label": self.labels[i],
+            }
+            for i in rows
+        ]
+
+
+def load_fusion_data(embedding_tables: Sequence[str | Path], labels_path: str | Path) -> FusionData:
+    """Align the unimodal embedding tables on the labelled video list."""
+    return fusion_data(embedding_tables, read_labels(labels_path))
+
+
+def fusion_data(embedding_tables: Sequence[str | Path], labels: pd.DataFrame) -> FusionData:
+    """Align the unimodal embedding tables on ``labels`` (video_id, split, label; label may be NA)."""
+    labels = labels.sort_values("video_id").reset_index(drop=True)
+    ids = list(labels["video_id"])
+    modalities, vectors, present = [], {}, []
+    for path in embedding_tables:
+        table = read_embeddings(path)
+        modality = table.meta.get("modality") or Path(path).parent.name
+        if modality in vectors:
+            raise ValueError(f"two embedding tables of modality {modality!r} in one fusion run")
+        index = table.index()
+        matrix = np.zeros((len(ids), table.dim), dtype=np.float32)
+        has = np.zeros(len(ids), dtype=bool)
+        for row, video_id in enumerate(ids):
+            position = index.get(video_id)
+            if position is not None and table.available[position]:
+                matrix[row] = table.vectors[position]
+                has[row] = True
+        modalities.append(modality)
+        vectors[modality] = matrix
+        present.append(has)
+    return FusionData(
+        video_ids=ids,
+        splits=list(labels["split"]),
+        labels=[-1 if pd.isna(v) else int(v) for v in labels["label"]],
+        modalities=modalities,
+        vectors=vectors,
+        mask=np.stack(present, axis=1) if present else np.zeros((len(ids), 0), bool),
+    )

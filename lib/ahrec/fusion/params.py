@@ -1,0 +1,302 @@
+"""What the ``fusion:`` and ``search:`` sections may hold: hyperparameters, runs, searches.
+
+Light (no torch), so the Snakefile validates them at parse time. Defaults are
+the paper's selected fusion model (``docs/method.md``); the search space is
+the authors' (ranges in ``DEFAULT_SPACE``), and a search may narrow or
+replace any of its dimensions in config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ahrec.kinds import (
+    choice,
+    count,
+    fraction,
+    number,
+    option,
+    options_dict,
+    parse_options,
+    unknown_key,
+)
+from ahrec.training.settings import TrainSettings
+
+
+@dataclass(frozen=True)
+class FusionParams(TrainSettings):
+    """Fusion hyperparameters: the paper's selected model (Optuna may replace them)."""
+
+    d: int = count(384, "token width")
+    layers: int = count(1, "Transformer encoder layers")
+    heads: int = count(4, "attention heads (d must be divisible by heads)")
+    ff_mult: int = count(2, "feed-forward width as a multiple of d")
+    dropout: float = fraction(0.4, "dropout of the projections and the encoder")
+    readout: str = choice(
+        "mean", ("mean", "cls"), "masked mean over modality tokens, or a CLS token"
+    )
+    k: int = count(8, "prototypes per class")
+    tau: float = number(0.2, "prototype similarity temperature", low_open=True)
+    lambda_proto: float = number(0.65, "weight of the prototype cross-entropy")
+    lambda_div: float = number(
+        0.0, "weight of the prototype diversity regulariser (0 in the paper)"
+    )
+    div_margin: float = number(
+        0.3, "same-class prototype cosine allowed before the diversity term costs", low=-1, high=1
+    )
+    optimizer: str = "rmsprop"
+    lr: float = 1.56e-4
+    weight_decay: float = 2.07e-4
+    label_smoothing: float = 0.05
+    grad_clip: float | None = 1.7
+    scheduler: str = "cosine"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.d % self.heads:
+            raise ValueError(f"d ({self.d}) must be divisible by heads ({self.heads})")
+
+
+@dataclass(frozen=True)
+class FusionRun:
+    """One named fusion run: its unimodal models (one per modality), seeds and hyperparameters."""
+
+    name: str
+    models: tuple[str, ...]
+    prototypes: bool
+    seeds: tuple[int, ...]
+    label: str
+    params: FusionParams
+    from_search: str | None = None
+
+    def as_params(self) -> dict[str, Any]:
+        return {
+            "models": list(self.models),
+            "prototypes": self.prototypes,
+            "params": options_dict(self.params),
+            "from_search": self.from_search,
+        }
+
+
+RUN_KEYS = ("models", "prototypes", "seeds", "label", "params", "from_search")
+
+
+def parse_fusion_run(
+    name: str, raw: Any, defaults: Mapping[str, Any], seeds: Sequence[int]
+) -> tuple[FusionRun | None, list[str]]:
+    """One ``fusion.runs`` entry; its models are checked against ``unimodal:`` by the configuration."""
+    where = f"fusion.runs.{name}"
+    if not isinstance(raw, Mapping):
+        return None, [f"{where}: expected a mapping with at least 'models'"]
+    problems = [unknown_key(where, k, RUN_KEYS) for k in raw if k not in RUN_KEYS]
+    models = raw.get("models")
+    if not isinstance(models, list) or not models or not all(isinstance(m, str) for m in models):
+        problems.append(f"{where}.models: expected a non-empty list of unimodal model names")
+        models = []
+    run_seeds = raw.get("seeds", list(seeds))
+    if (
+        not isinstance(run_seeds, list)
+        or not run_seeds
+        or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in run_seeds)
+    ):
+        problems.append(f"{where}.seeds: expected a non-empty list of integers >= 0")
+    elif len(set(run_seeds)) != len(run_seeds):
+        problems.append(f"{where}.seeds: a seed is listed twice")
+    prototypes = raw.get("prototypes", False)
+    if not isinstance(prototypes, bool):
+        problems.append(f"{where}.prototypes: expected true or false")
+    params, found = parse_options(
+        f"{where}.params", FusionParams, {**defaults, **(raw.get("params") or {})}
+    )
+    problems.extend(found)
+    source = raw.get("from_search")
+    if source is not None and not isinstance(source, str):
+        problems.append(f"{where}.from_search: expected the name of a search")
+    if problems:
+        return None, problems
+    return (
+        FusionRun(
+            name,
+            tuple(models),
+            prototypes,
+            tuple(run_seeds),
+            str(raw.get("label") or name),
+            params,
+            source,
+        ),
+        [],
+    )
+
+
+# --- Optuna ---------------------------------------------------------------------
+
+# The authors' search space (docs/method.md, "Fusion"), in the order Optuna is asked.
+# A list is a categorical choice; a mapping is a numeric range (int when low and high
+# are integers, stepped with `step`, log-uniform with `log: true`). The prototype
+# head's dimensions are searched only for runs that have one.
+PROTOTYPE_PARAMS = frozenset({"k", "tau", "lambda_proto", "lambda_div", "div_margin"})
+DEFAULT_SPACE: dict[str, Any] = {
+    "optimizer": ["rmsprop", "adamw"],
+    "d": [128, 256, 384, 512],
+    "dropout": {"low": 0.2, "high": 0.65},
+    "layers": {"low": 1, "high": 6},
+    "heads": [2, 4, 8, 16],
+    "ff_mult": [2, 4, 6, 8],
+    "readout": ["cls", "mean"],
+    "lr": {"low": 8e-5, "high": 5e-4, "log": True},
+    "weight_decay": {"low": 1e-4, "high": 2e-3, "log": True},
+    "scheduler": ["plateau", "cosine"],
+    "label_smoothing": {"low": 0.0, "high": 0.06},
+    "grad_clip": {"low": 0.5, "high": 2.0},
+    "k": {"low": 4, "high": 16},
+    "tau": {"low": 0.05, "high": 0.40},
+    "lambda_proto": {"low": 0.05, "high": 0.80},
+    "lambda_div": {"low": 0.0, "high": 0.15},
+}
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One searched hyperparameter: categorical ``choices``, or a numeric range."""
+
+    name: str
+    choices: tuple[Any, ...] | None = None
+    low: float | None = None
+    high: float | None = None
+    step: float | None = None
+    log: bool = False
+    integer: bool = False
+    prototypes_only: bool = False
+
+    def suggest(self, trial: Any) -> Any:
+        """Ask an Optuna trial (or anything with its suggest_* methods) for a value."""
+        if self.choices is not None:
+            return trial.suggest_categorical(self.name, list(self.choices))
+        if self.integer:
+            return trial.suggest_int(
+                self.name, int(self.low), int(self.high), step=int(self.step or 1), log=self.log
+            )
+        return trial.suggest_float(self.name, self.low, self.high, step=self.step, log=self.log)
+
+
+def parse_space(where: str, raw: Mapping[str, Any]) -> tuple[list[Dimension], list[str]]:
+    """Search dimensions from DEFAULT_SPACE overlaid with ``raw`` (a dimension set to null is fixed)."""
+    fields = {f.name for f in dataclasses.fields(FusionParams)}
+    merged = {**DEFAULT_SPACE, **dict(raw)}
+    dimensions, problems = [], []
+    for name, value in merged.items():
+        place = f"{where}.{name}"
+        if name not in fields:
+            problems.append(unknown_key(where, name, sorted(fields), "hyperparameter"))
+        elif value is None:
+            continue
+        elif isinstance(value, list):
+            if not value:
+                problems.append(f"{place}: a categorical dimension needs at least one choice")
+            else:
+                dimensions.append(
+                    Dimension(name, choices=tuple(value), prototypes_only=name in PROTOTYPE_PARAMS)
+                )
+        elif isinstance(value, Mapping):
+            extra = set(value) - {"low", "high", "step", "log"}
+            low, high, step = value.get("low"), value.get("high"), value.get("step")
+            numbers = [v for v in (low, high, step) if v is not None]
+            if extra:
+                problems.append(
+                    unknown_key(place, sorted(extra)[0], ["low", "high", "step", "log"])
+                )
+            elif (
+                low is None
+                or high is None
+                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in numbers)
+            ):
+                problems.append(
+                    f"{place}: a range needs numbers low and high (and optionally step, log)"
+                )
+            elif low > high:
+                problems.append(f"{place}: low ({low}) is above high ({high})")
+            elif value.get("log") and low <= 0:
+                problems.append(f"{place}: a log range needs low > 0")
+            else:
+                integer = all(isinstance(v, int) for v in numbers)
+                dimensions.append(
+                    Dimension(
+                        name,
+                        low=low,
+                        high=high,
+                        step=step,
+                        log=bool(value.get("log", False)),
+                        integer=integer,
+                        prototypes_only=name in PROTOTYPE_PARAMS,
+                    )
+                )
+        else:
+            problems.append(f"{place}: expected a list of choices, a range {{low, high}}, or null")
+    return dimensions, problems
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    """One named Optuna search over a fusion run's hyperparameters."""
+
+    name: str
+    run: str
+    n_trials: int
+    seeds: tuple[int, ...]
+    sampler_seed: int
+    space: tuple[Dimension, ...]
+
+    def dimensions(self, prototypes: bool) -> list[Dimension]:
+        return [d for d in self.space if prototypes or not d.prototypes_only]
+
+    def as_params(self) -> dict[str, Any]:
+        return {
+            "n_trials": self.n_trials,
+            "seeds": list(self.seeds),
+            "sampler_seed": self.sampler_seed,
+            "space": [dataclasses.asdict(d) for d in self.space],
+        }
+
+    @staticmethod
+    def space_from_params(rows: Sequence[Mapping[str, Any]]) -> list[Dimension]:
+        return [
+            Dimension(
+                **{**row, "choices": tuple(row["choices"]) if row["choices"] is not None else None}
+            )
+            for row in rows
+        ]
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    run: str = option(dataclasses.MISSING, "the fusion run whose hyperparameters are searched")
+    n_trials: int = count(20, "trials (a killed search resumes where it stopped)")
+    seeds: tuple[int, ...] | None = option(None, "seeds per trial (default: fusion.seeds)", low=0)
+    sampler_seed: int = count(0, "seed of the TPE sampler", low=0)
+
+
+def parse_search(name: str, raw: Any, seeds: Sequence[int]) -> tuple[SearchSpec | None, list[str]]:
+    where = f"search.{name}"
+    if not isinstance(raw, Mapping):
+        return None, [f"{where}: expected a mapping with at least 'run'"]
+    if "run" not in raw:
+        return None, [f"{where}.run: required (the fusion run to search)"]
+    options, problems = parse_options(where, SearchOptions, raw, ignore=("space",))
+    space, found = parse_space(f"{where}.space", raw.get("space") or {})
+    problems.extend(found)
+    if problems or options is None:
+        return None, problems
+    return (
+        SearchSpec(
+            name,
+            options.run,
+            options.n_trials,
+            tuple(options.seeds or seeds),
+            options.sampler_seed,
+            tuple(space),
+        ),
+        [],
+    )

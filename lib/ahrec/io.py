@@ -1,0 +1,61 @@
+"""Writing outputs so that a killed job never leaves half a file behind.
+
+Every table, figure and archive the workflow writes goes to a temporary file
+beside its destination and is renamed into place when complete (a rename
+within one folder is atomic), so a crash mid-write leaves either the old file
+or none, never a truncated one that a resumed run would trust.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+LOG = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def atomic_path(out: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``out``; renamed to ``out`` when the block succeeds."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=out.parent, prefix=".tmp-", suffix=out.suffix)
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.replace(temporary, out)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_parquet(frame: pd.DataFrame, out: str | Path) -> None:
+    with atomic_path(out) as temporary:
+        frame.to_parquet(temporary, index=False)
+
+
+def write_csv(frame: pd.DataFrame, out: str | Path, header: bool = True) -> None:
+    with atomic_path(out) as temporary:
+        frame.to_csv(temporary, index=False, header=header)
+
+
+def concat_parquet(paths: Sequence[str | Path], out: str | Path) -> pd.DataFrame:
+    """Per-shard tables -> one table sorted by video id (face detection, transcripts)."""
+    import pandas as pd
+
+    frames = [pd.read_parquet(p) for p in paths]
+    frames = [f for f in frames if not f.empty] or frames[:1]
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if "video_id" in table.columns:
+        table = table.sort_values("video_id").reset_index(drop=True)
+    write_parquet(table, out)
+    LOG.info("%d rows from %d tables -> %s", len(table), len(paths), out)
+    return table

@@ -1,1 +1,0 @@
-"""The method: unimodal models, the prototype-augmented fusion, ensembles."""

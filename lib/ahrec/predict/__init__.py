@@ -1,0 +1,1 @@
+"""Prediction on new videos with an exported ensemble, and the export itself."""

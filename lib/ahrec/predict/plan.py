@@ -1,0 +1,104 @@
+"""What the prediction rules need to know about each batch of new videos under ``predict:``.
+
+A batch is predicted with a fusion run of this workflow (exported first to
+``results/export/<run>``) or with an ensemble exported elsewhere. Its videos
+go through the media, transcript and embedding rules with the settings the
+ensemble was trained with: an export's own ``config.yaml`` for the inputs,
+whatever the local configuration says. An export is read only when one of its
+batch's targets is asked for, so a broken export cannot break other targets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ahrec.config import Settings, load_settings
+from ahrec.errors import ConfigError
+from ahrec.predict.export import (
+    INPUT_SECTIONS,
+    ExportedEnsemble,
+    ExportedModel,
+    export_models,
+    read_export,
+)
+
+
+class PredictBatches:
+    """The batches named under ``predict:`` of one configuration."""
+
+    def __init__(self, settings: Settings, results: str) -> None:
+        self.settings = settings
+        self.results = results
+        self.entries = dict(settings.config["predict"])
+        self._exported: dict[str, ExportedEnsemble | None] = {}
+        self._settings: dict[str, Settings] = {}
+        self._models: dict[str, tuple[ExportedModel, ...]] = {}
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.entries)
+
+    def root(self, name: str) -> str:
+        """The batch's dataset folder: its media, embeddings and predictions go there."""
+        return f"{self.results}/predict/{name}"
+
+    def name_of(self, root: str) -> str:
+        return root[len(self.results) + len("/predict/") :]
+
+    def source(self, name: str) -> str:
+        return str(self.entries[name]["ensemble"])
+
+    def is_run(self, name: str) -> bool:
+        return self.source(name) in self.settings.runs
+
+    def ensemble_folder(self, name: str) -> str:
+        source = self.source(name)
+        return f"{self.results}/export/{source}" if self.is_run(name) else source
+
+    def exported(self, name: str) -> ExportedEnsemble | None:
+        """The exported ensemble a batch names (None for a run of this workflow)."""
+        if name not in self._exported:
+            self._exported[name] = None if self.is_run(name) else read_export(self.source(name))
+        return self._exported[name]
+
+    def dataset_settings(self, name: str) -> Settings:
+        """The settings the batch's inputs are built with (an export's own, validated)."""
+        if name not in self._settings:
+            self._settings[name] = self._dataset_settings(name)
+        return self._settings[name]
+
+    def _dataset_settings(self, name: str) -> Settings:
+        exported = self.exported(name)
+        if exported is None:
+            return self.settings
+        sections = {k: exported.config[k] for k in (*INPUT_SECTIONS, "embeddings")}
+        try:
+            return load_settings(sections)
+        except ConfigError as exc:
+            raise ConfigError(f"{Path(exported.folder) / 'config.yaml'}: {exc}") from None
+
+    def models(self, name: str) -> tuple[ExportedModel, ...]:
+        """The ensemble's unimodal models (name, modality, kind, input, embedding), in fusion order."""
+        if name not in self._models:
+            self._models[name] = self._checked_models(name)
+        return self._models[name]
+
+    def _checked_models(self, name: str) -> tuple[ExportedModel, ...]:
+        exported = self.exported(name)
+        models = (
+            exported.models if exported else tuple(export_models(self.settings, self.source(name)))
+        )
+        settings = self.dataset_settings(name)
+        for model in models:
+            if (
+                model.embedding
+                and settings.encoder(model.modality, model.embedding).is_corpus_level
+            ):
+                raise ConfigError(
+                    f"predict.{name}: model {model.name} reads the corpus-level table "
+                    f"{model.modality}/{model.embedding}, which cannot be computed for new videos alone"
+                )
+        return tuple(models)
+
+    def model(self, name: str, model: str) -> ExportedModel:
+        return {m.name: m for m in self.models(name)}[model]

@@ -1,0 +1,46 @@
+"""Steps: a shard's corpus transcripts, completed by speech recognition, and their table."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ahrec.io import write_parquet
+from ahrec.media.audio import read_wav
+from ahrec.transcripts.asr import build_recognizer, resolve_transcripts
+
+LOG = logging.getLogger(__name__)
+
+COLUMNS = ["video_id", "transcript", "source", "reason"]
+
+
+def transcripts_shard(
+    videos: Sequence[Mapping[str, Any]],
+    wavs: Mapping[str, str | Path],
+    out: str | Path,
+    asr: Mapping[str, Any],
+    device: str = "auto",
+) -> pd.DataFrame:
+    """``wavs`` holds the audio of exactly the videos that need recognition."""
+    needs = [v["video_id"] for v in videos if not (v.get("transcript") or "").strip()]
+    recognizer = build_recognizer(asr, device) if needs else None
+    audio: dict[str, tuple[np.ndarray, int] | None] = {}
+    for video_id in needs:
+        path = wavs.get(video_id)
+        audio[video_id] = read_wav(path) if path else None
+    rows = resolve_transcripts(videos, audio, recognizer)
+    table = pd.DataFrame([r.__dict__ for r in rows], columns=COLUMNS)
+    write_parquet(table, out)
+    counts = table["source"].fillna("none").value_counts().to_dict()
+    LOG.info("%d transcripts by source: %s", len(table), counts)
+    return table
+
+
+def read_transcripts(paths: Sequence[str | Path]) -> pd.DataFrame:
+    frames = [pd.read_parquet(p) for p in paths]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)

@@ -1,0 +1,161 @@
+"""Where every output lives and what each rule reads: the logic behind rules/common.smk.
+
+The Snakefile's input functions are one-liners over a ``WorkflowPlan``; the
+planning itself (which tables a model reads, which files a run's seeds write,
+which videos of a shard need speech recognition) is here, where it is
+unit-tested without Snakemake. Per-video and per-shard lookups take the
+manifest as an argument: the rules hand it over once its checkpoint has run.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ahrec.corpus import plan
+from ahrec.device import gpu_request
+from ahrec.evaluation.table import ensemble_runs, table_rows
+from ahrec.predict.plan import PredictBatches
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ahrec.config import Settings
+
+# Media, transcripts and embeddings are computed per dataset: the corpus under
+# results/, and each batch of new videos to predict under results/predict/<name>/.
+# {root} is that folder, so one set of rules serves both.
+SCENE_FRAMES = "{root}/media/scene_frames/{video}.npz"
+FACE_FRAMES = "{root}/media/face_frames/{video}.npz"
+AUDIO = "{root}/media/audio/{video}.wav"
+FACE_CROPS = "{root}/faces/shard-{shard}.npz"
+FACE_STATS = "{root}/faces/shard-{shard}.parquet"
+TRANSCRIPTS = "{root}/transcripts/shard-{shard}.parquet"
+EMBED_SHARD = "{root}/embeddings/{modality}/{encoder}/shard-{shard}.parquet"
+NAME = r"[A-Za-z0-9][A-Za-z0-9_-]*"
+
+
+class WorkflowPlan:
+    """The outputs and inputs of every rule, for one validated configuration."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.results = str(settings.config["results"])
+        self.batches = PredictBatches(settings, self.results)
+        self.table_rows = table_rows(settings, self.results)
+        self.ensemble_runs = ensemble_runs(settings, self.results)
+
+    # -- the dataset of a job ---------------------------------------------------------
+
+    def dataset_settings(self, root: str) -> Settings:
+        """The settings a dataset is built with: an exported ensemble's own for its batch."""
+        if root == self.results:
+            return self.settings
+        return self.batches.dataset_settings(self.batches.name_of(root))
+
+    def gpus(self, neural: bool) -> int:
+        return gpu_request(neural, self.settings.device)
+
+    # -- corpus and embeddings ----------------------------------------------------------
+
+    def manifest_inputs(self) -> list[str]:
+        """The files the manifest is read from: the split files, the CSV, or the demo's lists."""
+        return self.settings.corpus.inputs(f"{self.results}/demo_corpus")
+
+    def embedding_tables(self) -> list[str]:
+        """Every configured embedding table of the corpus (one per modality and encoder)."""
+        return [
+            f"{self.results}/embeddings/{s.modality}/{s.name}.parquet"
+            for s in self.settings.encoders
+        ]
+
+    def corpus_level_encoders(self) -> list[str]:
+        return [s.name for s in self.settings.encoders if s.is_corpus_level]
+
+    def asr_wavs(self, root: str, shard: int | str, manifest: pd.DataFrame) -> dict[str, str]:
+        """Audio of the videos of a shard that need speech recognition, by video id."""
+        kind = self.dataset_settings(root).asr_kind.name
+        ids = plan.asr_video_ids(manifest, shard, kind)
+        return {video_id: AUDIO.format(root=root, video=video_id) for video_id in ids}
+
+    # -- models -------------------------------------------------------------------------
+
+    def model_inputs(self, spec: Any, root: str, manifest: pd.DataFrame | None) -> list[str]:
+        """What a unimodal model (or an exported one) reads in a dataset."""
+        if spec.input in ("embedding", "sequence"):
+            return [f"{root}/embeddings/{spec.modality}/{spec.embedding}.parquet"]
+        if spec.input == "transcripts":
+            return [f"{root}/transcripts.parquet"]
+        if manifest is None:
+            raise ValueError(f"{spec.name}: reading scene frames needs the dataset's manifest")
+        return [SCENE_FRAMES.format(root=root, video=v) for v in sorted(manifest["video_id"])]
+
+    def needs_manifest(self, spec: Any) -> bool:
+        return spec.input == "scene_frames"
+
+    def unimodal_embeddings(self, models: Any) -> list[str]:
+        return [f"{self.results}/unimodal/{m}/embeddings.parquet" for m in models]
+
+    def run_best_params(self, run: str) -> list[str]:
+        source = self.settings.runs[run].from_search
+        return [f"{self.results}/search/{source}/best.yaml"] if source else []
+
+    def seed_files(self, run: str, name: str) -> list[str]:
+        """A file (``predictions.parquet``, ``model``...) of every seed of a run."""
+        return [
+            f"{self.results}/fusion/{run}/seed{s}/{name}" for s in self.settings.runs[run].seeds
+        ]
+
+    def search_embeddings(self, search: str) -> list[str]:
+        return self.unimodal_embeddings(
+            self.settings.runs[self.settings.searches[search].run].models
+        )
+
+    # -- results --------------------------------------------------------------------------
+
+    def submission_predictions(self) -> str:
+        run = self.settings.config["fusion"]["submission"]
+        if not run:
+            raise ValueError(
+                "fusion.submission is not set: name the fusion run whose ensemble to submit"
+            )
+        return f"{self.results}/fusion/{run}/ensemble/predictions.parquet"
+
+    def submission_split(self) -> str:
+        """``auto``: the hidden-test list when the corpus has one, else the test list."""
+        split = self.settings.config["submission"]["split"]
+        if split == "auto":
+            return "hidden" if getattr(self.settings.corpus, "hidden_test", None) else "test"
+        return str(split)
+
+    # -- prediction on new videos ----------------------------------------------------------
+
+    def predict_sources(self, name: str, model: str, manifest: pd.DataFrame | None) -> list[str]:
+        return self.model_inputs(self.batches.model(name, model), self.batches.root(name), manifest)
+
+    def predict_tables(self, name: str) -> list[str]:
+        root = self.batches.root(name)
+        return [f"{root}/unimodal/{m.name}/embeddings.parquet" for m in self.batches.models(name)]
+
+    def predict_face_detection(self, name: str) -> list[str]:
+        """The new videos' face detection table, when the ensemble has a face model."""
+        if any(m.modality == "face" for m in self.batches.models(name)):
+            return [f"{self.batches.root(name)}/faces/detection.parquet"]
+        return []
+
+    # -- the report -------------------------------------------------------------------------
+
+    def report_figures(self) -> list[str]:
+        """Every figure of the report (the default target asks for them)."""
+        plots = f"{self.results}/plots"
+        per_run = [
+            f"{plots}/{kind}/{r['run']}.svg"
+            for kind in ("confusion", "curves")
+            for r in self.ensemble_runs
+        ]
+        singles = ["table.html", "mf1.svg", "seeds.svg"]
+        return [
+            *(f"{plots}/{f}" for f in singles),
+            *per_run,
+            f"{plots}/availability.svg",
+            f"{plots}/resources.svg",
+        ]

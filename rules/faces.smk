@@ -1,0 +1,46 @@
+# Per shard: face detection and crops (the detector loaded once per shard), then
+# one table of per-video detection rates. {root} is the dataset.
+
+
+rule faces:
+    input:
+        frames=get_per_video(FACE_FRAMES),
+    output:
+        crops=FACE_CROPS,
+        stats=FACE_STATS,
+    params:
+        detector=get_setting("face", "detector"),
+        crop_size=get_setting("face", "crop_size"),
+        jpeg_quality=get_setting("media", "jpeg_quality"),
+        device=DEVICE,
+        videos=get_shard_videos,
+    log:
+        f"{ROOT_LOGS}/faces/shard-{{shard}}.log",
+    benchmark:
+        f"{ROOT_BENCH}/faces/shard-{{shard}}.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+        gpu=lambda wc: PLAN.gpus(get_settings(wc).detector_kind.neural),
+    conda:
+        "../envs/vision.yaml"
+    script:
+        "../scripts/faces.py"
+
+
+rule face_detection_table:
+    input:
+        expand(FACE_STATS, shard=SHARDS, allow_missing=True),
+    output:
+        "{root}/faces/detection.parquet",
+    log:
+        f"{ROOT_LOGS}/face_detection_table.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/media.yaml"
+    script:
+        "../scripts/concat_tables.py"
