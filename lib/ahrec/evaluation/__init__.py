@@ -1,0 +1,1 @@
+"""Scoring: metrics, their uncertainty, the results table and the submission."""
