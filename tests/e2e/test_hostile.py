@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 
 from ahrec.corpus.bah import parse_split_line, read_text_lines
-from ahrec.corpus.manifest import build_manifest, read_corpus, read_manifest
+from ahrec.corpus.formats import read_corpus
+from ahrec.corpus.manifest import build_manifest, read_manifest
 from ahrec.embeddings.table import read_embeddings
 from ahrec.errors import CorpusError
 from tests.e2e.workflow import snakemake, write_config
