@@ -56,4 +56,5 @@ rule all:
         rules.embeddings.input,
         f"{RESULTS}/table.csv",
         f"{RESULTS}/submission.csv",
+        PLAN.metrics_files(),
         PLAN.report_figures(),

@@ -103,6 +103,12 @@ def get_video_value(column):
     return lambda wc: plan.cell(plan.video_row(get_manifest(wc.root), wc.video)[column])
 
 
+def get_media_problem(wc):
+    """Params function: why the job's video gives no frames (unreadable, too short), or None."""
+    row = plan.video_row(get_manifest(wc.root), wc.video)
+    return plan.media_problem(row, get_settings(wc).config["media"]["min_seconds"])
+
+
 def get_shard_videos(wc):
     return plan.shard_video_ids(get_manifest(wc.root), wc.shard)
 
@@ -132,13 +138,6 @@ def get_predict_sources(wc):
     model = BATCHES.model(wc.name, wc.model)
     manifest = get_manifest(BATCHES.root(wc.name)) if PLAN.needs_manifest(model) else None
     return PLAN.predict_sources(wc.name, wc.model, manifest)
-
-
-def get_submission_predictions(wc):
-    try:
-        return PLAN.submission_predictions()
-    except ValueError as exc:
-        raise WorkflowError(str(exc)) from None
 
 
 # --- the report ---------------------------------------------------------------------

@@ -8,6 +8,7 @@ rule demo_corpus:
         train=f"{DEMO_ROOT}/train.txt",
         val=f"{DEMO_ROOT}/val.txt",
         test=f"{DEMO_ROOT}/test.txt",
+        cues=f"{DEMO_ROOT}/demo_cues.csv",
         videos=directory(f"{DEMO_ROOT}/Videos"),
     params:
         demo=config["demo"],

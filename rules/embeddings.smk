@@ -59,7 +59,9 @@ rule embed_audio:
     params:
         spec=lambda wc: get_encoder("audio")(wc).as_params(),
         device=DEVICE,
-        reasons=lambda wc: plan.audio_reasons(get_manifest(wc.root), wc.shard),
+        reasons=lambda wc: plan.audio_reasons(
+            get_manifest(wc.root), wc.shard, get_settings(wc).config["media"]["min_seconds"]
+        ),
     log:
         f"{ROOT_LOGS}/embed_audio/{{encoder}}/shard-{{shard}}.log",
     benchmark:

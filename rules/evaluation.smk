@@ -1,6 +1,7 @@
 # Scoring: the only rules that read the test labels (from the manifest), after
-# every model is trained. Metrics per model, the results table in the paper's
-# layout, and the submission.
+# every model is trained: metrics per model, the results table with its
+# intervals and paired comparisons. The choice of the submitted run reads the
+# training labels only (no test label), then the submission is written.
 
 rule evaluate_unimodal:
     input:
@@ -10,6 +11,8 @@ rule evaluate_unimodal:
         f"{UNIMODAL}/metrics.json",
     wildcard_constraints:
         model=names_regex(SETTINGS.unimodal),
+    params:
+        evaluation=config["evaluation"],
     log:
         f"{LOGS}/evaluate_unimodal/{{model}}.log",
     threads: 1
@@ -31,6 +34,8 @@ rule evaluate_fusion:
     wildcard_constraints:
         run=names_regex(SETTINGS.runs),
         member=r"seed\d+|ensemble",
+    params:
+        evaluation=config["evaluation"],
     log:
         f"{LOGS}/evaluate_fusion/{{run}}/{{member}}.log",
     threads: 1
@@ -43,19 +48,47 @@ rule evaluate_fusion:
         "../scripts/evaluate.py"
 
 
-rule table:
+rule select_run:
     input:
-        [row["metrics"] for row in PLAN.table_rows],
+        predictions=lambda wc: list(PLAN.candidate_runs().values()),
+        labels=LABELS,
     output:
-        f"{RESULTS}/table.csv",
+        f"{RESULTS}/selected_run.json",
     params:
-        rows=PLAN.table_rows,
+        candidates=lambda wc: PLAN.candidate_runs(),
+        submission=config["fusion"]["submission"],
+        evaluation=config["evaluation"],
     log:
-        f"{LOGS}/table.log",
+        f"{LOGS}/select_run.log",
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        "../envs/models.yaml"
+    script:
+        "../scripts/select_run.py"
+
+
+rule table:
+    input:
+        predictions=PLAN.table_inputs(),
+        manifest=MANIFEST,
+        selected=f"{RESULTS}/selected_run.json",
+        cues=PLAN.demo_cues(),
+    output:
+        table=f"{RESULTS}/table.csv",
+        comparisons=f"{RESULTS}/table.json",
+    params:
+        rows=PLAN.table_rows,
+        evaluation=config["evaluation"],
+        cue_reliability=config["demo"]["cue_reliability"],
+    log:
+        f"{LOGS}/table.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
     conda:
         "../envs/models.yaml"
     script:
@@ -66,12 +99,14 @@ rule table:
 # `snakemake results/submission.csv` reports every system it chose from.
 rule submission:
     input:
-        predictions=get_submission_predictions,
+        predictions=lambda wc: list(PLAN.candidate_runs().values()),
+        selected=f"{RESULTS}/selected_run.json",
         manifest=MANIFEST,
         table=f"{RESULTS}/table.csv",
     output:
         f"{RESULTS}/submission.csv",
     params:
+        candidates=lambda wc: PLAN.candidate_runs(),
         split=PLAN.submission_split(),
         header=config["submission"]["header"],
     log:

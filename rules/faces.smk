@@ -11,6 +11,7 @@ rule faces:
     params:
         detector=get_setting("face", "detector"),
         crop_size=get_setting("face", "crop_size"),
+        no_face=get_setting("face", "no_face"),
         jpeg_quality=get_setting("media", "jpeg_quality"),
         device=DEVICE,
         videos=get_shard_videos,

@@ -16,6 +16,7 @@ rule fusion_seed:
         seed=r"\d+",
     params:
         run=lambda wc: SETTINGS.runs[wc.run].as_params(),
+        evaluation=config["evaluation"],
         device=DEVICE,
     log:
         f"{LOGS}/fusion/{{run}}/seed{{seed}}.log",
@@ -64,6 +65,7 @@ rule search:
         search=lambda wc: SETTINGS.searches[wc.name].as_params(),
         run=lambda wc: SETTINGS.runs[SETTINGS.searches[wc.name].run].as_params(),
         storage=lambda wc: f"{RESULTS}/search/{wc.name}/study.sqlite",
+        evaluation=config["evaluation"],
         device=DEVICE,
     log:
         f"{LOGS}/search/{{name}}.log",

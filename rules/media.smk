@@ -15,7 +15,7 @@ rule scene_frames:
         max_side=None,
         jpeg_quality=get_setting("media", "jpeg_quality"),
         n_frames_hint=get_video_value("n_frames"),
-        problem=get_video_value("problem"),
+        problem=get_media_problem,
     log:
         f"{ROOT_LOGS}/scene_frames/{{video}}.log",
     benchmark:
@@ -41,7 +41,7 @@ rule face_frames:
         max_side=get_setting("media", "face_frame_max_side"),
         jpeg_quality=get_setting("media", "jpeg_quality"),
         n_frames_hint=get_video_value("n_frames"),
-        problem=get_video_value("problem"),
+        problem=get_media_problem,
     log:
         f"{ROOT_LOGS}/face_frames/{{video}}.log",
     benchmark:

@@ -16,6 +16,7 @@ rule plot_results:
             subcategory="Results table",
             labels={"file": "table.csv (download)"},
         ),
+        comparisons=f"{RESULTS}/table.json",
         manifest=MANIFEST,
         ensembles=[run["ensemble"] for run in PLAN.ensemble_runs],
         seeds=[path for run in PLAN.ensemble_runs for path in run["seeds"].values()],

@@ -14,4 +14,5 @@ with rule_logging(snakemake.log[0], snakemake.threads):
         crop_size=params.crop_size,
         jpeg_quality=params.jpeg_quality,
         device=params.device,
+        no_face=params.no_face,
     )

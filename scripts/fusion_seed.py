@@ -1,6 +1,7 @@
 """Rule fusion_seed: train one fusion model of a run with one seed."""
 
 import _lib  # noqa: F401  (puts lib/ on sys.path)
+from ahrec.evaluation.settings import EvaluationSettings
 from ahrec.fusion.steps import SeedOutputs, train_fusion_seed
 from ahrec.runtime import paths, rule_logging
 
@@ -16,4 +17,5 @@ with rule_logging(snakemake.log[0], snakemake.threads):
         SeedOutputs(output.predictions, output.selection, output.model),
         best_params=best[0] if best else None,
         device=snakemake.params.device,
+        evaluation=EvaluationSettings(**snakemake.params.evaluation),
     )

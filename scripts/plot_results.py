@@ -7,6 +7,7 @@ from ahrec.runtime import paths, rule_logging
 with rule_logging(snakemake.log[0], snakemake.threads):
     plot_results(
         snakemake.input.table,
+        snakemake.input.comparisons,
         snakemake.input.manifest,
         snakemake.params.runs,
         snakemake.output.table,

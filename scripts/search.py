@@ -1,6 +1,7 @@
 """Rule search: Optuna over a fusion run's hyperparameters (validation MF1 only)."""
 
 import _lib  # noqa: F401  (puts lib/ on sys.path)
+from ahrec.evaluation.settings import EvaluationSettings
 from ahrec.fusion.params import SearchSpec
 from ahrec.fusion.search import run_search
 from ahrec.runtime import paths, rule_logging
@@ -21,4 +22,5 @@ with rule_logging(snakemake.log[0], snakemake.threads):
         snakemake.output.trials,
         sampler_seed=params.search["sampler_seed"],
         device=params.device,
+        evaluation=EvaluationSettings(**params.evaluation),
     )

@@ -1,13 +1,14 @@
 """Rule submission: one row per video of the test (or hidden-test) list, in its order."""
 
 import _lib  # noqa: F401  (puts lib/ on sys.path)
+from ahrec.evaluation.selection import submitted_predictions
 from ahrec.evaluation.submission import submission
 from ahrec.runtime import rule_logging
 
 params = snakemake.params
 with rule_logging(snakemake.log[0], snakemake.threads):
     submission(
-        snakemake.input.predictions,
+        submitted_predictions(params.candidates, snakemake.input.selected),
         snakemake.input.manifest,
         params.split,
         snakemake.output[0],

@@ -1,6 +1,7 @@
 """Rule unimodal: train one unimodal model; predictions, embeddings, checkpoint."""
 
 import _lib  # noqa: F401  (puts lib/ on sys.path)
+from ahrec.evaluation.settings import EvaluationSettings
 from ahrec.runtime import paths, rule_logging
 from ahrec.unimodal.kinds import UnimodalSpec
 from ahrec.unimodal.steps import UnimodalOutputs, train_unimodal
@@ -12,7 +13,6 @@ with rule_logging(snakemake.log[0], snakemake.threads):
         paths(snakemake.input.sources),
         snakemake.input.labels,
         UnimodalOutputs(output.predictions, output.embeddings, output.selection, output.model),
-        oof_folds=params.evaluation["oof_folds"],
-        align_alpha=params.evaluation["oof_align_alpha"],
+        EvaluationSettings(**params.evaluation),
         device=params.device,
     )

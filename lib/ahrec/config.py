@@ -28,9 +28,10 @@ import yaml
 from ahrec.corpus.formats import FORMATS
 from ahrec.embeddings.kinds import EncoderSpec, parse_encoder
 from ahrec.errors import ConfigError
+from ahrec.evaluation.settings import EvaluationSettings
 from ahrec.faces.kinds import DETECTORS
 from ahrec.fusion.params import FusionRun, SearchSpec, parse_fusion_run, parse_search
-from ahrec.kinds import Kind, did_you_mean, options_dict, require, unknown_key
+from ahrec.kinds import Kind, did_you_mean, options_dict, parse_options, require, unknown_key
 from ahrec.transcripts.kinds import RECOGNIZERS
 from ahrec.unimodal.kinds import UnimodalSpec, parse_unimodal
 
@@ -110,6 +111,7 @@ class Settings:
     encoders: tuple[EncoderSpec, ...]
     detector_kind: Kind
     asr_kind: Kind
+    evaluation: EvaluationSettings
     unimodal: dict[str, UnimodalSpec] = field(default_factory=dict)
     runs: dict[str, FusionRun] = field(default_factory=dict)
     searches: dict[str, SearchSpec] = field(default_factory=dict)
@@ -229,22 +231,27 @@ def _parse_sections(config: dict[str, Any], problems: list[str]) -> Settings:
                 f"fusion.runs.{name}.from_search: no search named {run.from_search!r} under search:"
             )
     submission = fusion["submission"]
-    if submission is not None and submission not in fusion["runs"]:
+    if submission is not None and submission != "auto" and submission not in fusion["runs"]:
         problems.append(
             f"fusion.submission: no fusion run named {submission!r}{did_you_mean(submission, fusion['runs'])}"
         )
+    evaluation, found = parse_options("evaluation", EvaluationSettings, config["evaluation"])
+    problems.extend(found)
+    if evaluation is not None:
+        config["evaluation"] = options_dict(evaluation)
     problems.extend(_check_predict(config))
     return Settings(
-        config,
-        corpus,
-        detector,
-        asr,
-        tuple(encoders),
-        detector_row,
-        asr_row,
-        unimodal,
-        runs,
-        searches,
+        config=config,
+        corpus=corpus,
+        detector=detector,
+        asr=asr,
+        encoders=tuple(encoders),
+        detector_kind=detector_row,
+        asr_kind=asr_row,
+        evaluation=evaluation,
+        unimodal=unimodal,
+        runs=runs,
+        searches=searches,
     )
 
 

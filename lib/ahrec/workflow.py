@@ -112,13 +112,28 @@ class WorkflowPlan:
 
     # -- results --------------------------------------------------------------------------
 
-    def submission_predictions(self) -> str:
-        run = self.settings.config["fusion"]["submission"]
-        if not run:
-            raise ValueError(
-                "fusion.submission is not set: name the fusion run whose ensemble to submit"
-            )
-        return f"{self.results}/fusion/{run}/ensemble/predictions.parquet"
+    def candidate_runs(self) -> dict[str, str]:
+        """Every run's ensemble predictions: the runs the submission is chosen among."""
+        return {
+            run: f"{self.results}/fusion/{run}/ensemble/predictions.parquet"
+            for run in self.settings.runs
+        }
+
+    def metrics_files(self) -> list[str]:
+        """Every system's metrics file (per-model intervals; the default target asks for them)."""
+        return [row["metrics"] for row in self.table_rows]
+
+    def table_inputs(self) -> list[str]:
+        """The predictions the results table scores: every row's, and the seeds of every ensemble."""
+        files = [row["predictions"] for row in self.table_rows]
+        files += [path for row in self.table_rows for path in row.get("seeds", [])]
+        return list(dict.fromkeys(files))
+
+    def demo_cues(self) -> list[str]:
+        """The demo's planted cues (every system's ceiling), when the corpus is the demo."""
+        if self.settings.config["corpus"]["type"] != "demo":
+            return []
+        return [f"{self.results}/demo_corpus/demo_cues.csv"]
 
     def submission_split(self) -> str:
         """``auto``: the hidden-test list when the corpus has one, else the test list."""

@@ -9,6 +9,7 @@ labels flipped, which must not change a single prediction.
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pandas as pd
@@ -18,6 +19,7 @@ from ahrec.corpus.bah import parse_split_line, read_text_lines
 from ahrec.corpus.manifest import read_manifest
 from ahrec.embeddings.table import read_embeddings
 from ahrec.evaluation.evaluate import read_metrics
+from ahrec.evaluation.table import TABLE_COLUMNS
 from tests.e2e.workflow import copy_run, snakemake, write_config
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -89,18 +91,23 @@ def test_every_model_predicts_every_video_and_the_table_lists_them(default_run):
         assert 0 <= metrics["val_mf1"] <= 1 and 0 <= metrics["test_mf1"] <= 1, model
         assert (folder / "model").is_dir() and any((folder / "model").iterdir())
     table = pd.read_csv(results / "table.csv")
-    assert list(table.columns) == [
-        "id",
-        "system",
-        "modality",
-        "models",
-        "val_mf1",
-        "test_mf1",
-        "average_mf1",
-    ]
+    assert list(table.columns) == TABLE_COLUMNS
     assert table["system"].str.contains("ensemble of 2 seeds").sum() == 3  # fusion, proto, tuned
     assert len(table) == len(UNIMODAL) + 15 + 3
     assert table["val_mf1"].between(0, 100).all() and table["test_mf1"].between(0, 100).all()
+    for split in ("val", "test"):  # every number with its interval
+        assert (table[f"{split}_low"] <= table[f"{split}_mf1"]).all()
+        assert (table[f"{split}_mf1"] <= table[f"{split}_high"]).all()
+    ensembles = table[table["kind"] == "ensemble"]
+    assert ensembles["seeds_test_std"].notna().all()
+    fused = table[table["kind"] != "unimodal"]
+    assert fused["vs_best_unimodal_p"].between(0, 1).all()
+    comparisons = json.loads((results / "table.json").read_text())
+    assert (
+        comparisons["reference"].startswith("Fusion with prototype head")
+        and comparisons["comparisons"]
+    )
+    assert json.loads((results / "selected_run.json").read_text())["run"] == "fusion_proto"
     best = (results / "search/proto/best.yaml").read_text()
     assert "mean validation MF1" in best
 
@@ -191,7 +198,7 @@ def paper_run(default_run, tmp_path_factory):
                     }
                 },
             },
-            "evaluation": {"oof_folds": 2},
+            "evaluation": {"folds": 2},
             "unimodal": {
                 "face": {"modality": "face", "kind": "mlp", "embedding": "effnet", **quick},
                 "scene": {
@@ -265,7 +272,11 @@ def test_paper_architectures_run_through_the_same_rules(paper_run):
 
 
 def test_flipping_test_labels_changes_no_prediction(default_run, tmp_path):
-    """Test labels reach only the metrics step: flip them all, rerun, compare every prediction."""
+    """Test labels reach only the metrics step: flip them all, rerun, compare every prediction.
+
+    The rerun uses --cores 8 where the first used 2: the same predictions also show that
+    the number of cores changes no result (every job keeps the threads its rule declares).
+    """
     workdir = copy_run(default_run, tmp_path / "flipped")
     results = workdir / "results"
     prediction_files = sorted(results.glob("unimodal/*/predictions.parquet")) + sorted(
@@ -281,7 +292,7 @@ def test_flipping_test_labels_changes_no_prediction(default_run, tmp_path):
         path, label, transcript = parse_split_line(line)
         flipped.append(f"{path},{1 - int(label)},{transcript}")
     test_list.write_text("\n".join(flipped) + "\n")
-    snakemake(workdir)
+    snakemake(workdir, cores=8)
     for path, frame in before.items():
         pd.testing.assert_frame_equal(pd.read_parquet(path), frame, check_exact=True, obj=str(path))
     labels_after = read_manifest(results / "manifest.parquet").set_index("video_id")["label"]
@@ -289,3 +300,53 @@ def test_flipping_test_labels_changes_no_prediction(default_run, tmp_path):
     assert changed.sum() == 2  # both test labels flipped, and only they
     assert metrics_path.stat().st_mtime > evaluated_at  # the metrics step saw the new labels
     assert read_metrics(metrics_path)["val_mf1"] == metrics_before["val_mf1"]
+
+
+@pytest.fixture(scope="module")
+def cv_run(default_run, tmp_path_factory):
+    """Cross-validated selection on the same corpus, the submitted run chosen by CV MF1."""
+    workdir = tmp_path_factory.mktemp("cv-run")
+    shutil.copytree(default_run / "results" / "demo_corpus", workdir / "results" / "demo_corpus")
+    write_config(
+        workdir, {"evaluation": {"selection": "cv", "folds": 2}, "fusion": {"submission": "auto"}}
+    )
+    snakemake(workdir)
+    return workdir
+
+
+def test_cross_validated_selection_refits_and_reports_cv_mf1(cv_run):
+    results = cv_run / "results"
+    for model in UNIMODAL:
+        predictions = pd.read_parquet(results / "unimodal" / model / "predictions.parquet")
+        pool = predictions[predictions["split"].isin(["train", "val"])]
+        assert (pool["source"] == "oof").all() and set(pool["fold"]) == {0, 1}, model
+        selection = json.loads((results / "unimodal" / model / "selection.json").read_text())
+        assert selection["selection"] == "cv" and selection["full"]["n_val"] == 0, model
+    table = pd.read_csv(results / "table.csv")
+    assert table["cv_mf1"].notna().all() and (table["cv_low"] <= table["cv_high"]).all()
+    chosen = json.loads((results / "selected_run.json").read_text())
+    assert chosen["score"] == "cv MF1" and chosen["rule"] == "best selection score"
+    assert chosen["run"] == max(chosen["scores"], key=lambda run: chosen["scores"][run] or -1)
+    assert "mean CV MF1 over seeds and folds" in (results / "search/proto/best.yaml").read_text()
+    assert len(pd.read_csv(results / "submission.csv")) == 2
+
+
+def test_flipping_test_labels_changes_no_prediction_under_cv(cv_run, tmp_path):
+    """Cross-validation pools train and val, never test: flipping test labels changes nothing."""
+    workdir = copy_run(cv_run, tmp_path / "flipped-cv")
+    results = workdir / "results"
+    files = sorted(results.glob("unimodal/*/predictions.parquet")) + sorted(
+        results.glob("fusion/*/*/predictions.parquet")
+    )
+    before = {p: pd.read_parquet(p) for p in files}
+    chosen = (results / "selected_run.json").read_text()
+    test_list = results / "demo_corpus/test.txt"
+    flipped = []
+    for line in read_text_lines(test_list):
+        path, label, transcript = parse_split_line(line)
+        flipped.append(f"{path},{1 - int(label)},{transcript}")
+    test_list.write_text("\n".join(flipped) + "\n")
+    snakemake(workdir)
+    for path, frame in before.items():
+        pd.testing.assert_frame_equal(pd.read_parquet(path), frame, check_exact=True, obj=str(path))
+    assert (results / "selected_run.json").read_text() == chosen

@@ -74,7 +74,7 @@ def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
     return counts
 
 
-def snakemake_command(workdir: Path, *args: str) -> list[str]:
+def snakemake_command(workdir: Path, *args: str, cores: int = 2) -> list[str]:
     """The Snakemake CLI on the repository's Snakefile, ``workdir`` as working directory."""
     return [
         sys.executable,
@@ -87,14 +87,16 @@ def snakemake_command(workdir: Path, *args: str) -> list[str]:
         "--configfile",
         str(workdir / "config.yaml"),
         "--cores",
-        "2",
+        str(cores),
         *args,
     ]
 
 
-def snakemake(workdir: Path, *args: str, timeout: int = 1800) -> subprocess.CompletedProcess:
+def snakemake(
+    workdir: Path, *args: str, timeout: int = 1800, cores: int = 2
+) -> subprocess.CompletedProcess:
     """Run Snakemake to the end; a failure raises with the output and the last job logs."""
-    command = snakemake_command(workdir, *args)
+    command = snakemake_command(workdir, *args, cores=cores)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "YOLO_OFFLINE": "1"}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
     if result.returncode != 0:

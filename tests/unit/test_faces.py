@@ -62,6 +62,21 @@ def test_crop_faces_records_detection_rate():
     assert not missing.available and stats.reason == "unreadable" and stats.n_frames == 0
 
 
+def test_no_face_policy_masks_or_keeps_whole_frames():
+    frames = [np.full((60, 80, 3), 100, np.uint8) for _ in range(3)]
+    frame_set = FrameSet("v", frames, np.arange(3))
+    kept, _ = crop_faces(frame_set, FixedDetector([]), 16, no_face="whole_frames")
+    assert kept.available and len(kept.frames) == 3
+    masked, stats = crop_faces(frame_set, FixedDetector([]), 16, no_face="mask")
+    assert not masked.available and masked.reason == "no face found"
+    assert (stats.n_frames, stats.n_detected, stats.reason) == (3, 0, "no face found")
+    # one face in one frame is enough to keep the crops (the others are whole frames)
+    one = FixedDetector([(10, 10, 20, 20)])
+    one.detect = lambda frames: [[(10, 10, 20, 20)]] + [[] for _ in frames[1:]]
+    partial, stats = crop_faces(frame_set, one, 16, no_face="mask")
+    assert partial.available and stats.n_detected == 1
+
+
 def test_haar_finds_a_real_face_and_not_a_blank_frame():
     detector = make_detector(HAAR)
     canvas = np.full((240, 320, 3), 60, np.uint8)

@@ -5,6 +5,7 @@ import pytest
 
 from ahrec.corpus.manifest import write_manifest
 from ahrec.embeddings.table import EmbeddingRow, write_embeddings
+from ahrec.evaluation.settings import EvaluationSettings
 from ahrec.evaluation.submission import submission
 from ahrec.fusion.data import load_fusion_data
 from ahrec.fusion.model import load_fusion_model
@@ -95,3 +96,25 @@ def test_seeds_ensemble_and_submission_cover_every_test_video(corpus):
     assert list(table["video_path"]) == [f"Videos/test{i}/clip {i}.mp4" for i in range(7, -1, -1)]
     model = load_fusion_model(folder / "seed1" / "model")
     assert model.modalities == ["face", "audio"] and model.has_prototypes
+
+
+def test_cross_validated_seeds_and_their_ensemble_share_the_folds(corpus):
+    folder, tables = corpus
+    settings = EvaluationSettings(selection="cv", folds=3)
+    files = []
+    for seed in (1, 2):
+        out = SeedOutputs.under(folder / f"cv{seed}")
+        summary = train_fusion_seed(
+            False, PARAMS, seed, tables, folder / "labels.parquet", out, evaluation=settings
+        )
+        epochs = [f["best_epoch"] for f in summary["cv"]["folds"]]
+        assert summary["cv"]["refit_epochs"] == int(round(float(np.median(epochs))))
+        assert len(summary["history"]) == summary["cv"]["refit_epochs"]  # refit: no early stop
+        files.append(out.predictions)
+    one = read_predictions(files[0]).set_index("video_id")
+    pool = one[one["split"].isin(["train", "val"]) & one["available"]]
+    assert (pool["source"] == "oof").all() and set(pool["fold"]) == {0, 1, 2}
+    assert (one.loc[one["split"] == "test", "fold"] == -1).all()
+    ensemble(files, folder / "cv_ensemble.parquet")
+    averaged = read_predictions(folder / "cv_ensemble.parquet").set_index("video_id")
+    assert (averaged["fold"] == one.loc[averaged.index, "fold"]).all()

@@ -19,6 +19,7 @@ def manifest():
             "has_audio": pd.array([True, False, False, True], dtype="boolean"),
             "problem": [None, None, "empty file (0 bytes)", None],
             "n_frames": pd.array([10, None, None, 5], dtype="Int64"),
+            "duration": [3.0, 0.3, None, 2.0],
             "shard": [0, 0, 1, 0],
         }
     )
@@ -50,4 +51,14 @@ def test_speech_recognition_only_where_the_corpus_has_no_transcript(manifest):
 def test_audio_reasons_and_split_ids(manifest):
     assert plan.audio_reasons(manifest, 0) == {"a": "no audio track", "b": None, "d": None}
     assert plan.audio_reasons(manifest, 1) == {"c": "empty file (0 bytes)"}
+    # media.min_seconds: the 0.3 s clip loses its audio too (it had none anyway: the order of reasons)
+    short = plan.audio_reasons(manifest, 0, min_seconds=2.5)
+    assert short == {
+        "a": "too short: 0.30 s (media.min_seconds: 2.5)",
+        "b": None,
+        "d": "too short: 2.00 s (media.min_seconds: 2.5)",
+    }
+    rows = manifest.set_index("video_id")
+    assert plan.media_problem(rows.loc["b"].rename("b")) is None
+    assert plan.media_problem(rows.loc["c"]) == "empty file (0 bytes)"
     assert plan.split_ids(manifest, "train") == ["a", "b"]

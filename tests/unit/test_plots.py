@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from ahrec.corpus.manifest import write_manifest
 from ahrec.evaluation.evaluate import evaluate
+from ahrec.evaluation.table import TABLE_COLUMNS
 from ahrec.reporting import plots
 from ahrec.reporting.html import results_table_html
 from ahrec.reporting.steps import plot_availability, plot_resources, plot_results
@@ -97,6 +99,7 @@ def write_run(tmp_path, manifest: pd.DataFrame, seeds=(42, 7, 9)) -> dict:
 
 
 def results_table(tmp_path, test: bool = True):
+    """A results table as the table step writes it (intervals, a paired difference, a ceiling)."""
     rows = [
         (1, "Face + MLP", "unimodal", "face", "face_mlp", 70.0, 60.0),
         (2, "Text + MLP", "unimodal", "text", "text_minilm", 75.0, 55.0),
@@ -107,11 +110,42 @@ def results_table(tmp_path, test: bool = True):
     frame = pd.DataFrame(
         rows, columns=["id", "system", "kind", "modality", "models", "val_mf1", "test_mf1"]
     )
+    frame = frame.reindex(columns=TABLE_COLUMNS)
+    for split in ("val", "test"):
+        frame[f"{split}_low"] = frame[f"{split}_mf1"] - 8.0
+        frame[f"{split}_high"] = frame[f"{split}_mf1"] + 6.0
+    frame.loc[3, ["seeds_test_mean", "seeds_test_std"]] = [66.0, 2.5]
+    frame.loc[
+        2,
+        ["vs_best_unimodal", "vs_best_unimodal_low", "vs_best_unimodal_high", "vs_best_unimodal_p"],
+    ] = [
+        -5.0,
+        -12.0,
+        2.0,
+        0.21,
+    ]
+    frame["ceiling_test"] = 90.0
+    frame["recovered_test"] = (100 * frame["test_mf1"] / 90.0).round(1)
     if not test:
-        frame["test_mf1"] = None
+        frame[
+            [
+                c
+                for c in TABLE_COLUMNS
+                if c.startswith(("test_", "vs_", "ceiling", "recovered", "seeds_test"))
+            ]
+        ] = None
     frame["average_mf1"] = (frame["val_mf1"] + frame["test_mf1"]) / 2 if test else None
     path = tmp_path / "table.csv"
     frame.to_csv(path, index=False)
+    (tmp_path / "table.json").write_text(
+        json.dumps(
+            {
+                "comparisons": [
+                    "Fusion (seed 42) vs the best unimodal model (Text + MLP): not significantly different"
+                ]
+            }
+        )
+    )
     return path
 
 
@@ -234,6 +268,7 @@ def test_plot_results_writes_every_figure(tmp_path, test_labels):
     out = tmp_path / "plots"
     plot_results(
         table,
+        tmp_path / "table.json",
         data["manifest"],
         [data["run"]],
         out / "table.html",
@@ -261,6 +296,11 @@ def test_plot_results_writes_every_figure(tmp_path, test_labels):
     assert page.count("<tr>") == 6  # header + 5 systems
     assert "Ablation: face (seed 42)" in page and ">ablation<" in page
     assert ("n/a" in page) is not test_labels
+    assert "Paired comparisons on test" in page and "not significantly different" in page
+    mf1 = svg_texts(out / "mf1.svg")
+    if test_labels:
+        assert "Test MF1 per system" in mf1 and "ceiling (planted cues)" in mf1
+        assert "validation MF1" in mf1  # the selection score's markers
 
 
 def test_results_table_html_marks_the_best_and_escapes(tmp_path):
@@ -268,8 +308,11 @@ def test_results_table_html_marks_the_best_and_escapes(tmp_path):
     table.loc[0, "system"] = "Face <HOG> & MLP"
     page = results_table_html(table, pd.Series(["unimodal"] * 5))
     assert "Face &lt;HOG&gt; &amp; MLP" in page
-    assert '<td class="num best">82.50</td>' in page  # best validation MF1
-    assert '<td class="num best">70.00</td>' in page  # best test MF1
+    assert '<td class="num best">82.50 <small>[74.5, 88.5]</small></td>' in page  # best val MF1
+    assert '<td class="num best">70.00 <small>[62.0, 76.0]</small></td>' in page  # best test MF1
+    assert "66.0 &plusmn; 2.5" in page  # the ensemble's seeds
+    assert "-5.0 <small>[-12.0, +2.0], p=0.210</small>" in page  # not significant: no star
+    assert "90.0 (78%)" in page  # the ensemble's ceiling and recovered share
 
 
 def test_figures_save_as_png_too(tmp_path):

@@ -12,6 +12,7 @@ from ahrec.corpus.manifest import write_manifest
 from ahrec.corpus.new_videos import read_new_videos
 from ahrec.embeddings.table import EmbeddingRow, read_embeddings, write_embeddings
 from ahrec.errors import ConfigError, CorpusError
+from ahrec.evaluation.settings import EvaluationSettings
 from ahrec.fusion.steps import SeedOutputs, ensemble, train_fusion_seed
 from ahrec.predict.export import export_ensemble, export_plan, read_export
 from ahrec.predict.steps import embed_with_unimodal, predict_new_videos
@@ -129,7 +130,7 @@ def trained(tmp_path_factory):
             [raw[source]],
             folder / "labels.parquet",
             UnimodalOutputs.under(out),
-            oof_folds=2,
+            EvaluationSettings(folds=2),
         )
         unimodal[name] = out
     tables = [unimodal[m] / "embeddings.parquet" for m in ("face_mlp", "audio_lin")]
@@ -142,7 +143,7 @@ def trained(tmp_path_factory):
         {
             "embeddings": EMBEDDINGS,
             "unimodal": {"face_mlp": FACE, "audio_lin": AUDIO},
-            "evaluation": {"oof_folds": 2},
+            "evaluation": {"folds": 2},
             "fusion": {
                 "seeds": list(seeds),
                 "runs": {"tiny": {"models": ["face_mlp", "audio_lin"], "prototypes": True}},

@@ -1,10 +1,14 @@
 """The Optuna search on files: resumable, and never reusing trials scored on other data."""
 
+import ast
+
 import optuna
 import pandas as pd
+import pytest
 import yaml
 
 from ahrec.embeddings.table import EmbeddingRow, read_embeddings, write_embeddings
+from ahrec.evaluation.settings import EvaluationSettings
 from ahrec.fusion.params import parse_space
 from ahrec.fusion.search import run_search
 from tests.unit.test_fusion_stage import corpus  # noqa: F401  (the fixture)
@@ -54,3 +58,26 @@ def test_a_search_resumes_and_restarts_on_new_data(corpus):  # noqa: F811
     write_embeddings(tables[1], rows, table.dim, table.meta)
     search(folder, tables, 3)
     assert sorted(studies(folder).values()) == [3, 3]
+
+
+def test_a_cross_validated_search_scores_every_fold(corpus):  # noqa: F811
+    folder, tables = corpus
+    run_search(
+        "proto",
+        True,
+        BASE,
+        parse_space("search.proto.space", {})[0],
+        [1],
+        1,
+        tables,
+        folder / "labels.parquet",
+        folder / "cv" / "study.sqlite",
+        folder / "cv" / "best.yaml",
+        folder / "cv" / "trials.csv",
+        evaluation=EvaluationSettings(selection="cv", folds=3),
+    )
+    best = yaml.safe_load((folder / "cv" / "best.yaml").read_text())
+    assert best["objective"] == "mean CV MF1 over seeds and folds"
+    trials = pd.read_csv(folder / "cv" / "trials.csv")
+    scores = ast.literal_eval(trials.loc[0, "user_attrs_scores"])  # one seed x three folds
+    assert len(scores) == 3 and best["value"] == pytest.approx(sum(scores) / 3)

@@ -466,3 +466,42 @@ def test_every_neural_kind_takes_the_trainers_options_with_its_own_defaults():
     assert (mlp.lr, mlp.epochs, mlp.patience, mlp.batch_size, mlp.seed) == (0.01, 7, 2, 8, 3)
     assert MlpSpec().patience == 20 and MlpSpec().weight_decay == 1e-3  # the paper's face MLP
     assert mlp.scheduler == "none" and mlp.label_smoothing == 0.0  # the trainer's defaults
+
+
+def test_refit_specs_combine_the_folds_selections():
+    """Cross-validation: each kind turns its folds' selections into one setting for the refit."""
+    from ahrec.unimodal.mlp import MlpModel
+    from ahrec.unimodal.tfidf_models import TfidfCatboostModel, TfidfLogregModel
+
+    folds = [{"best_epoch": 4}, {"best_epoch": 9}, {"best_epoch": 6}, {"best_epoch": None}]
+    assert MlpModel.refit_spec(MlpSpec(epochs=100), folds).epochs == 6
+    assert MlpModel.refit_spec(MlpSpec(epochs=100), []).epochs == 100
+
+    def grid(scores):
+        return {
+            "history": [
+                {"max_features": m, "ngram_max": n, "C": c, "val_mf1": v}
+                for (m, n, c), v in scores.items()
+            ]
+        }
+
+    spec = TfidfLogregSpec(max_features=(500, 2000), ngram_max=(1, 2), C=(0.1, 1.0))
+    refit = TfidfLogregModel.refit_spec(
+        spec,
+        [
+            grid({(500, 1, 0.1): 0.9, (2000, 2, 1.0): 0.6}),  # fold 1 prefers the small grid point
+            grid({(500, 1, 0.1): 0.5, (2000, 2, 1.0): 0.7}),  # fold 2 the large: mean 0.70 vs 0.65
+        ],
+    )
+    assert (refit.max_features, refit.ngram_max, refit.C) == ((500,), (1,), (0.1,))
+    tied = TfidfLogregModel.refit_spec(spec, [grid({(500, 1, 0.1): 0.5, (2000, 2, 1.0): 0.5})])
+    assert tied.max_features == (500,)  # ties go to the simplest (first) point
+
+    boost = TfidfCatboostSpec(max_features=(500, 1000), ngram_max=(1,), iterations=300)
+    summaries = [
+        {"history": [{"max_features": 500, "ngram_max": 1, "iterations": it, "val_mf1": 0.8},
+                     {"max_features": 1000, "ngram_max": 1, "iterations": 300, "val_mf1": 0.6}]}
+        for it in (40, 60, 80)
+    ]  # fmt: skip
+    refit = TfidfCatboostModel.refit_spec(boost, summaries)
+    assert (refit.max_features, refit.iterations) == ((500,), 60)

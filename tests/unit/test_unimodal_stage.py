@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from ahrec.embeddings.table import EmbeddingRow, read_embeddings, write_embeddings
+from ahrec.evaluation.settings import EvaluationSettings
 from ahrec.training.labels import training_labels
 from ahrec.training.predictions import read_predictions
 from ahrec.unimodal.kinds import parse_unimodal
@@ -64,7 +65,7 @@ def test_out_of_fold_embeddings_for_training_videos(inputs):
         [inputs / "hog.parquet"],
         inputs / "labels.parquet",
         UnimodalOutputs.under(out),
-        oof_folds=3,
+        EvaluationSettings(folds=3),
     )
     predictions = read_predictions(out / "predictions.parquet").set_index("video_id")
     assert len(predictions) == 40
@@ -90,6 +91,39 @@ def test_out_of_fold_embeddings_for_training_videos(inputs):
 def test_without_folds_training_embeddings_are_in_sample(inputs):
     out = inputs / "in-sample"
     outputs = UnimodalOutputs.under(out)
-    train_unimodal(SPEC, [inputs / "hog.parquet"], inputs / "labels.parquet", outputs, oof_folds=0)
+    train_unimodal(
+        SPEC,
+        [inputs / "hog.parquet"],
+        inputs / "labels.parquet",
+        outputs,
+        EvaluationSettings(folds=0),
+    )
     predictions = read_predictions(out / "predictions.parquet")
     assert (predictions.loc[predictions["split"] == "train", "source"] == "model").all()
+
+
+def test_cross_validation_selects_on_held_out_folds_and_refits_on_train_and_val(inputs):
+    out = inputs / "cv"
+    summary = train_unimodal(
+        SPEC,
+        [inputs / "hog.parquet"],
+        inputs / "labels.parquet",
+        UnimodalOutputs.under(out),
+        EvaluationSettings(selection="cv", folds=3),
+    )
+    predictions = read_predictions(out / "predictions.parquet").set_index("video_id")
+    pool = predictions[predictions["split"].isin(["train", "val"])]
+    # every train and val video is predicted by the fold model that held it out
+    assert (pool["source"] == "oof").all() and set(pool["fold"]) == {0, 1, 2}
+    test = predictions[predictions["split"] == "test"]
+    assert (test["fold"] == -1).all() and set(test["source"]) <= {"model", "prior"}
+    # one participant's videos sit in one fold
+    participants = pool.index.str.split("-").str[:2].str.join("-")
+    assert (pool.groupby(participants)["fold"].nunique() == 1).all()
+    assert summary["selection"] == "cv" and len(summary["folds"]) == 3
+    epochs = [fold["best_epoch"] for fold in summary["folds"]]
+    assert summary["refit"] == {"epochs": int(round(float(np.median(epochs))))}
+    assert summary["full"]["n_val"] == 0 and summary["full"]["n_train"] == len(pool)  # train + val
+    assert summary["full"]["epochs_run"] == summary["refit"]["epochs"]  # no early stopping left
+    embeddings = read_embeddings(out / "embeddings.parquet")
+    assert embeddings.meta["selection"] == "cv" and embeddings.available.sum() == 39

@@ -56,12 +56,32 @@ def corpus_transcripts(manifest: pd.DataFrame, shard: int | str) -> list[dict[st
     ]
 
 
-def audio_reasons(manifest: pd.DataFrame, shard: int | str) -> dict[str, str | None]:
+def media_problem(row: pd.Series, min_seconds: float = 0.0) -> str | None:
+    """Why a video gives no frames or audio: unreadable, or shorter than ``media.min_seconds``.
+
+    A clip of a fraction of a second holds a handful of frames and almost no
+    speech: whatever its scene, face and audio encoders make of it is out of
+    the distribution the models learned from, so with ``min_seconds`` set
+    those modalities are masked and the transcript alone decides.
+    """
+    problem = cell(row["problem"])
+    if problem or not bool(row["readable"]):
+        return problem or "unreadable video"
+    duration = cell(row["duration"])
+    if min_seconds and duration is not None and duration < min_seconds:
+        return f"too short: {duration:.2f} s (media.min_seconds: {min_seconds:g})"
+    return None
+
+
+def audio_reasons(
+    manifest: pd.DataFrame, shard: int | str, min_seconds: float = 0.0
+) -> dict[str, str | None]:
     """Why each video of a shard has no audio; None for those that have it."""
     reasons: dict[str, str | None] = {}
     for _, row in shard_members(manifest, int(shard)).iterrows():
-        if not bool(row["readable"]):
-            reasons[row["video_id"]] = cell(row["problem"]) or "unreadable video"
+        problem = media_problem(row, min_seconds)
+        if problem:
+            reasons[row["video_id"]] = problem
         elif not bool(row["has_audio"]):
             reasons[row["video_id"]] = "no audio track"
         else:

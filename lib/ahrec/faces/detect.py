@@ -175,10 +175,21 @@ class FaceStats:
         return self.n_detected / self.n_frames if self.n_frames else 0.0
 
 
+NO_FACE_POLICIES = ("whole_frames", "mask")
+NO_FACE = "no face found"
+
+
 def crop_faces(
-    frame_set: FrameSet, detector: FaceDetector, crop_size: int
+    frame_set: FrameSet, detector: FaceDetector, crop_size: int, no_face: str = "whole_frames"
 ) -> tuple[FrameSet, FaceStats]:
-    """Face crops of one video (whole-frame fallback) and its detection rate."""
+    """Face crops of one video and its detection rate.
+
+    A frame without a face is cropped whole. A video without a face in any
+    frame gets whole frames too (``no_face: whole_frames``, the paper's rule)
+    or no crops at all, so that its face modality is masked
+    (``no_face: mask``): whole frames of a room are not a face, and a face
+    model reads them as one it has never seen.
+    """
     if not frame_set.available:
         empty = FrameSet(frame_set.video_id, [], np.zeros(0, np.int64), frame_set.reason)
         empty.extras = {"detected": np.zeros(0, bool), "box": np.zeros((0, 4), np.int32)}
@@ -191,6 +202,10 @@ def crop_faces(
         crops.append(crop_face(frame, box, crop_size))
         detected.append(box is not None)
         boxes.append(box if box is not None else (0, 0, width, height))
+    if no_face == "mask" and not any(detected):
+        empty = FrameSet(frame_set.video_id, [], np.zeros(0, np.int64), NO_FACE)
+        empty.extras = {"detected": np.zeros(0, bool), "box": np.zeros((0, 4), np.int32)}
+        return empty, FaceStats(frame_set.video_id, len(crops), 0, NO_FACE)
     result = FrameSet(
         video_id=frame_set.video_id,
         frames=crops,

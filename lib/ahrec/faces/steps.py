@@ -43,13 +43,18 @@ def detect_faces_shard(
     crop_size: int,
     jpeg_quality: int = 95,
     device: str = "auto",
+    no_face: str = "whole_frames",
 ) -> pd.DataFrame:
-    """Detect, keep the largest face, crop it (whole frame if none), record the rate."""
+    """Detect, keep the largest face, crop it (whole frame if none), record the rate.
+
+    ``no_face`` says what a video with no face in any frame gets: whole frames,
+    or no crops (its face modality is then masked downstream).
+    """
     model = make_detector(detector, device)
     crops, stats = [], []
     for path in progress(frame_files, len(frame_files), "faces"):
         frame_set = load_frame_set(path)
-        cropped, stat = crop_faces(frame_set, model, crop_size)
+        cropped, stat = crop_faces(frame_set, model, crop_size, no_face)
         crops.append(cropped)
         stats.append(stat)
     save_frame_sets(out_crops, crops, jpeg_quality)

@@ -34,6 +34,15 @@ class FusionData:
     def input_dims(self) -> dict[str, int]:
         return {m: int(self.vectors[m].shape[1]) for m in self.modalities}
 
+    def rows_of(self, splits: Sequence[str], labelled: bool = False) -> list[int]:
+        """Rows of these splits that the fusion can see (at least one modality), labelled if asked."""
+        fusable = self.mask.any(axis=1) if self.mask.size else np.zeros(len(self.video_ids), bool)
+        return [
+            i
+            for i, split in enumerate(self.splits)
+            if split in splits and fusable[i] and (self.labels[i] >= 0 or not labelled)
+        ]
+
     def items(self, rows: Sequence[int]) -> list[dict[str, Any]]:
         return [
             {

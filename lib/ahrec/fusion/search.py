@@ -23,8 +23,10 @@ from typing import Any
 import numpy as np
 import yaml
 
-from ahrec.fusion.data import FusionData, load_fusion_data
+from ahrec.evaluation.settings import EvaluationSettings
+from ahrec.fusion.data import FusionData, fusion_data
 from ahrec.fusion.params import Dimension, FusionParams
+from ahrec.training.labels import participant_folds, read_labels
 
 LOG = logging.getLogger(__name__)
 
@@ -64,42 +66,59 @@ def run_search(
     out_trials: str | Path,
     sampler_seed: int = 0,
     device: str = "auto",
+    evaluation: EvaluationSettings | None = None,
 ) -> dict[str, Any]:
-    """Run (or resume) the study; write the best parameters and every trial."""
+    """Run (or resume) the study; write the best parameters and every trial.
+
+    The objective is the mean MF1 over the seeds on the validation split
+    (split selection), or over the seeds and the held-out folds of
+    participant-grouped CV over train + val (cv selection).
+    """
     import optuna
 
     from ahrec.device import select_device
     from ahrec.fusion.model import train_fusion
 
+    evaluation = evaluation or EvaluationSettings()
     torch_device = select_device(device)
-    data = load_fusion_data(embedding_tables, labels_path)
-    fusable = data.mask.any(axis=1)
-    rows = range(len(data.video_ids))
-    train = data.items(
-        [i for i in rows if data.splits[i] == "train" and data.labels[i] >= 0 and fusable[i]]
-    )
-    val = data.items(
-        [i for i in rows if data.splits[i] == "val" and data.labels[i] >= 0 and fusable[i]]
-    )
-    if not val:
+    labels = read_labels(labels_path)
+    data = fusion_data(embedding_tables, labels)
+    splits = [(data.rows_of(("train",), labelled=True), data.rows_of(("val",), labelled=True))]
+    if evaluation.cv:
+        index = {v: i for i, v in enumerate(data.video_ids)}
+        fusable = set(data.rows_of(("train", "val"), labelled=True))
+        splits = [
+            (
+                [index[v] for v in fold.fit_ids if index[v] in fusable],
+                [index[v] for v in fold.heldout_ids if index[v] in fusable],
+            )
+            for fold in participant_folds(
+                labels, evaluation.folds, evaluation.fold_seed, ("train", "val")
+            )
+        ]
+    if not all(stop for _, stop in splits):
         raise ValueError(
-            "the search needs labelled validation videos (its objective is validation MF1)"
+            "the search needs labelled videos to score on (validation split, or every CV fold)"
         )
-
+    parts = [(data.items(fit), data.items(stop)) for fit, stop in splits]
     searched = [d for d in dimensions if prototypes or not d.prototypes_only]
 
     def objective(trial: Any) -> float:
         params = FusionParams(**{**base_params, **suggest(trial, searched)})
         scores = []
         for seed in seeds:
-            _, result = train_fusion(
-                train, val, data.input_dims, params, prototypes, seed, torch_device
-            )
-            scores.append(result.best_val_mf1 or 0.0)
-        trial.set_user_attr("seed_mf1", scores)
+            for fit, stop in parts:
+                _, result = train_fusion(
+                    fit, stop, data.input_dims, params, prototypes, seed, torch_device
+                )
+                scores.append(result.best_val_mf1 or 0.0)
+        trial.set_user_attr("scores", scores)
         return float(np.mean(scores))
 
     definition = {
+        "selection": evaluation.selection,
+        "folds": evaluation.folds if evaluation.cv else 0,
+        "fold_seed": evaluation.fold_seed if evaluation.cv else None,
         "prototypes": prototypes,
         "space": [dataclasses.asdict(d) for d in searched],
         "base": dict(base_params),
@@ -143,7 +162,9 @@ def run_search(
         yaml.safe_dump(
             {
                 "search": name,
-                "objective": "mean validation MF1 over seeds",
+                "objective": "mean CV MF1 over seeds and folds"
+                if evaluation.cv
+                else "mean validation MF1 over seeds",
                 "value": float(best.value),
                 "seeds": list(seeds),
                 "trial": best.number,

@@ -18,9 +18,11 @@ from typing import Any
 import numpy as np
 import yaml
 
-from ahrec.fusion.data import load_fusion_data
+from ahrec.evaluation.settings import EvaluationSettings
+from ahrec.fusion.data import fusion_data
 from ahrec.fusion.params import FusionParams
-from ahrec.training.labels import prior_proba
+from ahrec.training.labels import participant_folds, prior_proba, read_labels
+from ahrec.training.loop import median_epochs
 from ahrec.training.predictions import (
     predictions_frame,
     proba_matrix,
@@ -64,67 +66,107 @@ def train_fusion_seed(
     outputs: SeedOutputs,
     best_params: str | Path | None = None,
     device: str = "auto",
+    evaluation: EvaluationSettings | None = None,
 ) -> dict[str, Any]:
-    """Train the run's fusion model with one seed; predict every video (the prior where none fuses)."""
+    """Train the run's fusion model with one seed; predict every video (the prior where none fuses).
+
+    Split selection: train on the training split, early stopping on validation.
+    CV selection: one model per participant-grouped fold of train + val, each
+    stopping early on its held-out fold and predicting it; the final model is
+    refit on train + val for the median of the folds' best epochs.
+    """
     from ahrec.device import select_device
     from ahrec.fusion.model import predict_fusion, save_fusion_model, train_fusion
 
+    evaluation = evaluation or EvaluationSettings()
     torch_device = select_device(device)
     hyper = resolve_params(params, best_params)
-    data = load_fusion_data(embedding_tables, labels_path)
+    labels = read_labels(labels_path)
+    data = fusion_data(embedding_tables, labels)
     fusable = data.mask.any(axis=1)
-    train_rows = [
-        i
-        for i in range(len(data.video_ids))
-        if data.splits[i] == "train" and data.labels[i] >= 0 and fusable[i]
-    ]
-    val_rows = [
-        i
-        for i in range(len(data.video_ids))
-        if data.splits[i] == "val" and data.labels[i] >= 0 and fusable[i]
-    ]
+    rows_of = data.rows_of
+    train_rows = rows_of(("train",), labelled=True)
+    val_rows = rows_of(("val",), labelled=True)
     LOG.info(
-        "fusion of %s (prototypes %s, seed %d): train %d, val %d, %d videos without any modality",
+        "fusion of %s (prototypes %s, seed %d): train %d, val %d, %d videos without any modality; "
+        "selection: %s",
         ", ".join(data.modalities),
         prototypes,
         seed,
         len(train_rows),
         len(val_rows),
         int((~fusable).sum()),
+        evaluation.selection,
     )
-    model, result = train_fusion(
-        data.items(train_rows),
-        data.items(val_rows),
-        data.input_dims,
-        hyper,
-        prototypes,
-        seed,
-        torch_device,
-    )
-    rows = [i for i in range(len(data.video_ids)) if fusable[i]]
-    proba = np.tile(prior_proba([data.labels[i] for i in train_rows]), (len(data.video_ids), 1))
-    if rows:
-        proba[rows] = predict_fusion(model, data.items(rows), torch_device)
-    write_predictions(
-        predictions_frame(
-            data.video_ids,
-            data.splits,
-            proba,
-            fusable,
-            ["model" if f else "prior" for f in fusable],
-        ),
-        outputs.predictions,
-    )
-    save_fusion_model(model, Path(outputs.model), data.input_dims, hyper, prototypes)
-    summary = {
+
+    def fit(fit_rows: Sequence[int], stop_rows: Sequence[int], settings: Any) -> Any:
+        return train_fusion(
+            data.items(fit_rows),
+            data.items(stop_rows),
+            data.input_dims,
+            settings,
+            prototypes,
+            seed,
+            torch_device,
+        )
+
+    summary: dict[str, Any] = {
         "seed": seed,
         "modalities": data.modalities,
         "prototypes": prototypes,
-        "params": dataclasses.asdict(hyper),
-        "best_epoch": result.best_epoch,
-        "best_val_mf1": result.best_val_mf1,
-        "history": result.history,
     }
+    fold_of = np.full(len(data.video_ids), -1, dtype=np.int16)
+    oof: dict[int, np.ndarray] = {}
+    if evaluation.cv:
+        pool_rows = sorted(train_rows + val_rows)
+        folds = participant_folds(labels, evaluation.folds, evaluation.fold_seed, ("train", "val"))
+        index = {v: i for i, v in enumerate(data.video_ids)}
+        fold_records = []
+        for fold in folds:
+            fit_rows = [index[v] for v in fold.fit_ids if fusable[index[v]]]
+            held_rows = [index[v] for v in fold.heldout_ids if fusable[index[v]]]
+            fold_model, fold_result = fit(fit_rows, held_rows, hyper)
+            if held_rows:
+                for row, p in zip(
+                    held_rows,
+                    predict_fusion(fold_model, data.items(held_rows), torch_device),
+                    strict=True,
+                ):
+                    oof[row] = p
+                    fold_of[row] = fold.number
+            fold_records.append(
+                {
+                    "fold": fold.number,
+                    "best_epoch": fold_result.best_epoch,
+                    "best_val_mf1": fold_result.best_val_mf1,
+                }
+            )
+        epochs = median_epochs(fold_records, hyper.epochs)
+        model, result = fit(pool_rows, [], dataclasses.replace(hyper, epochs=epochs))
+        summary["cv"] = {"folds": fold_records, "refit_epochs": epochs}
+        prior_rows = pool_rows
+    else:
+        model, result = fit(train_rows, val_rows, hyper)
+        prior_rows = train_rows
+    rows = [i for i in range(len(data.video_ids)) if fusable[i]]
+    proba = np.tile(prior_proba([data.labels[i] for i in prior_rows]), (len(data.video_ids), 1))
+    if rows:
+        proba[rows] = predict_fusion(model, data.items(rows), torch_device)
+    source = ["model" if f else "prior" for f in fusable]
+    for row, p in oof.items():
+        proba[row] = p
+        source[row] = "oof"
+    write_predictions(
+        predictions_frame(data.video_ids, data.splits, proba, fusable, source, fold_of),
+        outputs.predictions,
+    )
+    save_fusion_model(model, Path(outputs.model), data.input_dims, hyper, prototypes)
+    summary.update(
+        params=dataclasses.asdict(hyper),
+        best_epoch=result.best_epoch,
+        best_val_mf1=result.best_val_mf1,
+        history=result.history,
+    )
     Path(outputs.selection).write_text(json.dumps(summary, indent=2) + "\n")
     LOG.info("best epoch %d, validation MF1 %s", result.best_epoch, result.best_val_mf1)
     return summary
@@ -139,7 +181,12 @@ def ensemble(seed_predictions: Sequence[str | Path], out: str | Path) -> None:
     first = frames[0].set_index("video_id").loc[ids]
     write_predictions(
         predictions_frame(
-            ids, list(first["split"]), proba, first["available"].to_numpy(), ["ensemble"] * len(ids)
+            ids,
+            list(first["split"]),
+            proba,
+            first["available"].to_numpy(),
+            ["ensemble"] * len(ids),
+            first["fold"].to_numpy(),  # every seed shares the folds
         ),
         out,
     )

@@ -2,9 +2,11 @@
 
 The report shows an HTML result inline (a CSV only as a download), so the
 table in the paper's layout is rendered here: one row per system in the
-table's own order, validation MF1, test MF1 and their mean in %, the best
-value of each column in bold and the kind of each system (unimodal, fusion,
-ablation, ensemble) as a coloured tag matching the MF1 bar chart. No
+table's own order, validation and test MF1 in % with their intervals (and CV
+MF1, the seeds' spread, the paired differences and the ceilings where the
+table has them), the best value of each column in bold, the kind of each
+system (unimodal, fusion, ablation, ensemble) as a coloured tag matching the
+MF1 bar chart, and the paired comparisons in words. No
 scripts, no external style sheets: the page is embedded in the report as a
 data URI and must stand alone.
 """
@@ -19,12 +21,6 @@ import pandas as pd
 
 from ahrec.reporting.plots import KIND_COLOURS
 
-COLUMNS = (
-    ("val_mf1", "Val MF1"),
-    ("test_mf1", "Test MF1"),
-    ("average_mf1", "Average"),
-)
-
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 1.2em; color: #222; }
 h1 { font-size: 1.15em; margin: 0 0 0.3em; }
@@ -34,6 +30,9 @@ th, td { padding: 0.3em 0.7em; border-bottom: 1px solid #ddd; text-align: left; 
 th { background: #f3f3f3; position: sticky; top: 0; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.best { font-weight: bold; }
+small { color: #666; }
+h2 { font-size: 1em; margin: 1.2em 0 0.4em; }
+li { font-size: 0.85em; margin: 0.2em 0; }
 span.kind { display: inline-block; padding: 0 0.5em; border-radius: 0.6em; color: white; font-size: 0.8em; }
 tr:hover td { background: #fafafa; }
 """
@@ -47,13 +46,70 @@ def _number(value: object) -> float | None:
     return None if math.isnan(number) else number
 
 
-def results_table_html(table: pd.DataFrame, kinds: pd.Series, title: str = "Results") -> str:
-    """The page: the table in its own order, MF1 columns in %, "n/a" where labels are unknown."""
+def _interval(row: pd.Series, prefix: str) -> str:
+    value, low, high = (_number(row.get(f"{prefix}{k}")) for k in ("mf1", "low", "high"))
+    if value is None:
+        return "n/a"
+    if low is None or high is None:
+        return f"{value:.2f}"
+    return f"{value:.2f} <small>[{low:.1f}, {high:.1f}]</small>"
+
+
+def _difference(row: pd.Series, name: str) -> str:
+    value, low, high, p = (_number(row.get(f"{name}{k}")) for k in ("", "_low", "_high", "_p"))
+    if value is None:
+        return ""
+    mark = " *" if low is not None and high is not None and (low > 0 or high < 0) else ""
+    return f"{value:+.1f}{mark} <small>[{low:+.1f}, {high:+.1f}], p={p:.3f}</small>"
+
+
+def _seeds(row: pd.Series) -> str:
+    mean, std = _number(row.get("seeds_test_mean")), _number(row.get("seeds_test_std"))
+    if mean is None:
+        mean, std = _number(row.get("seeds_val_mean")), _number(row.get("seeds_val_std"))
+    if mean is None:
+        return ""
+    return f"{mean:.1f} &plusmn; {std:.1f}" if std is not None else f"{mean:.1f}"
+
+
+def results_table_html(
+    table: pd.DataFrame,
+    kinds: pd.Series,
+    title: str = "Results",
+    comparisons: list[str] | None = None,
+) -> str:
+    """The page: the table in its own order, MF1 in % with 95% intervals, "n/a" where labels are unknown."""
+    has = {
+        column: any(_number(x) is not None for x in table.get(column, []))
+        for column in table.columns
+    }
+    columns = [("val_", "Val MF1 [95% CI]", _interval), ("test_", "Test MF1 [95% CI]", _interval)]
+    if has.get("cv_mf1"):
+        columns.append(("cv_", "CV MF1 [CI over folds]", _interval))
+    extras = []
+    if has.get("seeds_test_mean") or has.get("seeds_val_mean"):
+        extras.append(("Seeds: mean &plusmn; sd", _seeds))
+    if has.get("vs_best_unimodal"):
+        extras.append(
+            ("Test &Delta; vs best unimodal", lambda r: _difference(r, "vs_best_unimodal"))
+        )
+    if has.get("vs_reference"):
+        extras.append(("Test &Delta; vs reference run", lambda r: _difference(r, "vs_reference")))
+    if has.get("ceiling_test"):
+        extras.append(
+            (
+                "Ceiling (recovered)",
+                lambda r: (
+                    f"{_number(r['ceiling_test']):.1f} ({_number(r['recovered_test']):.0f}%)"
+                    if _number(r.get("ceiling_test")) is not None
+                    else ""
+                ),
+            )
+        )
     best = {}
-    for column, _ in COLUMNS:
-        values = [v for v in (_number(x) for x in table[column]) if v is not None]
-        best[column] = max(values) if values else None
-    has_test = any(_number(x) is not None for x in table["test_mf1"])
+    for prefix, _, _ in columns:
+        values = [v for v in (_number(x) for x in table[f"{prefix}mf1"]) if v is not None]
+        best[prefix] = max(values) if values else None
     rows = []
     for (_, row), kind in zip(table.iterrows(), kinds, strict=True):
         colour = KIND_COLOURS.get(str(kind), "#333333")
@@ -62,13 +118,12 @@ def results_table_html(table: pd.DataFrame, kinds: pd.Series, title: str = "Resu
             f"<td>{html.escape(str(row['system']))}</td>",
             f'<td><span class="kind" style="background:{colour}">{html.escape(str(kind))}</span></td>',
             f"<td>{html.escape(str(row['modality']))}</td>",
-            f"<td>{html.escape(str(row['models']))}</td>",
         ]
-        for column, _ in COLUMNS:
-            value = _number(row[column])
-            text = "n/a" if value is None else f"{value:.2f}"
-            strong = value is not None and value == best[column]
-            cells.append(f'<td class="num{" best" if strong else ""}">{text}</td>')
+        for prefix, _, render in columns:
+            value = _number(row[f"{prefix}mf1"])
+            strong = value is not None and value == best[prefix]
+            cells.append(f'<td class="num{" best" if strong else ""}">{render(row, prefix)}</td>')
+        cells += [f'<td class="num">{render(row)}</td>' for _, render in extras]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     header = "".join(
         [
@@ -76,31 +131,44 @@ def results_table_html(table: pd.DataFrame, kinds: pd.Series, title: str = "Resu
             "<th>System</th>",
             "<th>Kind</th>",
             "<th>Modalities</th>",
-            "<th>Models (table ids)</th>",
-            *(f'<th class="num">{name}</th>' for _, name in COLUMNS),
+            *(f'<th class="num">{name}</th>' for _, name, _ in columns),
+            *(f'<th class="num">{name}</th>' for name, _ in extras),
         ]
     )
     note = (
-        "Macro F1 in %. Validation MF1 is what model selection maximised (optimistic); "
-        "test MF1 is the honest estimate; Average is their mean, as in the paper. "
-        "Best value of each column in bold."
+        "Macro F1 in %, with 95% intervals from a bootstrap over participants (their videos are "
+        "resampled together; every system shares the resamples, so differences are paired). "
+        "Validation (or CV) MF1 is what model selection maximised, so it is optimistic; test MF1 "
+        "is the honest estimate. &Delta;: paired difference on test in points, * where its interval "
+        "excludes 0. Best value of each MF1 column in bold."
     )
-    if not has_test:
-        note += " The corpus has no test labels: test and average are n/a."
+    if not has.get("test_mf1"):
+        note += " The corpus has no test labels: test columns are n/a."
+    if has.get("ceiling_test"):
+        note += (
+            " Ceiling: the test MF1 of the Bayes-optimal reading of the cues the demo planted in "
+            "the system's modalities; recovered: the system's share of it."
+        )
+    listed = "".join(f"<li>{html.escape(c)}</li>" for c in comparisons or [])
+    section = f"<h2>Paired comparisons on test</h2><ul>{listed}</ul>" if listed else ""
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
         f"<h1>{html.escape(title)}</h1><p>{note}</p>"
         f"<table><thead><tr>{header}</tr></thead><tbody>\n"
         + "\n".join(rows)
-        + "\n</tbody></table></body></html>\n"
+        + f"\n</tbody></table>{section}</body></html>\n"
     )
 
 
 def write_results_table_html(
-    table: pd.DataFrame, kinds: pd.Series, out: str | Path, title: str = "Results"
+    table: pd.DataFrame,
+    kinds: pd.Series,
+    out: str | Path,
+    title: str = "Results",
+    comparisons: list[str] | None = None,
 ) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(results_table_html(table, kinds, title), encoding="utf-8")
+    out.write_text(results_table_html(table, kinds, title, comparisons), encoding="utf-8")
     return out

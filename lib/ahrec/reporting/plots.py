@@ -104,41 +104,81 @@ def _wrap(text: str, width: int = 80) -> str:
 
 
 def mf1_bars(table: pd.DataFrame, kinds: pd.Series, out: str | Path) -> Path:
-    """Validation MF1 per system as horizontal bars (table order), test MF1 as markers.
+    """Test MF1 per system with its 95% interval (table order); the selection score as a marker.
 
     Bars are coloured by kind (unimodal, fusion, ablation, ensemble), as the
-    paper reads its table; test MF1 is drawn only where the test labels are
-    known.
+    paper reads its table. The bar is the test MF1, the honest estimate, with
+    its participant-bootstrap interval; the open marker is the validation (or
+    CV) MF1 that selection maximised; a demo corpus's ceiling is a tick.
+    Without test labels the bars are the validation MF1. A split without
+    labels draws nothing rather than a zero.
     """
     with rc_context(STYLE):
         n = len(table)
         figure, (ax,) = new_figure(10.0, max(2.0, 0.3 * n + 1.4))
         if n == 0:
-            message_panel(ax, "no systems in the results table", "Validation MF1 per system")
+            message_panel(ax, "no systems in the results table", "MF1 per system")
             return save_figure(figure, out)
+
+        def column(name: str) -> np.ndarray:
+            values = table[name] if name in table else pd.Series([np.nan] * n)
+            return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+
         y = np.arange(n)
-        val = pd.to_numeric(table["val_mf1"], errors="coerce").to_numpy(dtype=float)
-        test = pd.to_numeric(table["test_mf1"], errors="coerce").to_numpy(dtype=float)
+        has_test = bool(np.isfinite(column("test_mf1")).any())
+        main = "test" if has_test else "val"
+        value, low, high = column(f"{main}_mf1"), column(f"{main}_low"), column(f"{main}_high")
+        selection = column("cv_mf1") if np.isfinite(column("cv_mf1")).any() else column("val_mf1")
         colours = [KIND_COLOURS.get(k, "#333333") for k in kinds]
-        ax.barh(y, np.nan_to_num(val), color=colours, height=0.7)
-        for i, value in enumerate(val):
-            text = "n/a" if math.isnan(value) else f"{value:.1f}"
-            ax.text((0 if math.isnan(value) else value) + 0.8, i, text, va="center", fontsize=7)
-        has_test = bool(np.isfinite(test).any())
-        if has_test:
-            ax.scatter(test, y, marker="D", s=18, color="black", zorder=3, label="test MF1")
+        drawn = np.isfinite(value)
+        ax.barh(
+            y[drawn],
+            value[drawn],
+            color=[c for c, d in zip(colours, drawn, strict=True) if d],
+            height=0.7,
+        )
+        whiskers = drawn & np.isfinite(low) & np.isfinite(high)
+        ax.errorbar(
+            value[whiskers],
+            y[whiskers],
+            xerr=[value[whiskers] - low[whiskers], high[whiskers] - value[whiskers]],
+            fmt="none",
+            ecolor="black",
+            elinewidth=0.8,
+            capsize=2,
+        )
+        for i in range(n):  # the value inside its bar, clear of the whiskers and markers
+            if drawn[i]:
+                ax.text(
+                    1.0, i, f"{value[i]:.1f}", va="center", fontsize=7, color="white", weight="bold"
+                )
+            else:
+                ax.text(1.0, i, "n/a", va="center", fontsize=7)
+        handles = [Patch(color=KIND_COLOURS[k], label=k) for k in KINDS if k in set(kinds)]
+        if has_test and np.isfinite(selection).any():
+            marks = ax.scatter(
+                selection, y, marker="o", s=16, facecolors="none", edgecolors="black", zorder=3
+            )
+            marks.set_label("CV MF1" if np.isfinite(column("cv_mf1")).any() else "validation MF1")
+            handles.append(marks)
+        ceiling = column("ceiling_test")
+        if has_test and np.isfinite(ceiling).any():
+            ticks = ax.scatter(ceiling, y, marker="|", s=120, color="#d62728", zorder=3)
+            ticks.set_label("ceiling (planted cues)")
+            handles.append(ticks)
         labels = [
             f"{i}. {_shorten(str(s))}" for i, s in zip(table["id"], table["system"], strict=True)
         ]
         ax.set_yticks(y, labels)
         ax.invert_yaxis()
-        ax.set_xlim(0, 105)
-        ax.set_xlabel("macro F1 (%)")
-        ax.set_title("Validation MF1 per system" + ("" if has_test else " (no test labels)"))
-        handles = [Patch(color=KIND_COLOURS[k], label=k) for k in KINDS if k in set(kinds)]
-        if has_test:
-            handles.append(ax.collections[0])
-        figure.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8)
+        ax.set_xlim(0, 110)
+        ax.set_xlabel("macro F1 (%), 95% interval over participants")
+        ax.set_title(
+            "Test MF1 per system" if has_test else "Validation MF1 per system (no test labels)"
+        )
+        figure.legend(
+            handles=handles, loc="outside lower center", ncols=max(1, len(handles)), fontsize=8
+        )
         ax.grid(axis="x", alpha=0.3)
     return save_figure(figure, out)
 

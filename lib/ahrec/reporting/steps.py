@@ -11,6 +11,7 @@ back into training or selection.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -37,6 +38,7 @@ LOG = logging.getLogger(__name__)
 
 def plot_results(
     table: str | Path,
+    comparisons_path: str | Path | None,
     manifest: str | Path,
     runs: Sequence[Mapping[str, Any]],
     table_out: str | Path,
@@ -57,7 +59,12 @@ def plot_results(
             f"{len(runs)} runs but {len(confusion_outs)} confusion and {len(curves_outs)} curve figures"
         )
     results = pd.read_csv(table)
-    write_results_table_html(results, results["kind"], table_out)
+    comparisons = (
+        json.loads(Path(comparisons_path).read_text()).get("comparisons")
+        if comparisons_path
+        else None
+    )
+    write_results_table_html(results, results["kind"], table_out, comparisons=comparisons)
     plots.mf1_bars(results, results["kind"], mf1_out)
 
     truth = read_manifest(manifest)

@@ -69,14 +69,19 @@ class Fold:
     heldout_ids: list[str]  # and embeds these for the fusion
 
 
-def participant_folds(labels: pd.DataFrame, k: int, seed: int = 0) -> list[Fold]:
-    """``k`` folds of the labelled training videos, grouped by participant.
+def participant_folds(
+    labels: pd.DataFrame, k: int, seed: int = 0, splits: Sequence[str] = ("train",)
+) -> list[Fold]:
+    """``k`` folds of the labelled videos of ``splits``, grouped by participant.
 
     Participants are shuffled with ``seed`` and each goes to the fold with the
     fewest videos so far, so folds are balanced in size. Fewer than two
-    participants give no folds.
+    participants give no folds. The assignment depends on the labelled
+    videos, ``k`` and ``seed`` only: every model of a run, and every seed of
+    the fusion, sees the same folds (cross-validated ensembles and stacking
+    need that).
     """
-    train = labels[(labels["split"] == "train") & labels["label"].notna()]
+    train = labels[labels["split"].isin(list(splits)) & labels["label"].notna()]
     participants = sorted(train["participant"].unique())
     k = min(k, len(participants))
     if k < 2:

@@ -240,3 +240,13 @@ def fit(
         best_val_mf1=None if best[0] == -math.inf else best[0],
         history=history,
     )
+
+
+def median_epochs(fold_summaries: Sequence[dict[str, Any]], default: int) -> int:
+    """The median of the folds' best epochs, rounded, at least 1 (``default`` with no folds).
+
+    A refit on train + val has no validation split to stop on; the folds say
+    how long training paid off on data of that size.
+    """
+    epochs = [int(s["best_epoch"]) for s in fold_summaries if s.get("best_epoch")]
+    return max(1, int(round(float(np.median(epochs))))) if epochs else default

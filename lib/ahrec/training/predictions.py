@@ -3,11 +3,14 @@
 Every model (unimodal, fusion seed, ensemble) writes the same table, so the
 evaluation, the results table, the ensemble and the submission read one
 format. A video the model had no input for still gets a row (the training
-prior, ``available = false``): nothing is silently dropped.
+prior, ``available = false``): nothing is silently dropped. ``fold`` is the
+cross-validation fold that held a video out when its prediction comes from a
+fold model (``source = oof``), and -1 otherwise.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +18,7 @@ import pandas as pd
 
 from ahrec.io import write_parquet
 
-COLUMNS = ["video_id", "split", "proba_0", "proba_1", "prediction", "available", "source"]
+COLUMNS = ["video_id", "split", "proba_0", "proba_1", "prediction", "available", "source", "fold"]
 
 
 def predictions_frame(
@@ -24,6 +27,7 @@ def predictions_frame(
     proba: np.ndarray,
     available: np.ndarray,
     source: list[str],
+    fold: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     proba = np.asarray(proba, dtype=np.float32)
     frame = pd.DataFrame(
@@ -35,6 +39,7 @@ def predictions_frame(
             "prediction": proba.argmax(axis=1).astype(np.int8),
             "available": np.asarray(available, dtype=bool),
             "source": source,
+            "fold": np.asarray(fold if fold is not None else [-1] * len(video_ids), dtype=np.int16),
         },
         columns=COLUMNS,
     )

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ahrec.device import autocast, to_device
+from ahrec.training.loop import median_epochs
 from ahrec.training.seeding import seed_everything
 from ahrec.unimodal.kinds import UNIMODAL_KINDS
 
@@ -55,6 +56,11 @@ class UnimodalModel(Protocol):
 
     @classmethod
     def load(cls, folder: Path, device: torch.device | str) -> UnimodalModel: ...
+
+    @classmethod
+    def refit_spec(cls, spec: Any, fold_summaries: Sequence[dict[str, Any]]) -> Any:
+        """The spec a final model refits on train + val with, from the folds' selections (CV)."""
+        ...
 
 
 # --- factory -----------------------------------------------------------------
@@ -248,6 +254,11 @@ class TorchUnimodal:
         return self._proba_from_logits(logits)
 
     # -- the UnimodalModel interface --
+    @classmethod
+    def refit_spec(cls, spec: Any, fold_summaries: Sequence[dict[str, Any]]) -> Any:
+        """Train for the median of the folds' best epochs (no early stopping left to do)."""
+        return dataclasses.replace(spec, epochs=median_epochs(fold_summaries, spec.epochs))
+
     def fit(self, train: Sequence[Item], val: Sequence[Item]) -> dict[str, Any]:
         """Train with early stopping on validation macro F1 (unlabelled items are ignored)."""
         from ahrec.training.loop import Items

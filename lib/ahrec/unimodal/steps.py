@@ -1,10 +1,23 @@
 """Step: train one unimodal model; write its predictions, embeddings and checkpoint.
 
-The full model trains on the training split (early stopping on validation)
-and predicts and embeds every video. With out-of-fold embeddings on (the
-default), the training videos' embeddings and predictions come instead from
-fold models that never saw them, mapped into the full model's embedding
-space, so the fusion trains on honest inputs.
+Two ways to select, one job (``evaluation.selection``):
+
+* ``split``: the full model trains on the training split with early stopping
+  (and grids) on the validation split, and predicts and embeds every video.
+  With out-of-fold embeddings on (the default), the training videos'
+  embeddings and predictions come instead from fold models that never saw
+  them, so the fusion trains on honest inputs.
+* ``cv``: participant-grouped folds over train + val. Each fold model trains
+  on the other folds and selects (its epoch, its grid point) on its own
+  held-out fold, which it then predicts and embeds; the selections are
+  combined (``refit_spec``) and the final model is refit on train + val with
+  them, and predicts the rest (test, hidden test).
+
+Hidden layers of separately trained models live in different coordinate
+systems, so each fold model's embeddings are mapped into the final model's
+space by a ridge regression fitted on videos both embed (the fold's training
+videos, and in split mode the validation videos: never a test video, never a
+label).
 """
 
 from __future__ import annotations
@@ -19,7 +32,8 @@ from typing import Any
 import numpy as np
 
 from ahrec.embeddings.table import EmbeddingRow, write_embeddings
-from ahrec.training.labels import participant_folds, prior_proba, read_labels, ridge_map
+from ahrec.evaluation.settings import EvaluationSettings
+from ahrec.training.labels import Fold, participant_folds, prior_proba, read_labels, ridge_map
 from ahrec.training.predictions import predictions_frame, write_predictions
 from ahrec.unimodal.inputs import load_inputs
 from ahrec.unimodal.kinds import UnimodalSpec
@@ -59,14 +73,14 @@ def train_unimodal(
     sources: Sequence[str | Path],
     labels_path: str | Path,
     outputs: UnimodalOutputs,
-    oof_folds: int = 5,
-    align_alpha: float | None = 1.0,
+    evaluation: EvaluationSettings | None = None,
     device: str = "auto",
 ) -> dict[str, Any]:
     """Fit, predict, embed; returns the selection summary (also written as selection.json)."""
     from ahrec.device import select_device
-    from ahrec.unimodal.base import build_unimodal
+    from ahrec.unimodal.base import build_unimodal, model_class
 
+    evaluation = evaluation or EvaluationSettings()
     torch_device = select_device(device)
     labels = read_labels(labels_path)
     known = labels[labels["label"].notna()]
@@ -75,9 +89,10 @@ def train_unimodal(
     split_of = dict(zip(labels["video_id"], labels["split"], strict=True))
     train_ids = sorted(known.loc[known["split"] == "train", "video_id"])
     val_ids = sorted(known.loc[known["split"] == "val", "video_id"])
+    pool_ids = sorted(train_ids + val_ids) if evaluation.cv else train_ids
     all_ids = sorted(labels["video_id"])
     LOG.info(
-        "%s (%s, %s): %d/%d videos have input; train %d, val %d",
+        "%s (%s, %s): %d/%d videos have input; train %d, val %d; selection: %s",
         spec.name,
         spec.modality,
         spec.kind,
@@ -85,69 +100,81 @@ def train_unimodal(
         len(all_ids),
         len(train_ids),
         len(val_ids),
+        evaluation.selection,
     )
-
-    def new_model() -> Any:
-        return build_unimodal(spec.kind, spec.options, input_dim, torch_device)
-
-    train_classes = {label_of[v] for v in train_ids if v in inputs}
-    if len(train_classes) < 2:
+    pool_classes = {label_of[v] for v in pool_ids if v in inputs}
+    if len(pool_classes) < 2:
         raise ValueError(
             f"{spec.name}: the training videos with {spec.modality} input hold "
-            f"{'no labels' if not train_classes else 'one class only'}; a classifier needs both"
+            f"{'no labels' if not pool_classes else 'one class only'}; a classifier needs both"
         )
-    model = new_model()
-    summary: dict[str, Any] = {"name": spec.name, "kind": spec.kind, "modality": spec.modality}
-    summary["full"] = model.fit(
-        _items(train_ids, inputs, label_of), _items(val_ids, inputs, label_of)
-    )
-    available_ids = [v for v in all_ids if v in inputs]
-    proba, embeddings = model.predict(_items(available_ids, inputs, label_of))
-    position = {v: i for i, v in enumerate(available_ids)}
-    proba_of = {v: proba[position[v]] for v in available_ids}
-    emb_of = {v: embeddings[position[v]] for v in available_ids}
-    source_of = {v: "model" for v in available_ids}
 
+    def new_model(options: Any = None) -> Any:
+        return build_unimodal(spec.kind, options or spec.options, input_dim, torch_device)
+
+    def items(ids: Sequence[str]) -> list[dict[str, Any]]:
+        return _items(ids, inputs, label_of)
+
+    summary: dict[str, Any] = {
+        "name": spec.name,
+        "kind": spec.kind,
+        "modality": spec.modality,
+        "selection": evaluation.selection,
+    }
     folds = (
-        participant_folds(labels, oof_folds, seed=getattr(spec.options, "seed", 0))
-        if oof_folds
+        participant_folds(
+            labels,
+            evaluation.folds,
+            evaluation.fold_seed,
+            ("train", "val") if evaluation.cv else ("train",),
+        )
+        if evaluation.folds
         else []
     )
-    summary["folds"] = []
-    for fold in folds:
-        fit_items = _items(fold.fit_ids, inputs, label_of)
-        if len({item["label"] for item in fit_items}) < 2:
-            LOG.warning(
-                "fold %d: its training part holds one class only; its %d held-out videos keep "
-                "the full model's (in-sample) embeddings",
-                fold.number,
-                len(fold.heldout_ids),
+    if evaluation.cv:
+        if not folds:
+            raise ValueError(
+                f"{spec.name}: cross-validation needs at least two participants in train + val"
             )
-            summary["folds"].append({"fold": fold.number, "skipped": "one class"})
-            continue
-        fold_model = new_model()
-        fold_summary = fold_model.fit(fit_items, _items(val_ids, inputs, label_of))
-        heldout = [v for v in fold.heldout_ids if v in inputs]
-        anchors = [v for v in fold.fit_ids + val_ids if v in inputs]
-        fold_proba, fold_emb = fold_model.predict(_items(heldout + anchors, inputs, label_of))
-        mapped = fold_emb[: len(heldout)]
-        if align_alpha is not None and anchors:
-            target = np.stack([emb_of[v] for v in anchors])
-            mapped = ridge_map(fold_emb[len(heldout) :], target, align_alpha)(mapped)
-        for i, video_id in enumerate(heldout):
-            proba_of[video_id] = fold_proba[i]
-            emb_of[video_id] = mapped[i]
-            source_of[video_id] = "oof"
-        summary["folds"].append(
-            {"fold": fold.number, "heldout": len(heldout), **_brief(fold_summary)}
+        fold_runs = _run_folds(folds, items, new_model, lambda fold: fold.heldout_ids, [])
+        refit = model_class(spec.kind).refit_spec(
+            spec.options, [run.summary for run in fold_runs if run.summary is not None]
         )
-        LOG.info(
-            "fold %d: %d held-out training videos embedded out of fold", fold.number, len(heldout)
-        )
-    if oof_folds and not folds:
+        model = new_model(refit)
+        summary["full"] = model.fit(items(pool_ids), [])
+        summary["refit"] = {k: v for k, v in vars(refit).items() if v != getattr(spec.options, k)}
+    else:
+        model = new_model()
+        summary["full"] = model.fit(items(train_ids), items(val_ids))
+        fold_runs = _run_folds(folds, items, new_model, lambda fold: val_ids, val_ids)
+    if evaluation.folds and not folds:
         LOG.warning("fewer than two training participants: training embeddings are in-sample")
 
-    prior = prior_proba([label_of[v] for v in train_ids])
+    available_ids = [v for v in all_ids if v in inputs]
+    proba, embeddings = model.predict(items(available_ids))
+    position = {v: i for i, v in enumerate(available_ids)}
+    proba_of = {v: proba[position[v]] for v in available_ids}
+    final_emb = {v: embeddings[position[v]] for v in available_ids}
+    emb_of = dict(final_emb)
+    source_of = {v: "model" for v in available_ids}
+    fold_of: dict[str, int] = {}
+    summary["folds"] = []
+    for run in fold_runs:
+        summary["folds"].append(run.record())
+        if run.summary is None:
+            continue
+        mapped = run.heldout_embeddings
+        if evaluation.align_alpha is not None and run.anchor_ids:
+            # the final model's own embeddings: one space for every fold's mapping
+            target = np.stack([final_emb[v] for v in run.anchor_ids])
+            mapped = ridge_map(run.anchor_embeddings, target, evaluation.align_alpha)(mapped)
+        for i, video_id in enumerate(run.heldout_ids):
+            proba_of[video_id] = run.heldout_proba[i]
+            emb_of[video_id] = mapped[i]
+            source_of[video_id] = "oof"
+            fold_of[video_id] = run.number
+
+    prior = prior_proba([label_of[v] for v in pool_ids])
     rows_proba = (
         np.stack([proba_of.get(v, prior) for v in all_ids]) if all_ids else np.zeros((0, 2))
     )
@@ -158,6 +185,7 @@ def train_unimodal(
             rows_proba,
             np.array([v in inputs for v in all_ids]),
             [source_of.get(v, "prior") for v in all_ids],
+            [fold_of.get(v, -1) for v in all_ids],
         ),
         outputs.predictions,
     )
@@ -171,12 +199,75 @@ def train_unimodal(
         "modality": spec.modality,
         "model": spec.name,
         "kind": spec.kind,
-        "oof_folds": len(folds),
+        "oof_folds": sum(run.summary is not None for run in fold_runs),
+        "selection": evaluation.selection,
     }
     write_embeddings(outputs.embeddings, rows, int(model.embedding_dim), meta)
     model.save(Path(outputs.model))
     Path(outputs.selection).write_text(json.dumps(summary, indent=2, default=_json) + "\n")
     return summary
+
+
+@dataclass
+class FoldRun:
+    """What one fold model did: its selection, and its outputs on held-out and anchor videos."""
+
+    number: int
+    heldout_ids: list[str]
+    anchor_ids: list[str]
+    summary: dict[str, Any] | None = None
+    heldout_proba: np.ndarray | None = None
+    heldout_embeddings: np.ndarray | None = None
+    anchor_embeddings: np.ndarray | None = None
+    skipped: str | None = None
+
+    def record(self) -> dict[str, Any]:
+        if self.summary is None:
+            return {"fold": self.number, "skipped": self.skipped}
+        return {"fold": self.number, "heldout": len(self.heldout_ids), **_brief(self.summary)}
+
+
+def _run_folds(
+    folds: Sequence[Fold],
+    items: Any,
+    new_model: Any,
+    validation_of: Any,
+    extra_anchors: Sequence[str],
+) -> list[FoldRun]:
+    """Train one model per fold; each embeds its held-out videos and its anchors.
+
+    ``validation_of(fold)`` is what the fold model selects on: the validation
+    split (split mode) or its own held-out fold (cv). Anchors are the videos
+    both it and the final model embed: its training videos (and
+    ``extra_anchors``, the validation videos in split mode).
+    """
+    runs = []
+    for fold in folds:
+        heldout = [item["video_id"] for item in items(fold.heldout_ids)]
+        anchors = [item["video_id"] for item in items(list(fold.fit_ids) + list(extra_anchors))]
+        run = FoldRun(fold.number, heldout, anchors)
+        fit_items = items(fold.fit_ids)
+        if len({item["label"] for item in fit_items}) < 2:
+            LOG.warning(
+                "fold %d: its training part holds one class only; its %d held-out videos keep "
+                "the final model's (in-sample) embeddings",
+                fold.number,
+                len(heldout),
+            )
+            run.skipped = "one class"
+            runs.append(run)
+            continue
+        model = new_model()
+        run.summary = model.fit(fit_items, items(validation_of(fold)))
+        proba, embeddings = model.predict(items(heldout + anchors))
+        run.heldout_proba, run.heldout_embeddings = (
+            proba[: len(heldout)],
+            embeddings[: len(heldout)],
+        )
+        run.anchor_embeddings = embeddings[len(heldout) :]
+        runs.append(run)
+        LOG.info("fold %d: %d held-out videos embedded out of fold", fold.number, len(heldout))
+    return runs
 
 
 def _brief(fit_summary: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ as npz (``allow_pickle=False``), CatBoost in its native ``.cbm`` format.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 from collections.abc import Sequence
@@ -112,6 +113,36 @@ class _TfidfBase:
     def _fit_one(self, x_train: Any, y_train: np.ndarray, x_val: Any, y_val: np.ndarray) -> Any:
         raise NotImplementedError
 
+    # the grid's dimensions, each a tuple option of the spec
+    grid_keys: ClassVar[tuple[str, ...]] = ("max_features", "ngram_max")
+
+    @classmethod
+    def refit_spec(cls, spec: Any, fold_summaries: Sequence[dict[str, Any]]) -> Any:
+        """The grid point with the best mean held-out MF1 over the folds (ties: the simplest).
+
+        Every fold scores every point of the grid on its held-out fold; the
+        refit then has a grid of one point.
+        """
+        scores: dict[tuple[Any, ...], list[float]] = {}
+        for summary in fold_summaries:
+            for entry in summary.get("history", []):
+                if entry.get("val_mf1") is not None:
+                    key = tuple(entry[k] for k in cls.grid_keys)
+                    scores.setdefault(key, []).append(float(entry["val_mf1"]))
+        if not scores:
+            return spec
+        best = max(scores, key=lambda key: float(np.mean(scores[key])))  # first of equals: simplest
+        chosen = dict(zip(cls.grid_keys, best, strict=True))
+        return dataclasses.replace(
+            spec, **{k: (v,) for k, v in chosen.items()}, **cls._refit_extra(chosen, fold_summaries)
+        )
+
+    @classmethod
+    def _refit_extra(
+        cls, chosen: dict[str, Any], fold_summaries: Sequence[dict[str, Any]]
+    ) -> dict[str, Any]:
+        return {}
+
     def _class1(self, fitted: Any, x: Any) -> np.ndarray:
         raise NotImplementedError
 
@@ -182,6 +213,7 @@ class TfidfLogregModel(_TfidfBase):
     """TF-IDF + logistic regression (liblinear, balanced), vocabulary/n-grams/C chosen on val."""
 
     kind = "tfidf_logreg"
+    grid_keys = ("max_features", "ngram_max", "C")
 
     def __init__(self, spec: TfidfLogregSpec, input_dim: int | None, device: torch.device) -> None:
         super().__init__(spec, input_dim, device)
@@ -268,6 +300,19 @@ class TfidfCatboostModel(_TfidfBase):
 
     def _settings(self, fitted: Any) -> dict[str, Any]:
         return {"iterations": int(fitted.tree_count_)}
+
+    @classmethod
+    def _refit_extra(
+        cls, chosen: dict[str, Any], fold_summaries: Sequence[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Boosting rounds: the median of the folds' early-stopped counts at the chosen point."""
+        counts = [
+            int(entry["iterations"])
+            for summary in fold_summaries
+            for entry in summary.get("history", [])
+            if all(entry.get(k) == v for k, v in chosen.items()) and entry.get("iterations")
+        ]
+        return {"iterations": max(1, int(round(float(np.median(counts)))))} if counts else {}
 
     def _class1(self, fitted: Any, x: Any) -> np.ndarray:
         return np.asarray(fitted.predict_proba(x), dtype=np.float64)[:, 1]

@@ -1,0 +1,64 @@
+"""How models are selected and how scores are reported: the ``evaluation:`` section.
+
+Light (no torch): the Snakefile validates the configuration with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ahrec.kinds import choice, count, number
+
+SELECTIONS = ("split", "cv")
+
+
+@dataclass(frozen=True)
+class EvaluationSettings:
+    """Selection on the validation split or by cross-validation, and the bootstrap of every score.
+
+    ``split`` (the default, the paper's protocol): early stopping, grids, the
+    Optuna objective and the choice among runs look at the validation split.
+    ``cv``: they look at participant-grouped ``folds``-fold cross-validation
+    over train + val instead, and the final models are refit on train + val
+    with the selected settings; a small validation split then no longer
+    decides alone.
+    """
+
+    selection: str = choice(
+        "split",
+        SELECTIONS,
+        "split: select on the validation split; cv: on k-fold CV over train + val",
+    )
+    folds: int = count(
+        5,
+        "participant-grouped folds: out-of-fold training embeddings for the fusion (split; 0 turns them off) or the CV folds (cv; at least 2)",
+        low=0,
+        high=50,
+    )
+    fold_seed: int = count(
+        42, "seed of the assignment of participants to folds (shared by every model)", low=0
+    )
+    align_alpha: float | None = number(
+        1.0,
+        "ridge strength mapping fold models' embeddings into the final model's space (null: no mapping)",
+    )
+    bootstrap: int = count(
+        2000,
+        "participant bootstrap resamples behind every interval and paired comparison",
+        low=100,
+        high=100000,
+    )
+    bootstrap_seed: int = count(
+        0,
+        "seed of the bootstrap resamples (the same for every system: comparisons are paired)",
+        low=0,
+    )
+    level: float = number(0.95, "coverage of the intervals", low=0.5, high=1.0, high_open=True)
+
+    def __post_init__(self) -> None:
+        if self.selection == "cv" and self.folds < 2:
+            raise ValueError("selection: cv needs at least 2 folds")
+
+    @property
+    def cv(self) -> bool:
+        return self.selection == "cv"
