@@ -8,7 +8,14 @@ modality alone is above chance, none is perfect, and fusion has something to
 gain. ``demo_cues.csv`` records the planted cues for analysis.
 """
 
+from ahrec.demo.fingerprint import corpus_fingerprint
 from ahrec.demo.generator import generate_demo_corpus, plan_corpus
 from ahrec.demo.settings import DemoSettings, DemoSettingsError
 
-__all__ = ["DemoSettings", "DemoSettingsError", "generate_demo_corpus", "plan_corpus"]
+__all__ = [
+    "DemoSettings",
+    "DemoSettingsError",
+    "corpus_fingerprint",
+    "generate_demo_corpus",
+    "plan_corpus",
+]
