@@ -31,6 +31,7 @@ from ahrec.demo import (
     speech,
 )
 from ahrec.demo.generator import CUES_HEADER
+from ahrec.demo.settings import DEGENERATE_KINDS, MODALITIES
 
 TOOLS = shutil.which("ffmpeg") is not None and shutil.which("espeak-ng") is not None
 needs_tools = pytest.mark.skipif(not TOOLS, reason="ffmpeg and espeak-ng are needed")
@@ -153,6 +154,9 @@ def test_cues_file_matches_the_lists(corpus: Path) -> None:
         assert listed[row["video_path"]] == (row["split"], row["label"])
         assert row["participant"] == row["video_path"].split("/")[1]
         assert {row[f"{m}_cue"] for m in ("text", "audio", "face", "scene")} <= {"0", "1"}
+        # No degenerate video by default: every cue can be observed.
+        assert row["degenerate"] == ""
+        assert {row[f"{m}_cue_present"] for m in ("text", "audio", "face", "scene")} == {"1"}
 
 
 @needs_tools
@@ -334,6 +338,20 @@ def test_settings_from_config_defaults_and_overrides() -> None:
         {"participants": 9, "split_participants": {"train": 5, "val": 2, "test": 2}}
     )
     assert settings.participants == 9 and settings.n_videos == 27
+    assert DemoSettings().degenerate == dict.fromkeys(DEGENERATE_KINDS, 0.0)
+    assert DemoSettings().reliabilities == dict.fromkeys(MODALITIES, 0.75)
+    # Kinds left out of demo.degenerate are 0, as the schema's defaults say.
+    partial = DemoSettings.from_config({"degenerate": {"silent": 0.25}})
+    assert partial.degenerate == {**dict.fromkeys(DEGENERATE_KINDS, 0.0), "silent": 0.25}
+    per_modality = {"text": 0.9, "audio": 0.6, "face": 0.75, "scene": 0.5}
+    assert DemoSettings.from_config({"cue_reliability": per_modality}).reliabilities == (
+        per_modality
+    )
+
+
+def test_the_schema_defaults_are_the_settings_defaults() -> None:
+    config = pytest.importorskip("ahrec.config")
+    assert DemoSettings.from_config(config.validate_config({})["demo"]) == DemoSettings()
 
 
 @pytest.mark.parametrize(
@@ -352,6 +370,16 @@ def test_settings_from_config_defaults_and_overrides() -> None:
         ({"height": "tall"}, "demo.height"),
         ({"test_videos_without_transcript": 99}, "demo.test_videos_without_transcript"),
         ({"questions_per_participant": 0}, "demo.questions_per_participant"),
+        ({"cue_reliability": {"text": 0.9}}, "demo.cue_reliability"),
+        ({"cue_reliability": {**dict.fromkeys(MODALITIES, 0.8), "smell": 0.8}}, "cue_reliability"),
+        ({"cue_reliability": {**dict.fromkeys(MODALITIES, 0.8), "face": 0.3}}, "reliability.face"),
+        ({"cue_reliability": {**dict.fromkeys(MODALITIES, 0.8), "face": "x"}}, "reliability.face"),
+        ({"degenerate": 0.1}, "demo.degenerate"),
+        ({"degenerate": {"mute": 0.1}}, "demo.degenerate.mute"),
+        ({"degenerate": {"silent": 1.5}}, "demo.degenerate.silent"),
+        ({"degenerate": {"silent": -0.1}}, "demo.degenerate.silent"),
+        ({"degenerate": {"silent": True}}, "demo.degenerate.silent"),
+        ({"degenerate": {"silent": 0.6, "no_face": 0.5}}, "add up to at most 1"),
     ],
 )
 def test_invalid_settings_name_the_key(cfg: dict, key: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import cv2
@@ -281,3 +282,120 @@ def placement(
     linear = np.array([[cos, -sin], [sin, cos]]) @ np.diag([squash_x, squash_y])
     offset = np.asarray(centre) - linear @ np.asarray([sx, sy])
     return np.hstack([linear, offset[:, None]]).astype(np.float64)
+
+
+# Hair seen from behind, per photo (RGB, before the participant's tint).
+HAIR: dict[str, tuple[float, float, float]] = {
+    "astronaut": (58.0, 44.0, 36.0),
+    "grace_hopper": (96.0, 92.0, 94.0),
+}
+
+
+def back_of_head(sprite: HeadSprite, appearance: Appearance) -> np.ndarray:
+    """The sprite's RGBA turned away from the camera: hair where the face was.
+
+    The shoulders and clothes stay, so the picture keeps a person's shapes and
+    tones (and the frame its contrast: on an empty wall, a detector's
+    histogram equalisation would magnify the grain into face-like blotches).
+    The hair's strands come from a fixed seed, not from the video's random
+    stream, so the rest of the video is drawn exactly as for its normal twin.
+    """
+    height, width = sprite.rgba.shape[:2]
+    bx, by, bw, bh = sprite.face_box
+    cx, cy = bx + bw / 2, by + bh / 2
+    head = np.zeros((height, width), np.float32)
+    cv2.ellipse(
+        head,
+        (round(cx), round(cy - 0.08 * bh)),
+        (round(0.8 * bw), round(1.0 * bh)),
+        0,
+        0,
+        360,
+        1,
+        -1,
+    )
+    head = cv2.GaussianBlur(head, (0, 0), max(1.0, 0.04 * bw))[..., None]
+    strands = np.random.default_rng(20260).normal(0.0, 1.0, (height, width)).astype(np.float32)
+    strands = cv2.GaussianBlur(
+        strands, (0, 0), sigmaX=max(0.5, 0.01 * bw), sigmaY=max(1.0, 0.08 * bh)
+    )
+    strands /= float(np.abs(strands).max()) or 1.0
+    gains = np.asarray(appearance.tint, np.float32) * appearance.brightness
+    hair = np.asarray(HAIR[appearance.photo], np.float32) * gains
+    hair = np.clip(hair[None, None, :] * (1.0 + 0.25 * strands[..., None]), 0, 255)
+    alpha = sprite.rgba[..., 3:4]
+    rgb = sprite.rgba[..., :3] * (1.0 - head) + hair * alpha * head
+    return np.dstack([rgb, alpha]).astype(np.float32)
+
+
+class FaceGuard:
+    """Finds anything OpenCV's frontal-face cascade might take for a face, with a margin.
+
+    Why: a video meant to show no face must not show one to the workflow's
+    detector either, and a room can fool it. The workflow stores the sampled
+    frames as JPEG (quality 95) and runs the cascade on the
+    histogram-equalised grey image (``ahrec.faces.detect.HaarDetector``),
+    which turns the faint grain of a plain wall, the blotches of gravel or
+    the codec's noise into high-contrast patterns that now and then pass the
+    cascade (in about two thirds of the videos of an empty room). So the
+    guard looks the way the workflow does (JPEG, equalised) and the way a
+    plain detector does (the decoded frame, not equalised), with fewer
+    neighbours and a smaller size than the workflow's defaults (5 and 24
+    pixels): what the guard clears, the detector does not find even after
+    small changes of the pixels (another decoder, another JPEG encoder).
+    """
+
+    def __init__(self, min_neighbors: int = 3, min_size: int = 20, jpeg_quality: int = 95) -> None:
+        path = os.path.join(cv2.data.haarcascades, "haarcascade_frontalface_default.xml")
+        self._cascade = cv2.CascadeClassifier(path)
+        if self._cascade.empty():
+            raise RuntimeError(f"OpenCV's frontal-face cascade is missing ({path})")
+        self.min_neighbors = min_neighbors
+        self.min_size = min_size
+        self.jpeg_quality = jpeg_quality
+
+    def _detect(self, gray: np.ndarray) -> Iterable[tuple[int, int, int, int]]:
+        found = self._cascade.detectMultiScale(
+            gray,
+            scaleFactor=1.1,
+            minNeighbors=self.min_neighbors,
+            minSize=(self.min_size, self.min_size),
+        )
+        return (tuple(int(v) for v in box) for box in found)  # type: ignore[misc]
+
+    def boxes(self, bgr: np.ndarray) -> list[tuple[int, int, int, int]]:
+        """Every suspect box (x, y, w, h) in one BGR frame, sorted (order-free)."""
+        gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+        ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
+        if not ok:
+            raise RuntimeError("OpenCV could not encode a JPEG")
+        stored = cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2GRAY)
+        found = set(self._detect(gray)) | set(self._detect(cv2.equalizeHist(stored)))
+        return sorted(found)
+
+
+def smudge(frame: np.ndarray, boxes: Iterable[tuple[int, int, int, int]]) -> np.ndarray:
+    """The frame with each box (and a margin around it) blurred into a smooth smudge.
+
+    Used on a faceless video where the guard saw a face-like pattern: the blur
+    removes the pattern, a feathered edge keeps the smudge from drawing new
+    edges. Only a window around each box is filtered (the rest is unchanged).
+    """
+    out = frame.astype(np.float32)
+    height, width = frame.shape[:2]
+    for x, y, w, h in boxes:
+        pad = max(4, round(0.3 * max(w, h)))
+        sigma = max(3.0, 0.3 * max(w, h))
+        feather = max(2.0, pad / 2)
+        reach = pad + round(3 * max(sigma, feather))
+        wx0, wy0 = max(0, x - reach), max(0, y - reach)
+        wx1, wy1 = min(width, x + w + reach), min(height, y + h + reach)
+        window = out[wy0:wy1, wx0:wx1]
+        blurred = cv2.GaussianBlur(window, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+        mask = np.zeros(window.shape[:2], np.float32)
+        mask[
+            max(0, y - pad) - wy0 : y + h + pad - wy0, max(0, x - pad) - wx0 : x + w + pad - wx0
+        ] = 1
+        mask = np.clip(2.0 * cv2.GaussianBlur(mask, (0, 0), feather), 0.0, 1.0)[..., None]
+        out[wy0:wy1, wx0:wx1] = window * (1.0 - mask) + blurred * mask
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)

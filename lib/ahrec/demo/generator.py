@@ -1,9 +1,10 @@
 """Plan and write the demo corpus in the BAH layout.
 
 The plan (participants, splits, labels, planted cues, paths, which videos have
-a timestamped transcript and which none) is drawn in one process from the
-seed; each video is then made from its own job, in any process, in any
-order. So the corpus depends on the settings only, never on ``workers``.
+a timestamped transcript and which none, which are degenerate) is drawn in one
+process from the seed; each video is then made from its own job, in any
+process, in any order. So the corpus depends on the settings only, never on
+``workers``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import yaml
 from tqdm import tqdm
 
 from ahrec.demo.render import VideoJob, VideoResult, make_video
-from ahrec.demo.settings import SPLITS, DemoSettings
+from ahrec.demo.settings import DEGENERATE_KINDS, MODALITIES, SPLITS, DemoSettings
 
 # Question n is the same question (topic) for every participant, as in BAH.
 TOPIC_ORDER: tuple[str, ...] = (
@@ -41,7 +42,16 @@ TOPIC_ORDER: tuple[str, ...] = (
 )
 # Host-name suffixes like those some BAH files carry ("..._Video-DESKTOP-XYZ.mp4").
 HOST_SUFFIXES: tuple[str, ...] = ("-DESKTOP-7F3K", "-LAPTOP-Q2M9", "-DESKTOP-A81C")
-MODALITIES: tuple[str, ...] = ("text", "audio", "face", "scene")
+# The modalities whose planted cue a degenerate video cannot show. A video
+# without a transcript still says its words (speech recognition recovers them).
+HIDDEN_CUES: dict[str, frozenset[str]] = {
+    "": frozenset(),
+    "no_face": frozenset({"face"}),
+    "very_short": frozenset({"audio", "face", "scene"}),
+    "silent": frozenset({"audio"}),
+    "no_transcript": frozenset(),
+}
+VERY_SHORT_SECONDS: tuple[float, float] = (0.2, 0.4)
 CUES_HEADER: tuple[str, ...] = (
     "video_path",
     "split",
@@ -52,6 +62,12 @@ CUES_HEADER: tuple[str, ...] = (
     "face_cue",
     "scene_cue",
     "duration_s",
+    # Added later, so after the original columns: readers by position still work.
+    "degenerate",
+    "text_cue_present",
+    "audio_cue_present",
+    "face_cue_present",
+    "scene_cue_present",
 )
 
 
@@ -63,6 +79,11 @@ class PlannedVideo:
     split: str
     has_transcript: bool
     has_yaml: bool
+    degenerate: str = ""
+
+    def cue_present(self, modality: str) -> bool:
+        """Whether the video lets one observe its planted cue of ``modality``."""
+        return modality not in HIDDEN_CUES[self.degenerate]
 
 
 def _seed(*parts: int) -> int:
@@ -118,12 +139,13 @@ def plan_corpus(settings: DemoSettings) -> list[PlannedVideo]:
     # independently per modality. The draws are stratified (within each split and
     # label, exactly the rounded share of videos disagrees) so that a small corpus
     # does not land on a much weaker or stronger signal than configured by chance.
+    reliability = settings.reliabilities
     agree = np.ones((n, len(MODALITIES)), bool)
     for split in SPLITS:
         for label in (0, 1):
             members = [i for i, r in enumerate(raw) if r["split"] == split and labels[i] == label]
-            expected = (1.0 - settings.cue_reliability) * len(members)
-            for m in range(len(MODALITIES)):
+            for m, modality in enumerate(MODALITIES):
+                expected = (1.0 - reliability[modality]) * len(members)
                 flips = int(np.floor(expected + rng.random()))  # unbiased rounding
                 agree[rng.permutation(members)[:flips], m] = False
     cues = np.where(agree, labels[:, None], 1 - labels[:, None])
@@ -144,6 +166,7 @@ def plan_corpus(settings: DemoSettings) -> list[PlannedVideo]:
     transcribed = [i for i in range(n) if i not in no_transcript]
     n_yaml = round(len(transcribed) / 3)
     with_yaml = set(int(i) for i in rng.choice(transcribed, size=n_yaml, replace=False))
+    degenerate, clip_seconds = _plan_degenerate(settings, raw, labels, no_transcript)
 
     planned = []
     for i, r in enumerate(raw):
@@ -171,16 +194,72 @@ def plan_corpus(settings: DemoSettings) -> list[PlannedVideo]:
             height=settings.height,
             min_seconds=float(settings.min_seconds),
             max_seconds=float(settings.max_seconds),
+            degenerate=degenerate.get(i, ""),
+            clip_seconds=clip_seconds.get(i, 0.0),
         )
+        kind = degenerate.get(i, "")
         planned.append(
             PlannedVideo(
                 job=job,
                 split=r["split"],
-                has_transcript=i not in no_transcript,
-                has_yaml=i in with_yaml,
+                has_transcript=i not in no_transcript and kind != "no_transcript",
+                # A YAML's timestamps must point at audible speech: none for a
+                # muted or cut-short video (their transcript is in the list).
+                has_yaml=i in with_yaml and kind not in ("no_transcript", "silent", "very_short"),
+                degenerate=kind,
             )
         )
     return planned
+
+
+def _plan_degenerate(
+    settings: DemoSettings, raw: list[dict], labels: np.ndarray, no_transcript: set[int]
+) -> tuple[dict[int, str], dict[int, float]]:
+    """Which videos are degenerate, of which kind, and how long the very short ones are.
+
+    Drawn from a stream of its own (seed, 3), so the rest of the plan (labels,
+    cues, paths, transcripts) is the same whatever the rates, and all rates 0
+    leave the corpus as it was. Stratified like the cues, so that a small
+    corpus gets its share and degeneracy says nothing about the label:
+
+    - per split, the count of each kind is its rate times the split's size,
+      rounded down or up at random (exact in expectation); the rounding is
+      cumulative over the kinds (one random offset per split), so the kinds
+      never claim more videos than the split has;
+    - the split's videos are taken in an order that interleaves the two labels
+      in proportion (each label's videos shuffled), and the kinds take
+      consecutive runs of it: disjoint, and each kind's videos split between
+      the labels in proportion (to within a video or two).
+
+    The test videos already without a transcript (``test_videos_without_transcript``)
+    are not drawn; when the rates add up to nearly 1 the last kinds may then
+    fall short on the test split.
+    """
+    rng = np.random.default_rng(_seed(settings.seed, 3))
+    cumulative = np.cumsum([float(settings.degenerate[kind]) for kind in DEGENERATE_KINDS])
+    kind_of: dict[int, str] = {}
+    for split in SPLITS:
+        members = [i for i, r in enumerate(raw) if r["split"] == split]
+        offset = float(rng.random())
+        bounds = [0] + [int(np.floor(c * len(members) + offset)) for c in cumulative]
+        keyed: list[tuple[float, int]] = []
+        for label in (0, 1):
+            group = [i for i in members if labels[i] == label and i not in no_transcript]
+            shuffled = [int(i) for i in rng.permutation(group)] if group else []
+            jitter = rng.random(len(shuffled))
+            keyed += [
+                ((rank + float(jitter[rank])) / len(shuffled), i) for rank, i in enumerate(shuffled)
+            ]
+        order = [i for _, i in sorted(keyed)]
+        for k, kind in enumerate(DEGENERATE_KINDS):
+            for i in order[min(bounds[k], len(order)) : min(bounds[k + 1], len(order))]:
+                kind_of[i] = kind
+    clips = {
+        i: round(float(rng.uniform(*VERY_SHORT_SECONDS)), 3)
+        for i in sorted(kind_of)
+        if kind_of[i] == "very_short"
+    }
+    return kind_of, clips
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -298,6 +377,8 @@ def generate_demo_corpus(
                 job.face_cue,
                 job.scene_cue,
                 f"{results[job.index].duration_s:.3f}",
+                item.degenerate,
+                *(int(item.cue_present(m)) for m in MODALITIES),
             ]
         )
     _write_atomic(root / "demo_cues.csv", buffer.getvalue())

@@ -3,10 +3,19 @@
 Each video is a pure function of its job (and the job of the corpus seed and
 the video's index), so it comes out byte-identical whichever worker makes it
 and however many workers there are.
+
+A degenerate job (``VideoJob.degenerate``) is made like the normal video with
+the same job, drawing the same random numbers in the same order, and is then
+spoilt in one way only: the person sitting still with their back to the
+camera, which focuses on them and leaves the room behind soft (``no_face``),
+the clip cut to its first ``clip_seconds`` (``very_short``) or the microphone
+muted (``silent``). So it differs from its normal twin in its defect only: the
+same words, voice, room and camera motion.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import tempfile
@@ -18,6 +27,8 @@ import ffmpeg
 import numpy as np
 
 from ahrec.demo import faces, scene, script, speech
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,8 @@ class VideoJob:
     height: int
     min_seconds: float
     max_seconds: float
+    degenerate: str = ""  # "" or one of settings.DEGENERATE_KINDS
+    clip_seconds: float = 0.0  # length of a very_short clip
 
 
 @dataclass(frozen=True)
@@ -149,6 +162,11 @@ class FrameRenderer:
             self.margin + look.centre_x * self.width,
             self.margin + look.top_y * self.height + self.sprite.face_size / 2,
         )
+        # Faceless videos only: the turned-away head, and face-like background
+        # patterns to blur, by frame.
+        self.appearance = look
+        self._back: np.ndarray | None = None
+        self.smudges: list[tuple[int, int, int, int]] = []
 
     def frame(self, index: int) -> np.ndarray:
         """Frame ``index`` as an RGB uint8 array of height x width x 3."""
@@ -157,6 +175,8 @@ class FrameRenderer:
         canvas = np.ascontiguousarray(self.room[:, offset : offset + self.canvas_w])
         if self.motion.blobs:
             scene.draw_blobs(canvas, self.motion.blobs, time_s)
+        if self.job.degenerate == "no_face":
+            return self._faceless_frame(canvas, index)
         expr = self.expression
         size = self.sprite.face_size
         head = faces.animate_sprite(self.sprite, float(expr.mouth[index]), float(expr.brow[index]))
@@ -180,6 +200,37 @@ class FrameRenderer:
         )
         alpha = layer[..., 3:4]
         composed = canvas.astype(np.float32) * (1.0 - alpha) + layer[..., :3]
+        return self._finish(composed, index)
+
+    def _faceless_frame(self, canvas: np.ndarray, index: int) -> np.ndarray:
+        """The person sitting still with their back to the camera: no face to find.
+
+        Still, so that the face cue (how often the expression changes) shows
+        nowhere; the room, the camera and the voice carry on as in the normal
+        video. Background patches that still look like a face to OpenCV's
+        cascade are blurred (``encode_faceless``).
+        """
+        if self._back is None:
+            back = faces.back_of_head(self.sprite, self.appearance)
+            affine = faces.placement(self.sprite, self.face_centre, 0.0, 1.0, 1.0)
+            self._back = cv2.warpAffine(
+                back,
+                affine,
+                (self.canvas_w, self.canvas_h),
+                flags=cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_CONSTANT,
+            )
+        # The camera focuses on the person close to it: the room behind is soft.
+        room = cv2.GaussianBlur(canvas.astype(np.float32), (0, 0), 0.02 * self.width)
+        alpha = self._back[..., 3:4]
+        composed = room * (1.0 - alpha) + self._back[..., :3]
+        frame = self._finish(composed, index)
+        if self.smudges:
+            frame = faces.smudge(frame, self.smudges)
+        return frame
+
+    def _finish(self, composed: np.ndarray, index: int) -> np.ndarray:
+        """Light flicker and the shaken camera over the composed canvas (float32)."""
         composed *= float(self.motion.light[index])
         camera = scene.camera(self.motion, index, self.width, self.height, self.margin)
         frame = cv2.warpAffine(
@@ -244,6 +295,65 @@ def encode(renderer: FrameRenderer, n_frames: int, wav_path: Path, output: Path,
             raise RuntimeError(f"ffmpeg failed ({code}) writing {output}:\n{tail}")
 
 
+# A faceless video is encoded, checked and mended at most this many times
+# (in practice once, or a few times when a pattern needs blurring).
+FACELESS_ROUNDS = 10
+
+
+def suspect_frames(
+    video: Path, guard: faces.FaceGuard
+) -> dict[int, list[tuple[int, int, int, int]]]:
+    """The frames of ``video`` (decoded as the workflow decodes them) where ``guard`` sees a face."""
+    capture = cv2.VideoCapture(str(video))
+    found: dict[int, list[tuple[int, int, int, int]]] = {}
+    index = 0
+    try:
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            boxes = guard.boxes(frame)
+            if boxes:
+                found[index] = boxes
+            index += 1
+    finally:
+        capture.release()
+    return found
+
+
+def encode_faceless(
+    renderer: FrameRenderer, n_frames: int, wav_path: Path, output: Path, fps: int
+) -> None:
+    """Encode a ``no_face`` video so that no decoded frame shows anything like a face.
+
+    Why: a person with their back to the camera in front of a soft room has
+    no face, but OpenCV's cascade on the equalised grey image the workflow
+    uses can still, now and then, take a patch of texture (a fabric, the
+    codec's grain) for one. So the encoded video is decoded and checked frame
+    by frame with ``faces.FaceGuard``; each suspect patch is blurred in every
+    frame (the person sits still and the camera barely moves, so a pattern
+    seen in one frame is there in the next ones too) and the video encoded
+    again, until no frame is suspect. Everything here is a function of the
+    pixels, so the result is as deterministic as the rest.
+    """
+    guard = faces.FaceGuard()
+    for _ in range(FACELESS_ROUNDS):
+        encode(renderer, n_frames, wav_path, output, fps)
+        suspects = suspect_frames(output, guard)
+        if not suspects:
+            return
+        found = {box for boxes in suspects.values() for box in boxes}
+        renderer.smudges = sorted(set(renderer.smudges) | found)
+    # Not worth failing a whole corpus for: the video keeps its blurred patches,
+    # its face cue stays hidden (demo_cues.csv says so), and the log says which.
+    LOG.warning(
+        "%s: frames %s still look like a face to OpenCV's cascade after %d rounds of blurring",
+        output,
+        sorted(suspects)[:10],
+        FACELESS_ROUNDS,
+    )
+
+
 def make_video(job: VideoJob, root: Path) -> VideoResult:
     """Make one video under ``root`` (atomically: a temp file renamed into place)."""
     traits = participant_traits(job.participant_seed)
@@ -252,13 +362,28 @@ def make_video(job: VideoJob, root: Path) -> VideoResult:
     n_frames = round(duration * job.fps)
     envelope = speech_envelope(spoken.samples, n_frames, job.fps)
     renderer = FrameRenderer(job, traits, n_frames, envelope, rng)
+    samples = spoken.samples
+    if job.degenerate == "very_short":
+        # The first few frames of the normal video only: the lead-in silence and
+        # at most the onset of a word, too little for the voice, face or scene
+        # to show a cue (the transcript in the list still says it all).
+        n_frames = max(1, min(n_frames, round(job.clip_seconds * job.fps)))
+        duration = n_frames / job.fps
+        samples = samples[: round(duration * speech.SAMPLE_RATE)]
+    elif job.degenerate == "silent":
+        # A muted microphone: the track is there, every sample is zero (the
+        # lips still move, as the person still speaks).
+        samples = np.zeros_like(samples)
     target = root / job.relative_path
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".demo-", dir=target.parent) as scratch:
         wav = Path(scratch) / "speech.wav"
-        speech.write_wav(wav, spoken.samples)
+        speech.write_wav(wav, samples)
         partial = Path(scratch) / "video.mp4"
-        encode(renderer, n_frames, wav, partial, job.fps)
+        if job.degenerate == "no_face":
+            encode_faceless(renderer, n_frames, wav, partial, job.fps)
+        else:
+            encode(renderer, n_frames, wav, partial, job.fps)
         os.replace(partial, target)
     return VideoResult(
         index=job.index,

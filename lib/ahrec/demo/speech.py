@@ -11,8 +11,10 @@ classes overlap, as real recordings do.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import tempfile
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,10 @@ from ahrec.demo.script import Sentence
 
 SAMPLE_RATE = 22050  # espeak-ng's native rate
 VOICE_VARIANTS: tuple[str, ...] = ("f1", "f2", "f3", "f4", "f5", "m1", "m2", "m3", "m4", "m7")
+# Variables espeak-ng may keep from the caller's environment; see espeak_environment.
+ESPEAK_PASSTHROUGH: tuple[str, ...] = ("PATH", "ESPEAK_DATA_PATH", "LD_LIBRARY_PATH", "SYSTEMROOT")
+# A sound server that cannot exist, so that libpulse never looks for a real one.
+NO_SOUND_SERVER = "unix:/nonexistent/ahrec-demo-no-sound-server"
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,43 @@ def espeak_binary() -> str:
     return found
 
 
+def espeak_environment(home: Path) -> dict[str, str]:
+    """The environment espeak-ng runs in: nothing of the user's session but its paths.
+
+    Why: espeak-ng (1.51, as packaged by Debian and Ubuntu) opens an audio device
+    through pcaudiolib even when it only writes a wav (``--stdout`` or ``-w``).
+    libpulse then looks up its runtime directory, and where ``$HOME`` holds no
+    ``~/.config/pulse/<machine-id>-runtime`` link to an existing directory (a
+    fresh machine or home, or a link whose /tmp target was cleared at reboot)
+    it creates ``/tmp/pulse-XXXXXXXXXXXX``, drawing the name from libc's
+    ``rand()``: 12 calls per try, one more try per name that already exists.
+    espeak-ng draws the breath and aspiration noise of its voices from that
+    same unseeded ``rand()`` sequence, so the phrase spoken by such a call came
+    out with different samples: the first videos made on a fresh machine (and
+    any video whose worker met a dangling link) differed from later runs.
+
+    A sound server address that cannot exist makes libpulse skip the runtime
+    directory (it never calls ``rand()``); an empty private ``home`` (also the
+    XDG and temp folders) keeps ``~/espeak-ng-data``, ``~/.asoundrc`` and any
+    other per-user state out, so every call starts from the same state. Only
+    the variables in ``ESPEAK_PASSTHROUGH`` are kept (``ESPEAK_DATA_PATH`` is
+    a deliberate choice of data, not session state).
+    """
+    env = {key: os.environ[key] for key in ESPEAK_PASSTHROUGH if key in os.environ}
+    env.setdefault("PATH", os.defpath)
+    env.update(
+        HOME=str(home),
+        TMPDIR=str(home),
+        XDG_CONFIG_HOME=str(home / "config"),
+        XDG_CACHE_HOME=str(home / "cache"),
+        XDG_RUNTIME_DIR=str(home / "runtime"),
+        PULSE_SERVER=NO_SOUND_SERVER,
+        PULSE_RUNTIME_PATH=str(home / "pulse"),
+        PULSE_CLIENTCONFIG=os.devnull,
+    )
+    return env
+
+
 def voice_for_participant(rng: np.random.Generator) -> Voice:
     """A distinct voice per participant, so speaker identity is not the label."""
     variant = VOICE_VARIANTS[int(rng.integers(len(VOICE_VARIANTS)))]
@@ -111,7 +154,9 @@ def delivery_for_cue(audio_cue: int, rng: np.random.Generator) -> Delivery:
 def synthesise_phrase(text: str, variant: str, rate: int, pitch: int, word_gap: int) -> np.ndarray:
     """One phrase from espeak-ng, leading and trailing silence trimmed.
 
-    Called with an argument list (``--`` before the text), never a shell line.
+    Called with an argument list (``--`` before the text), never a shell line,
+    in a fresh private home (see ``espeak_environment``: the samples must not
+    depend on what earlier programs left in the user's home or /tmp).
     """
     command = [
         espeak_binary(),
@@ -127,7 +172,10 @@ def synthesise_phrase(text: str, variant: str, rate: int, pitch: int, word_gap: 
         "--",
         text,
     ]
-    result = subprocess.run(command, capture_output=True, check=True)
+    with tempfile.TemporaryDirectory(prefix="ahrec-espeak-") as home:
+        result = subprocess.run(
+            command, capture_output=True, check=True, env=espeak_environment(Path(home))
+        )
     raw = result.stdout
     start = raw.find(b"data")
     if start < 0:
