@@ -63,6 +63,7 @@ rule predict_unimodal:
         f"{PREDICT}/{{name}}/unimodal/{{model}}/embeddings.parquet",
     wildcard_constraints:
         name=names_regex(BATCHES.names),
+        model=NAME,
     params:
         device=DEVICE,
     log:

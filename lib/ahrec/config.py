@@ -17,9 +17,10 @@ The result is a ``Settings``: the configuration with every default filled in
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jsonschema
@@ -153,8 +154,7 @@ def _kind_entry(kind_key: str, name: str, options: Any, **extra: Any) -> dict[st
 
 def _parse_sections(config: dict[str, Any], problems: list[str]) -> Settings:
     """Parse every kind entry and check the references between sections; fill in their defaults."""
-    if not str(config["results"]).strip():
-        problems.append("results: must name an output folder (e.g. results)")
+    problems.extend(_check_results(str(config["results"])))
     corpus_row, corpus, found = FORMATS.parse("corpus", config["corpus"])
     problems.extend(found)
     if corpus_row is not None and not found:
@@ -253,6 +253,50 @@ def _parse_sections(config: dict[str, Any], problems: list[str]) -> Settings:
         runs=runs,
         searches=searches,
     )
+
+
+# Folders a workflow must never write into (the results folder or anything inside it).
+SYSTEM_FOLDERS = (
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/proc",
+    "/run",
+    "/sbin",
+    "/sys",
+    "/usr",
+    "/var",
+)
+SYSTEM_ROOTS = ("/", "/home", "/mnt", "/media", "/opt", "/root", "/srv", "/tmp")
+
+
+def _check_results(results: str) -> list[str]:
+    """``results`` is where everything is written: a relative folder, or a non-system absolute one."""
+    where = "results"
+    if not results.strip() or results.strip() in (".", "./"):
+        return [
+            f"{where}: must name an output folder such as results (every output and log goes there)"
+        ]
+    path = PurePosixPath(results)
+    if not path.is_absolute():
+        if ".." in path.parts:
+            return [
+                f"{where}: {results!r} climbs out of the working directory; name an absolute folder instead"
+            ]
+        return []
+    resolved = os.path.normpath(results)
+    if resolved in SYSTEM_ROOTS or any(
+        resolved == f or resolved.startswith(f + "/") for f in SYSTEM_FOLDERS
+    ):
+        return [
+            f"{where}: {results!r} is a system folder; name a folder of your own (e.g. results or /data/ah/results)"
+        ]
+    return []
 
 
 def _check_model_input(spec: UnimodalSpec, encoders: Iterable[EncoderSpec]) -> list[str]:

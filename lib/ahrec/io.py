@@ -14,10 +14,8 @@ import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    import pandas as pd
+import pandas as pd
 
 LOG = logging.getLogger(__name__)
 
@@ -42,7 +40,37 @@ def write_parquet(frame: pd.DataFrame, out: str | Path) -> None:
         frame.to_parquet(temporary, index=False)
 
 
-def write_csv(frame: pd.DataFrame, out: str | Path, header: bool = True) -> None:
+# A spreadsheet reads a cell starting with these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+QUOTE = "'"
+
+
+def defuse(value: object) -> object:
+    """A text cell a spreadsheet shows as text: ``'`` before a formula start (or a leading ``'``).
+
+    Reversible byte for byte: a defused cell starts with ``'``, and dropping
+    that first character (``restore``) gives the original back; an original
+    that itself starts with ``'`` is defused too, so the rule has no exception.
+    """
+    if isinstance(value, str) and value.startswith((*FORMULA_STARTS, QUOTE)):
+        return QUOTE + value
+    return value
+
+
+def restore(value: str) -> str:
+    """The original text of a cell that ``defuse`` wrote."""
+    return value[1:] if value.startswith(QUOTE) else value
+
+
+def write_csv(
+    frame: pd.DataFrame, out: str | Path, header: bool = True, defused: bool = True
+) -> None:
+    """A CSV written atomically, its text cells safe to open in a spreadsheet (``defuse``)."""
+    if defused:
+        frame = frame.copy()
+        for column in frame.columns:
+            if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
+                frame[column] = frame[column].map(defuse)
     with atomic_path(out) as temporary:
         frame.to_csv(temporary, index=False, header=header)
 

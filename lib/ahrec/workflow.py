@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ahrec.corpus import plan
 from ahrec.device import gpu_request
-from ahrec.evaluation.table import ensemble_runs, table_rows
+from ahrec.evaluation.systems import ensemble_runs, table_rows
 from ahrec.predict.plan import PredictBatches
 
 if TYPE_CHECKING:
@@ -113,11 +113,13 @@ class WorkflowPlan:
     # -- results --------------------------------------------------------------------------
 
     def candidate_runs(self) -> dict[str, str]:
-        """Every run's ensemble predictions: the runs the submission is chosen among."""
-        return {
-            run: f"{self.results}/fusion/{run}/ensemble/predictions.parquet"
-            for run in self.settings.runs
-        }
+        """Every run's predictions (its ensemble's, or its one seed's): what the submission is
+        chosen among."""
+        candidates = {}
+        for name, run in self.settings.runs.items():
+            member = "ensemble" if len(run.seeds) > 1 else f"seed{run.seeds[0]}"
+            candidates[name] = f"{self.results}/fusion/{name}/{member}/predictions.parquet"
+        return candidates
 
     def metrics_files(self) -> list[str]:
         """Every system's metrics file (per-model intervals; the default target asks for them)."""

@@ -17,8 +17,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 def test_tiny_run_predictions_match_the_committed_expected_values(default_run):
     actual = run_predictions(default_run / "results")
     expected = pd.read_csv(EXPECTED)
-    assert list(actual["model"].unique()) == list(expected["model"].unique()), "the set of models changed"
-    merged = expected.merge(actual, on=["model", "video_id"], how="outer", suffixes=("_expected", "_actual"))
+    assert list(actual["model"].unique()) == list(expected["model"].unique()), (
+        "the set of models changed"
+    )
+    merged = expected.merge(
+        actual, on=["model", "video_id"], how="outer", suffixes=("_expected", "_actual")
+    )
     assert merged["proba_1_actual"].notna().all() and merged["proba_1_expected"].notna().all()
     moved = (merged["proba_1_actual"] - merged["proba_1_expected"]).abs() > TOLERANCE
     relabelled = merged["prediction_actual"] != merged["prediction_expected"]

@@ -13,7 +13,8 @@ from ahrec.evaluation.evaluate import evaluate, read_metrics, write_metrics
 from ahrec.evaluation.selection import select_run, submitted_predictions
 from ahrec.evaluation.settings import EvaluationSettings
 from ahrec.evaluation.submission import submission
-from ahrec.evaluation.table import TABLE_COLUMNS, ensemble_runs, results_table, table_rows
+from ahrec.evaluation.systems import ensemble_runs, table_rows
+from ahrec.evaluation.table import TABLE_COLUMNS, results_table
 from ahrec.training.labels import training_labels
 from ahrec.training.predictions import predictions_frame, read_predictions, write_predictions
 from tests.manifests import manifest_frame as complete_manifest

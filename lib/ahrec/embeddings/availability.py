@@ -17,6 +17,7 @@ import pandas as pd
 
 from ahrec.corpus.manifest import read_manifest
 from ahrec.embeddings.table import read_embeddings
+from ahrec.io import write_csv
 
 LOG = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def availability(
                 }
             )
     frame = pd.DataFrame(rows, columns=COLUMNS)
-    frame.to_csv(out, index=False)
+    write_csv(frame, out)
     lost = frame[~frame["available"]]
     LOG.info(
         "%d videos x %d tables; %d unavailable entries:\n%s",

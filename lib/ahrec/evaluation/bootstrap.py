@@ -35,7 +35,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 #: Column order of a confusion row: (truth, prediction) pairs.
 CELLS: tuple[tuple[int, int], ...] = ((0, 0), (0, 1), (1, 0), (1, 1))
@@ -329,6 +328,8 @@ def fold_interval(
 
     ``(mean, None, None)`` for one fold, ``(None, None, None)`` for none.
     """
+    from scipy import stats  # only here: importing scipy.stats costs a second
+
     _check_level(level)
     array = _finite(values, "fold scores")
     k = array.size

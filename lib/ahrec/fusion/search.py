@@ -26,6 +26,7 @@ import yaml
 from ahrec.evaluation.settings import EvaluationSettings
 from ahrec.fusion.data import FusionData, fusion_data
 from ahrec.fusion.params import Dimension, FusionParams
+from ahrec.io import write_csv
 from ahrec.training.labels import participant_folds, read_labels
 
 LOG = logging.getLogger(__name__)
@@ -174,6 +175,6 @@ def run_search(
         )
     )
     trials = study.trials_dataframe(attrs=("number", "value", "params", "state", "user_attrs"))
-    trials.to_csv(out_trials, index=False)
+    write_csv(trials, out_trials)
     LOG.info("best trial %d: mean val MF1 %.4f", best.number, best.value)
     return {"value": best.value, "params": best_params}

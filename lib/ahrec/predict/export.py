@@ -23,7 +23,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import os
+import re
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -144,8 +146,18 @@ def export_ensemble(
     return out
 
 
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
 def read_export(folder: str | Path) -> ExportedEnsemble:
-    """An exported ensemble; a missing or foreign folder gets one message that says what to do."""
+    """An exported ensemble, validated before anything uses it: an export comes from elsewhere.
+
+    Every name must be a plain name (a model called ``../../x`` would be read,
+    and its predictions written, outside the folders it names), every model
+    and seed folder must be a real folder inside the export, the prior a
+    probability pair, and ``config.yaml`` a valid configuration. Problems are
+    reported together, each naming the file and key.
+    """
     folder = Path(folder)
     path = folder / ENSEMBLE_JSON
     if not path.is_file():
@@ -153,22 +165,127 @@ def read_export(folder: str | Path) -> ExportedEnsemble:
             f"{folder}: not an exported ensemble ({ENSEMBLE_JSON} is missing); export one with "
             "`snakemake results/export/<fusion run>` and copy that folder"
         )
-    record = json.loads(path.read_text(encoding="utf-8"))
-    if record.get("format") != FORMAT:
-        raise ConfigError(f"{path}: unsupported export format {record.get('format')!r}")
-    config = yaml.safe_load((folder / CONFIG_YAML).read_text(encoding="utf-8")) or {}
-    missing = [s for s in (*INPUT_SECTIONS, "embeddings") if s not in config]
-    if missing:
-        raise ConfigError(f"{folder / CONFIG_YAML}: missing section(s) {', '.join(missing)}")
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc}); export the ensemble again") from None
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        raise ConfigError(
+            f"{path}: unsupported export format {record.get('format') if isinstance(record, dict) else record!r}"
+        )
+    problems: list[str] = []
+    run = record.get("run")
+    if not isinstance(run, str) or not NAME.fullmatch(run):
+        problems.append(f"{path}: run: expected a plain name, got {run!r}")
+    seeds = record.get("seeds")
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in seeds)
+    ):
+        problems.append(f"{path}: seeds: expected a non-empty list of integers >= 0, got {seeds!r}")
+        seeds = []
+    prior = record.get("prior")
+    if not (
+        isinstance(prior, list)
+        and len(prior) == 2
+        and all(
+            isinstance(p, int | float)
+            and not isinstance(p, bool)
+            and math.isfinite(p)
+            and 0 <= p <= 1
+            for p in prior
+        )
+        and abs(sum(prior) - 1.0) < 1e-3
+    ):
+        problems.append(f"{path}: prior: expected two probabilities adding up to 1, got {prior!r}")
+    models = _exported_models(path, record.get("models"), problems)
+    for model in models:
+        problems.extend(_inside(folder, Path("unimodal") / model.name, path))
+    for seed in seeds:
+        problems.extend(_inside(folder, Path("fusion") / f"seed{seed}", path))
+    config = _export_config(folder / CONFIG_YAML, problems)
+    if problems:
+        raise ConfigError(
+            f"{folder}: not a usable exported ensemble:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
     return ExportedEnsemble(
         folder=folder,
-        run=record["run"],
-        label=record.get("label", record["run"]),
-        seeds=tuple(int(s) for s in record["seeds"]),
-        models=tuple(ExportedModel(**m) for m in record["models"]),
-        prior=(float(record["prior"][0]), float(record["prior"][1])),
+        run=run,
+        label=str(record.get("label", run)),
+        seeds=tuple(int(s) for s in seeds),
+        models=tuple(models),
+        prior=(float(prior[0]), float(prior[1])),
         config=config,
     )
+
+
+def _exported_models(path: Path, raw: Any, problems: list[str]) -> list[ExportedModel]:
+    from ahrec.unimodal.kinds import INPUTS, MODALITIES, UNIMODAL_KINDS
+
+    if not isinstance(raw, list) or not raw:
+        problems.append(f"{path}: models: expected a non-empty list")
+        return []
+    models = []
+    for index, entry in enumerate(raw):
+        where = f"{path}: models[{index}]"
+        fields = {f.name for f in dataclasses.fields(ExportedModel)}
+        if not isinstance(entry, dict) or set(entry) != fields:
+            problems.append(f"{where}: expected exactly the keys {', '.join(sorted(fields))}")
+            continue
+        found = []
+        if not isinstance(entry["name"], str) or not NAME.fullmatch(entry["name"]):
+            found.append(f"{where}.name: expected a plain name, got {entry['name']!r}")
+        if entry["modality"] not in MODALITIES:
+            found.append(
+                f"{where}.modality: one of {', '.join(MODALITIES)}, got {entry['modality']!r}"
+            )
+        if entry["kind"] not in UNIMODAL_KINDS:
+            found.append(f"{where}.kind: not a unimodal model kind: {entry['kind']!r}")
+        if entry["input"] not in INPUTS:
+            found.append(f"{where}.input: one of {', '.join(INPUTS)}, got {entry['input']!r}")
+        embedding = entry["embedding"]
+        if embedding is not None and (
+            not isinstance(embedding, str) or not NAME.fullmatch(embedding)
+        ):
+            found.append(f"{where}.embedding: expected a plain name or null, got {embedding!r}")
+        problems.extend(found)
+        if not found:
+            models.append(ExportedModel(**entry))
+    return models
+
+
+def _inside(folder: Path, relative: Path, path: Path) -> list[str]:
+    """A model or seed folder must be a real folder inside the export (no link out of it)."""
+    target = folder / relative
+    if not target.is_dir() or target.is_symlink():
+        return [f"{path}: {relative} is missing from the export (or is a link)"]
+    if not target.resolve().is_relative_to(folder.resolve()):
+        return [f"{path}: {relative} leads outside the export"]
+    return []
+
+
+def _export_config(path: Path, problems: list[str]) -> dict[str, Any]:
+    """The export's configuration slice, validated as a configuration of its own."""
+    from ahrec.config import load_settings
+
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        problems.append(f"{path}: not readable YAML ({exc})")
+        return {}
+    if not isinstance(config, dict):
+        problems.append(f"{path}: the top level must be a mapping")
+        return {}
+    missing = [s for s in (*INPUT_SECTIONS, "embeddings") if s not in config]
+    if missing:
+        problems.append(f"{path}: missing section(s) {', '.join(missing)}")
+        return config
+    try:
+        load_settings({k: config[k] for k in (*INPUT_SECTIONS, "embeddings")})
+    except ConfigError as exc:
+        problems.append(f"{path}: {exc}")
+    return config
 
 
 def export_models(settings: Settings, run: str) -> list[ExportedModel]:

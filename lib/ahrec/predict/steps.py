@@ -23,6 +23,7 @@ from ahrec.corpus.manifest import read_manifest
 from ahrec.embeddings.table import EmbeddingRow, read_embeddings, write_embeddings
 from ahrec.fusion.data import FusionData, fusion_data
 from ahrec.fusion.model import load_fusion_model
+from ahrec.io import write_csv
 from ahrec.predict.export import ExportedEnsemble, ExportedModel, read_export
 from ahrec.unimodal.inputs import load_inputs
 
@@ -141,7 +142,7 @@ def predict_new_videos(
         )
     frame = pd.DataFrame(records, columns=PREDICTION_COLUMNS)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out, index=False)
+    write_csv(frame, out)
     LOG.info(
         "%s (%d seeds): %d videos, %d predicted A/H, %d without any modality (training prior)",
         ensemble.run,
