@@ -65,7 +65,16 @@ def run_child(step: str, lib: Path, arguments: list[str], work: Path) -> dict:
     result = work / f"result-{step}.json"
     log = work / f"log-{step}.txt"
     result.unlink(missing_ok=True)
-    command = [sys.executable, __file__, "--child", step, "--lib", str(lib), "--result", str(result)]
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        step,
+        "--lib",
+        str(lib),
+        "--result",
+        str(result),
+    ]
     start = time.perf_counter()
     with open(log, "wb") as stderr:
         process = subprocess.Popen([*command, *arguments], stdout=stderr, stderr=stderr)
@@ -126,7 +135,9 @@ PROGRESS = re.compile(r"ahrec\.transcripts\.asr INFO (.*)")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, nargs="+", default=[1.0, 60.0])
-    parser.add_argument("--lib", type=Path, default=ROOT / "lib", help="the ahrec library to measure")
+    parser.add_argument(
+        "--lib", type=Path, default=ROOT / "lib", help="the ahrec library to measure"
+    )
     parser.add_argument("--work", type=Path, help="folder for the test inputs (kept; reused)")
     parser.add_argument("--steps", nargs="+", default=["audio", "asr"], choices=["audio", "asr"])
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -138,7 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     work = args.work or Path(tempfile.mkdtemp(prefix="media-memory-"))
     work.mkdir(parents=True, exist_ok=True)
-    print(f"library: {args.lib.resolve()}\ninputs: {work}\nmachine: {os.cpu_count()} CPUs, load {os.getloadavg()}")
+    print(
+        f"library: {args.lib.resolve()}\ninputs: {work}\nmachine: {os.cpu_count()} CPUs, load {os.getloadavg()}"
+    )
     rows = []
     for minutes in args.minutes:
         video = make_video(work / f"video-{minutes:g}min.mp4", minutes * 60)
