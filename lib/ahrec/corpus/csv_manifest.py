@@ -13,7 +13,6 @@ the file and line.
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,7 +50,15 @@ def csv_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     row or a field over ``MAX_FIELD_CHARS`` raises CorpusError naming
     file:line.
     """
-    reader = csv.DictReader(io.StringIO("\n".join(read_text_lines(path)), newline="\n"))
+    consumed = 0  # lines handed to the csv reader: the line an error is on
+
+    def lines() -> Iterator[str]:
+        nonlocal consumed
+        for line in read_text_lines(path):
+            consumed += 1
+            yield line + "\n"  # the reader keeps newlines inside quoted fields
+
+    reader = csv.DictReader(lines())
     with _field_limit(MAX_FIELD_CHARS):
         try:
             header = {(h or "").strip(): "" for h in (reader.fieldnames or [])}
@@ -68,9 +75,7 @@ def csv_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
                     f"a field is longer than {MAX_FIELD_CHARS:,} characters (a quote left "
                     "open, or not a transcript); check the quoting of this line"
                 )
-            raise CorpusError(
-                [f"{path}:{max(1, reader.line_num)}: malformed CSV: {message}"]
-            ) from exc
+            raise CorpusError([f"{path}:{max(1, consumed)}: malformed CSV: {message}"]) from exc
 
 
 def read_csv_manifest(path: Path, root: Path | None = None) -> list[VideoRecord]:
