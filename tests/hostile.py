@@ -174,3 +174,53 @@ FATAL_LINES = [
     ("duplicate video", "{video},1,again", "duplicate video"),
     ("missing video", "Videos/P404/Visite_1/missing.mp4,1,gone", "video not found"),
 ]
+
+
+# --- files listed as videos that are not video containers ----------------------
+# FFmpeg opens far more than videos: each of these was read as a video before
+# the probe, ffmpeg and OpenCV got container and protocol whitelists. Each
+# builder writes the file at ``path``; ``outside`` is a real video elsewhere
+# on the machine that the file must not make anything read.
+
+TEXT = "Hmm, well, I guess so. " * 100  # over 1 KB: ffmpeg's tty demuxer renders it as frames
+
+
+def write_text_file(path: Path, outside: Path) -> None:
+    path.write_text(TEXT)
+
+
+def write_text_link(path: Path, outside: Path) -> None:
+    """A link (named like a text file) to a text file elsewhere."""
+    target = outside.parent / "notes.txt"
+    target.write_text(TEXT)
+    path.symlink_to(target)
+
+
+def write_hls_playlist(path: Path, outside: Path) -> None:
+    """An HLS playlist named like a video, whose one segment is the outside video."""
+    path.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:1.0,\n{outside}\n#EXT-X-ENDLIST\n")
+
+
+def write_concat_list(path: Path, outside: Path) -> None:
+    """An ffconcat list named like a video; its entry is a link to the outside video
+    (the concat demuxer refuses absolute and '..' names by itself)."""
+    (path.parent / "segment.mp4").symlink_to(outside)
+    path.write_text("ffconcat version 1.0\nfile 'segment.mp4'\n")
+
+
+def write_png(path: Path, outside: Path) -> None:
+    import cv2
+
+    ok, data = cv2.imencode(".png", np.full((24, 32, 3), 128, np.uint8))
+    assert ok
+    path.write_bytes(data.tobytes())
+
+
+# (case, listed file name, builder, the format FFmpeg detects)
+NOT_VIDEOS = [
+    ("text file", "notes.txt", write_text_file, "tty"),
+    ("link to a text file", "answer.txt", write_text_link, "tty"),
+    ("HLS playlist", "playlist.mp4", write_hls_playlist, "hls"),
+    ("concat list", "concat.mp4", write_concat_list, "concat"),
+    ("PNG image", "image.mp4", write_png, "png_pipe"),
+]

@@ -3,15 +3,21 @@
 For corpora that are not laid out like BAH. Quoting follows RFC 4180 (the
 csv module), so transcripts with commas must be quoted; paths are relative
 to ``corpus.root`` (or to the CSV's own folder when root is not set).
+
+The csv module stops at fields over 131,072 characters with a bare
+``_csv.Error``; here the limit is raised to ``MAX_FIELD_CHARS`` (beyond any
+transcript the readers accept) and every csv error becomes a message naming
+the file and line.
 """
 
 from __future__ import annotations
 
 import csv
-import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from ahrec.corpus.bah import read_text_lines
+from ahrec.corpus.bah import MAX_TRANSCRIPT_CHARS, read_text_lines, too_long
 from ahrec.corpus.records import (
     SPLITS,
     VideoRecord,
@@ -23,6 +29,53 @@ from ahrec.errors import CorpusError
 
 REQUIRED_COLUMNS = ("video_path", "split")
 OPTIONAL_COLUMNS = ("label", "participant", "transcript")
+MAX_FIELD_CHARS = 10 * MAX_TRANSCRIPT_CHARS
+
+
+@contextmanager
+def _field_limit(limit: int) -> Iterator[None]:
+    """csv's (process-wide) field size limit raised while one file is read."""
+    previous = csv.field_size_limit(limit)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
+def csv_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """``(line, row)`` for each row of a CSV file, stripped; first the header.
+
+    The first item is ``(1, {name: ""})``: the header's column names, in
+    order. Lines are split on ``\\n`` only (``read_text_lines``); a malformed
+    row or a field over ``MAX_FIELD_CHARS`` raises CorpusError naming
+    file:line.
+    """
+    consumed = 0  # lines handed to the csv reader: the line an error is on
+
+    def lines() -> Iterator[str]:
+        nonlocal consumed
+        for line in read_text_lines(path):
+            consumed += 1
+            yield line + "\n"  # the reader keeps newlines inside quoted fields
+
+    reader = csv.DictReader(lines())
+    with _field_limit(MAX_FIELD_CHARS):
+        try:
+            header = {(h or "").strip(): "" for h in (reader.fieldnames or [])}
+            yield 1, header
+            for row in reader:
+                yield (
+                    reader.line_num,
+                    {(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None},
+                )
+        except csv.Error as exc:
+            message = str(exc)
+            if "field larger than field limit" in message:
+                message = (
+                    f"a field is longer than {MAX_FIELD_CHARS:,} characters (a quote left "
+                    "open, or not a transcript); check the quoting of this line"
+                )
+            raise CorpusError([f"{path}:{max(1, consumed)}: malformed CSV: {message}"]) from exc
 
 
 def read_csv_manifest(path: Path, root: Path | None = None) -> list[VideoRecord]:
@@ -30,9 +83,9 @@ def read_csv_manifest(path: Path, root: Path | None = None) -> list[VideoRecord]
     if not path.is_file():
         raise CorpusError([f"{path}: manifest CSV not found (check corpus.manifest)"])
     root = root if root is not None else path.parent
-    text = "\n".join(read_text_lines(path))
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    rows = csv_rows(path)
+    _, first = next(rows)
+    header = list(first)
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise CorpusError(
@@ -50,11 +103,12 @@ def read_csv_manifest(path: Path, root: Path | None = None) -> list[VideoRecord]
         )
     records: list[VideoRecord] = []
     order: dict[str, int] = {}
-    for row in reader:
-        number = reader.line_num
+    for number, row in rows:
         where = f"{path}:{number}"
-        row = {(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None}
         if not any(row.values()):
+            continue
+        if len(row.get("transcript", "")) > MAX_TRANSCRIPT_CHARS:
+            problems.append(too_long(where, "the transcript", len(row["transcript"])))
             continue
         video_path, split = row.get("video_path", ""), row.get("split", "")
         if not video_path:

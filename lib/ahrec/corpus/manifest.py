@@ -20,7 +20,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ahrec.corpus.records import LABELLED_SPLITS, VideoRecord, shard_for, video_id_for
+from ahrec.corpus.records import (
+    LABELLED_SPLITS,
+    VideoRecord,
+    file_identity,
+    resolved_participant,
+    shard_for,
+    video_id_for,
+)
 from ahrec.errors import CorpusError
 from ahrec.media.probe import VideoInfo, probe_video
 
@@ -61,13 +68,20 @@ def validate_records(
     """
     problems: list[str] = []
     records = list(records)
-    first_seen: dict[str, VideoRecord] = {}
+    first_seen: dict[tuple[str, ...], VideoRecord] = {}
     for record in records:
-        key = os.path.normpath(str(record.path))
+        # the same file, however it is listed: links and hard links resolved
+        key = file_identity(record.path)
         if key in first_seen:
+            first = first_seen[key]
+            same = (
+                ""
+                if os.path.normpath(first.video_path) == os.path.normpath(record.video_path)
+                else f" as {first.video_path!r}; both are the file {os.path.realpath(record.path)}"
+            )
             problems.append(
                 f"{record.source}: duplicate video {record.video_path!r} "
-                f"(already listed at {first_seen[key].source}); list each video once"
+                f"(already listed at {first.source}{same}); list each video once"
             )
         else:
             first_seen[key] = record
@@ -77,8 +91,13 @@ def validate_records(
             problems.append(f"{record.source}: training videos need a label (0 or 1)")
     where: dict[str, dict[str, str]] = defaultdict(dict)
     for record in records:
-        if record.split in LABELLED_SPLITS:
-            where[record.participant].setdefault(record.split, record.source)
+        if record.split not in LABELLED_SPLITS:
+            continue
+        where[record.participant].setdefault(record.split, record.source)
+        linked = resolved_participant(record)
+        if linked is not None:  # a link to another participant's video counts for both
+            participant, target = linked
+            where[participant].setdefault(record.split, f"{record.source}, a link to {target}")
     for participant, splits in sorted(where.items()):
         if len(splits) > 1:
             places = ", ".join(f"{s} ({src})" for s, src in splits.items())

@@ -8,6 +8,7 @@ knows this shape, so a new corpus format is one new reader.
 from __future__ import annotations
 
 import hashlib
+import os
 import posixpath
 import re
 from dataclasses import dataclass
@@ -100,3 +101,51 @@ def outside_root(where: str, video_path: str, root: Path) -> str:
         f"{where}: path {video_path!r} is outside the corpus root {root}; "
         "paths must be relative to corpus.root without '..'"
     )
+
+
+def file_identity(path: Path) -> tuple[str, ...]:
+    """What makes two listed paths the same file: device and inode, else the real path.
+
+    A symbolic link (or a hard link) in the test list to a training video is
+    the same video twice, whatever its listed name: comparing names would
+    let one recording sit in train and test at once.
+    """
+    try:
+        stat = os.stat(path)  # follows links
+    except OSError:
+        return ("path", os.path.realpath(path))
+    return ("inode", str(stat.st_dev), str(stat.st_ino))
+
+
+def corpus_root_of(record: VideoRecord) -> Path | None:
+    """The root ``record.path`` was resolved under (``path`` minus the listed path)."""
+    relative = PurePosixPath(posixpath.normpath(record.video_path.replace("\\", "/"))).parts
+    depth = len(relative)
+    parts = record.path.parts
+    if depth == 0 or len(parts) < depth or tuple(parts[len(parts) - depth :]) != relative:
+        return None
+    return Path(*parts[: len(parts) - depth]) if len(parts) > depth else Path(".")
+
+
+def resolved_participant(record: VideoRecord) -> tuple[str, str] | None:
+    """The participant of the file a link points to, and that file, when they differ.
+
+    Only for links whose target lies inside the corpus root, where the layout
+    says whose video it is (``Videos/P9/V1/x.mp4 -> ../../P1/V1/y.mp4`` is a
+    video of P1 listed under P9), and only when the participant came from
+    the listed path (not from a CSV's participant column). Links to other
+    disks (common on clusters) keep the participant of their listed path.
+    """
+    if record.participant != participant_from_path(record.video_path):
+        return None
+    root = corpus_root_of(record)
+    if root is None:
+        return None
+    relative = os.path.relpath(os.path.realpath(record.path), os.path.realpath(root))
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        return None
+    target = PurePosixPath(*Path(relative).parts).as_posix()
+    if target == posixpath.normpath(record.video_path.replace("\\", "/")):
+        return None
+    participant = participant_from_path(target)
+    return None if participant == record.participant else (participant, target)

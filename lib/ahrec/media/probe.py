@@ -3,17 +3,94 @@
 The manifest records duration, frame rate, size and whether there is an
 audio track, so that later stages can plan work and explain missing
 modalities without opening the file again.
+
+Videos come from other people, so every program that opens one (ffprobe,
+ffmpeg, OpenCV's FFmpeg backend) is held to the same two whitelists:
+
+- protocols: ``file`` only. A listed path is a local file; it can never
+  become a network stream, a ``concat:`` or ``subfile,`` URL or a pipe.
+- formats: the container demuxers of real videos (``VIDEO_CONTAINERS``).
+  FFmpeg otherwise guesses a format from the bytes and the name, and reads
+  far more than videos: a text file becomes frames rendered by the ``tty``
+  demuxer, an image a one-frame video, and an HLS or concat playlist named
+  ``.mp4`` makes it read media from anywhere on the machine, outside the
+  corpus. A file whose detected format is not on the list is
+  ``readable = false`` with ``not a video container (detected: <format>)``.
+
+Only files the probe accepted are decoded later (the manifest's
+``readable``), and decoding applies the same whitelists again, so a file
+swapped after the manifest was built is refused too.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import re
+import subprocess
+import tempfile
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import ffmpeg
+# FFmpeg demuxer names (``ffmpeg -demuxers``). A demuxer named by a list of
+# names, such as "mov,mp4,m4a,3gp,3g2,mj2" or "matroska,webm", matches when
+# one of its names is here. Chosen as the containers cameras, phones, screen
+# recorders and video platforms write, whose demuxers read one file and open
+# no other: mov (.mp4 .mov .m4v .3gp), matroska (.mkv .webm), avi, mpeg
+# (program stream .mpg .vob), mpegts (.ts .mts .m2ts), flv, asf (.wmv), ogg
+# (.ogv), mxf (broadcast cameras) and nut. Left out on purpose: playlists and
+# anything that opens further files (hls, dash, concat, image2 sequences),
+# single images (png_pipe, jpeg_pipe...), raw elementary streams without a
+# container (h264, hevc, m4v), text renderers (tty), audio-only formats and
+# devices (lavfi, v4l2).
+VIDEO_CONTAINERS = (
+    "mov",
+    "matroska",
+    "avi",
+    "mpeg",
+    "mpegts",
+    "flv",
+    "asf",
+    "ogg",
+    "mxf",
+    "nut",
+)
+FORMAT_WHITELIST = ",".join(VIDEO_CONTAINERS)
+PROTOCOL_WHITELIST = "file"
+PROBE_TIMEOUT_S = 300.0  # a local file probes in well under a second
+
+_NOT_ON_WHITELIST = re.compile(r"\[([^\]@]+?) @ (?:0x)?[0-9a-fA-F]+\] Format not on whitelist")
+
+
+def input_args() -> list[str]:
+    """The options that go before ``-i`` of every ffmpeg/ffprobe reading a video."""
+    return ["-protocol_whitelist", PROTOCOL_WHITELIST, "-format_whitelist", FORMAT_WHITELIST]
+
+
+def media_url(path: str | os.PathLike[str]) -> str:
+    """``file:<path>``: read as a plain file whatever its name looks like.
+
+    Without the prefix FFmpeg parses ``concat:a|b`` or ``http:...`` names as
+    protocols and a leading ``-`` as an option.
+    """
+    return f"file:{os.fspath(path)}"
+
+
+def not_a_container(stderr: str) -> str | None:
+    """``not a video container (detected: tty)`` when FFmpeg refused the format, else None."""
+    if "Format not on whitelist" not in stderr:
+        return None
+    match = _NOT_ON_WHITELIST.search(stderr)
+    detected = match.group(1).strip() if match else "unknown format"
+    return f"not a video container (detected: {detected})"
+
+
+def last_line(stderr: str, default: str) -> str:
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else default
 
 
 @dataclass(frozen=True)
@@ -63,21 +140,78 @@ def _rotation(stream: dict[str, Any]) -> int:
         return 0
 
 
-def probe_video(path: str | Path) -> VideoInfo:
-    """Probe one file; a file ffprobe cannot read gives ``readable=False`` and why."""
+class ProbeError(Exception):
+    """ffprobe refused or could not read a file (the message is the user-facing reason)."""
+
+
+def run_ffprobe(path: str | Path, timeout: float = PROBE_TIMEOUT_S) -> dict[str, Any]:
+    """ffprobe's JSON of a file, under the whitelists; raises ProbeError with the reason.
+
+    stderr goes to a temporary file, so a hostile file that makes ffprobe
+    print errors without end cannot fill memory; only its tail is read.
+    """
+    command = [
+        "ffprobe",
+        "-v",
+        "error",
+        *input_args(),
+        "-show_format",
+        "-show_streams",
+        "-of",
+        "json",
+        media_url(path),
+    ]
+    with tempfile.TemporaryFile() as errors:
+        try:
+            done = subprocess.run(
+                command, stdout=subprocess.PIPE, stderr=errors, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise ProbeError(f"ffprobe did not finish within {timeout:g} s") from exc
+        except FileNotFoundError as exc:
+            raise ProbeError("ffprobe is not installed (see README, Quick start)") from exc
+        errors.seek(max(0, os.fstat(errors.fileno()).st_size - 8192))
+        stderr = errors.read().decode("utf-8", "replace")
+    if done.returncode != 0:
+        refused = not_a_container(stderr)
+        if refused:
+            raise ProbeError(refused)
+        raise ProbeError(f"unreadable by ffprobe: {last_line(stderr, 'ffprobe failed')}")
+    try:
+        info = json.loads(done.stdout or b"{}")
+    except json.JSONDecodeError as exc:
+        raise ProbeError(f"unreadable by ffprobe: invalid output ({exc})") from exc
+    return info if isinstance(info, dict) else {}
+
+
+def probe_video(path: str | Path, timeout: float = PROBE_TIMEOUT_S) -> VideoInfo:
+    """Probe one file; a file ffprobe cannot read gives ``readable=False`` and why.
+
+    Only real video containers are accepted (see ``VIDEO_CONTAINERS``); a
+    cover picture (``attached_pic``: the album art of an audio file) is not
+    a video stream.
+    """
     path = Path(path)
     if not path.is_file():
+        if path.exists():  # a folder, a device (/dev/zero), a pipe that would block
+            return VideoInfo(readable=False, problem="not a regular file")
         return VideoInfo(readable=False, problem="file not found")
     if path.stat().st_size == 0:
         return VideoInfo(readable=False, problem="empty file (0 bytes)")
     try:
-        info = ffmpeg.probe(str(path))
-    except ffmpeg.Error as exc:
-        message = (exc.stderr or b"").decode("utf-8", "replace").strip().splitlines()
-        reason = message[-1] if message else "ffprobe failed"
-        return VideoInfo(readable=False, problem=f"unreadable by ffprobe: {reason}")
+        info = run_ffprobe(path, timeout=timeout)
+    except ProbeError as exc:
+        return VideoInfo(readable=False, problem=str(exc))
     streams = info.get("streams", [])
-    video = next((s for s in streams if s.get("codec_type") == "video"), None)
+    video = next(
+        (
+            s
+            for s in streams
+            if s.get("codec_type") == "video"
+            and not (s.get("disposition") or {}).get("attached_pic")
+        ),
+        None,
+    )
     has_audio = any(s.get("codec_type") == "audio" for s in streams)
     if video is None:
         return VideoInfo(readable=False, has_audio=has_audio, problem="no video stream")

@@ -8,13 +8,31 @@ Whisper by hub id or local folder on a GPU machine.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import logging
+import os
+import wave
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
+from ahrec.media.audio import BLOCK_FRAMES, AudioError, iter_wav, read_wav, wav_info
+
+LOG = logging.getLogger(__name__)
+
 _SPHINX_RATE = 16000
+# pocketsphinx's search memory and time grow with the length of an
+# utterance: long recordings are decoded as windows of at most this long...
+WINDOW_SECONDS = 30.0
+# ...each ending at the quietest 100 ms of its last seconds, so that a window
+# boundary rarely falls inside a word.
+BOUNDARY_SEARCH_SECONDS = 5.0
+PROGRESS_EVERY = 10  # windows (five minutes of audio) between progress lines
+
+# What resolve_transcripts takes per video: a waveform and its rate, the path
+# of a wav file (read in blocks, flat memory), or None (no usable audio).
+AudioSource = tuple[np.ndarray, int] | str | os.PathLike[str] | None
 
 
 class Recognizer(Protocol):
@@ -23,33 +41,132 @@ class Recognizer(Protocol):
     def transcribe(self, waveforms: Sequence[np.ndarray], sample_rate: int) -> list[str]: ...
 
 
+def to_pcm16(samples: np.ndarray) -> Iterator[np.ndarray]:
+    """int16 blocks of a float waveform in [-1, 1], without a full-length copy."""
+    flat = np.asarray(samples).reshape(-1)
+    for start in range(0, flat.size, BLOCK_FRAMES):
+        block = np.clip(flat[start : start + BLOCK_FRAMES], -1.0, 1.0)
+        yield (block * 32767).astype("<i2")
+
+
+def _quietest_point(pcm: np.ndarray, sample_rate: int) -> int:
+    """Index of the middle of the quietest 100 ms of ``pcm`` (10 ms frames)."""
+    hop = max(1, sample_rate // 100)
+    n = len(pcm) // hop
+    if n < 10:
+        return len(pcm)
+    frames = pcm[: n * hop].astype(np.float64).reshape(n, hop)
+    energy = np.square(frames).mean(axis=1)
+    smoothed = np.convolve(energy, np.ones(10), mode="valid")
+    return (int(np.argmin(smoothed)) + 5) * hop
+
+
+def speech_windows(
+    blocks: Iterable[np.ndarray],
+    sample_rate: int,
+    window_seconds: float = WINDOW_SECONDS,
+    search_seconds: float = BOUNDARY_SEARCH_SECONDS,
+) -> Iterator[np.ndarray]:
+    """Consecutive int16 windows of at most ``window_seconds``, cut at quiet points.
+
+    Holds at most one window and one block: memory is flat in the duration.
+    A recording no longer than one window is one window, as before windows
+    existed.
+    """
+    size = max(1, int(window_seconds * sample_rate))
+    search = min(size - 1, max(0, int(search_seconds * sample_rate)))
+    pending = np.zeros(0, dtype="<i2")
+    for block in blocks:
+        pending = np.concatenate([pending, np.asarray(block, dtype="<i2")])
+        while len(pending) > size:
+            cut = size - search + _quietest_point(pending[size - search : size], sample_rate)
+            cut = min(max(cut, 1), size)
+            yield pending[:cut]
+            pending = pending[cut:].copy()
+    if len(pending):
+        yield pending
+
+
 class PocketsphinxRecognizer:
-    """CMU pocketsphinx with its bundled US-English acoustic and language models."""
+    """CMU pocketsphinx with its bundled US-English acoustic and language models.
+
+    Decodes a recording as windows of at most ``window_seconds`` (one
+    utterance each) and logs progress every ``progress_every`` windows, so an
+    hour-long video takes memory of one window and says how far it is.
+    """
 
     name = "pocketsphinx"
 
-    def __init__(self, language: str = "en") -> None:
+    def __init__(
+        self,
+        language: str = "en",
+        window_seconds: float = WINDOW_SECONDS,
+        progress_every: int = PROGRESS_EVERY,
+    ) -> None:
         if not language.lower().startswith("en"):
             raise ValueError(
                 "pocketsphinx ships an English model only; set transcripts.asr.kind: whisper "
                 f"for language {language!r}"
             )
+        if not window_seconds > 0 or progress_every < 1:
+            raise ValueError("window_seconds must be positive and progress_every at least 1")
         from pocketsphinx import Decoder
 
         self._decoder = Decoder(samprate=_SPHINX_RATE, loglevel="FATAL")
+        self.window_seconds = float(window_seconds)
+        self.progress_every = int(progress_every)
 
-    def transcribe(self, waveforms: Sequence[np.ndarray], sample_rate: int) -> list[str]:
+    def _check_rate(self, sample_rate: int) -> None:
         if sample_rate != _SPHINX_RATE:
             raise ValueError(f"pocketsphinx needs {_SPHINX_RATE} Hz audio, got {sample_rate}")
-        texts = []
-        for samples in waveforms:
-            pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+
+    def _decode(self, blocks: Iterable[np.ndarray], total_seconds: float, label: str) -> str:
+        texts: list[str] = []
+        done = 0.0
+        count = 0
+        for window in speech_windows(blocks, _SPHINX_RATE, self.window_seconds):
             self._decoder.start_utt()
-            self._decoder.process_raw(pcm, full_utt=True)
+            self._decoder.process_raw(window.tobytes(), full_utt=True)
             self._decoder.end_utt()
             hypothesis = self._decoder.hyp()
-            texts.append(hypothesis.hypstr.strip() if hypothesis is not None else "")
-        return texts
+            if hypothesis is not None and hypothesis.hypstr.strip():
+                texts.append(hypothesis.hypstr.strip())
+            done += len(window) / _SPHINX_RATE
+            count += 1
+            if count % self.progress_every == 0:
+                LOG.info(
+                    "%s: speech recognition at %.0f of %.0f s (%.0f%%), %d windows",
+                    label,
+                    done,
+                    total_seconds,
+                    100 * done / total_seconds if total_seconds else 100,
+                    count,
+                )
+        if count >= self.progress_every:
+            LOG.info("%s: speech recognition done, %.0f s in %d windows", label, done, count)
+        return " ".join(texts)
+
+    def transcribe(self, waveforms: Sequence[np.ndarray], sample_rate: int) -> list[str]:
+        self._check_rate(sample_rate)
+        return [
+            self._decode(to_pcm16(samples), len(samples) / sample_rate, f"waveform {number}")
+            for number, samples in enumerate(waveforms)
+        ]
+
+    def transcribe_wav(self, path: str | os.PathLike[str]) -> str:
+        """The text of a wav file, read block by block (memory flat in its duration)."""
+        n_frames, rate, _ = wav_info(path)
+        self._check_rate(rate)
+        return self._decode(iter_wav(path), n_frames / rate, str(path))
+
+
+def transcribe_wav(recognizer: Recognizer, path: str | os.PathLike[str]) -> str:
+    """One wav file's text: streamed where the recogniser can, else read whole."""
+    streaming = getattr(recognizer, "transcribe_wav", None)
+    if streaming is not None:
+        return str(streaming(path))
+    samples, rate = read_wav(path)
+    return recognizer.transcribe([samples], rate)[0]
 
 
 def build_recognizer(settings: Mapping[str, Any], device: Any = "auto") -> Recognizer | None:
@@ -76,7 +193,24 @@ SILENCE_RMS = 1e-3  # about -60 dBFS: no speech to recognise
 
 
 def is_silent(samples: np.ndarray) -> bool:
-    return float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) < SILENCE_RMS
+    """RMS below ``SILENCE_RMS``; summed block by block (no float64 copy of the track)."""
+    flat = np.asarray(samples).reshape(-1)
+    if flat.size == 0:
+        return True
+    total = 0.0
+    for start in range(0, flat.size, BLOCK_FRAMES):
+        block = flat[start : start + BLOCK_FRAMES]
+        total += float(np.square(block, dtype=np.float64).sum())
+    return float(np.sqrt(total / flat.size)) < SILENCE_RMS
+
+
+def is_silent_wav(path: str | os.PathLike[str]) -> bool:
+    """``is_silent`` for a wav file, read block by block."""
+    total, count = 0.0, 0
+    for block in iter_wav(path):
+        total += float(np.square(block, dtype=np.float64).sum()) / (32768.0 * 32768.0)
+        count += block.size
+    return count == 0 or float(np.sqrt(total / count)) < SILENCE_RMS
 
 
 @dataclass(frozen=True)
@@ -87,19 +221,42 @@ class TranscriptRow:
     reason: str | None  # why there is no transcript
 
 
+def _audio_state(source: AudioSource) -> str | None:
+    """Why a video's audio cannot be recognised (None: it can)."""
+    if source is None:
+        return "no transcript and no audio"
+    if isinstance(source, tuple):
+        samples = source[0]
+        if samples.size == 0:
+            return "no transcript and no audio"
+        return "no transcript and silent audio" if is_silent(samples) else None
+    try:
+        n_frames, _, _ = wav_info(source)
+        if n_frames == 0:
+            return "no transcript and no audio"
+        # recognisers hallucinate words in silence (Whisper notoriously so)
+        return "no transcript and silent audio" if is_silent_wav(source) else None
+    except (AudioError, wave.Error, EOFError, OSError) as exc:
+        return f"no transcript and unreadable audio: {exc}"
+
+
 def resolve_transcripts(
     videos: Sequence[Mapping[str, Any]],
-    audio: Mapping[str, tuple[np.ndarray, int] | None],
+    audio: Mapping[str, AudioSource],
     recognizer: Recognizer | None,
 ) -> list[TranscriptRow]:
     """A transcript for every video: the corpus's, else recognised speech, else a reason.
 
     ``videos`` hold ``video_id``, ``transcript`` and ``transcript_source`` (from
     the manifest); ``audio`` maps the ids that need recognition to their
-    waveform and rate, or None when the video has no usable audio.
+    waveform and rate, to the path of their wav file, or to None when the
+    video has no usable audio. A path is the better choice for long
+    recordings: a recogniser that streams (pocketsphinx) reads it block by
+    block, so memory does not grow with its duration.
     """
     rows: dict[str, TranscriptRow] = {}
     pending: list[tuple[str, np.ndarray, int]] = []
+    files: list[tuple[str, str | os.PathLike[str]]] = []
     for video in videos:
         video_id = video["video_id"]
         text = video.get("transcript")
@@ -108,26 +265,37 @@ def resolve_transcripts(
                 video_id, str(text), video.get("transcript_source"), None
             )
             continue
-        waveform = audio.get(video_id)
+        source = audio.get(video_id)
         if recognizer is None:
             rows[video_id] = TranscriptRow(video_id, None, None, "no transcript (ASR disabled)")
-        elif waveform is None or waveform[0].size == 0:
-            rows[video_id] = TranscriptRow(video_id, None, None, "no transcript and no audio")
-        elif is_silent(waveform[0]):
-            # recognisers hallucinate words in silence (Whisper notoriously so)
-            rows[video_id] = TranscriptRow(video_id, None, None, "no transcript and silent audio")
-        else:
-            pending.append((video_id, waveform[0], waveform[1]))
+            continue
+        problem = _audio_state(source)
+        if problem is not None:
+            rows[video_id] = TranscriptRow(video_id, None, None, problem)
+        elif isinstance(source, tuple):
+            pending.append((video_id, source[0], source[1]))
+        elif hasattr(recognizer, "transcribe_wav"):
+            files.append((video_id, source))  # type: ignore[arg-type]
+        else:  # a batching recogniser (Whisper) gets the waveform with the others
+            samples, rate = read_wav(source)  # type: ignore[arg-type]
+            pending.append((video_id, samples, rate))
+    recognised: list[tuple[str, str]] = []
+    for video_id, path in files:
+        recognised.append((video_id, transcribe_wav(recognizer, path)))  # type: ignore[arg-type]
     for rate in sorted({rate for _, _, rate in pending}):
         group = [(vid, samples) for vid, samples, r in pending if r == rate]
         texts = recognizer.transcribe([s for _, s in group], rate) if recognizer else []
-        for (video_id, _), text in zip(group, texts, strict=True):
-            if text.strip():
-                rows[video_id] = TranscriptRow(
-                    video_id, text.strip(), f"asr:{recognizer.name}", None
-                )
-            else:
-                rows[video_id] = TranscriptRow(
-                    video_id, None, None, "speech recognition found no words"
-                )
+        recognised.extend((vid, text) for (vid, _), text in zip(group, texts, strict=True))
+    for video_id, text in recognised:
+        if text.strip():
+            rows[video_id] = TranscriptRow(
+                video_id,
+                text.strip(),
+                f"asr:{recognizer.name}",  # type: ignore[union-attr]
+                None,
+            )
+        else:
+            rows[video_id] = TranscriptRow(
+                video_id, None, None, "speech recognition found no words"
+            )
     return [rows[video["video_id"]] for video in videos]
