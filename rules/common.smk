@@ -109,6 +109,12 @@ def get_media_problem(wc):
     return plan.media_problem(row, get_settings(wc).config["media"]["min_seconds"])
 
 
+def get_media_minutes(wc, per_minute, base=5):
+    """Resources: a job's runtime in minutes grows with its video's duration (cut at max_seconds)."""
+    row = plan.video_row(get_manifest(wc.root), wc.video)
+    return plan.media_runtime(row, get_settings(wc).config["media"]["max_seconds"], per_minute, base)
+
+
 def get_shard_videos(wc):
     return plan.shard_video_ids(get_manifest(wc.root), wc.shard)
 

@@ -16,6 +16,8 @@ rule scene_frames:
         jpeg_quality=get_setting("media", "jpeg_quality"),
         n_frames_hint=get_video_value("n_frames"),
         problem=get_media_problem,
+        max_seconds=get_setting("media", "max_seconds"),
+        fps=get_video_value("fps"),
     log:
         f"{ROOT_LOGS}/scene_frames/{{video}}.log",
     benchmark:
@@ -23,7 +25,7 @@ rule scene_frames:
     threads: 1
     resources:
         mem_mb=1500,
-        runtime=10,
+        runtime=lambda wc: get_media_minutes(wc, per_minute=1.0),
     conda:
         "../envs/media.yaml"
     script:
@@ -42,6 +44,8 @@ rule face_frames:
         jpeg_quality=get_setting("media", "jpeg_quality"),
         n_frames_hint=get_video_value("n_frames"),
         problem=get_media_problem,
+        max_seconds=get_setting("media", "max_seconds"),
+        fps=get_video_value("fps"),
     log:
         f"{ROOT_LOGS}/face_frames/{{video}}.log",
     benchmark:
@@ -49,7 +53,7 @@ rule face_frames:
     threads: 1
     resources:
         mem_mb=1500,
-        runtime=10,
+        runtime=lambda wc: get_media_minutes(wc, per_minute=1.0),
     conda:
         "../envs/media.yaml"
     script:
@@ -64,6 +68,7 @@ rule audio:
     params:
         sample_rate=get_setting("media", "audio_sample_rate"),
         has_audio=lambda wc: bool(get_video_value("has_audio")(wc)),
+        max_seconds=get_setting("media", "max_seconds"),
     log:
         f"{ROOT_LOGS}/audio/{{video}}.log",
     benchmark:
@@ -71,7 +76,7 @@ rule audio:
     threads: 1
     resources:
         mem_mb=1000,
-        runtime=10,
+        runtime=lambda wc: get_media_minutes(wc, per_minute=0.5),
     conda:
         "../envs/media.yaml"
     script:

@@ -10,4 +10,5 @@ with rule_logging(snakemake.log[0], snakemake.threads):
         snakemake.output.wav,
         sample_rate=snakemake.params.sample_rate,
         has_audio=snakemake.params.has_audio,
+        max_seconds=snakemake.params.max_seconds,
     )

@@ -16,4 +16,6 @@ with rule_logging(snakemake.log[0], snakemake.threads):
         max_side=params.max_side,
         n_frames_hint=params.n_frames_hint,
         problem=params.problem,
+        max_seconds=params.max_seconds,
+        fps=params.fps,
     )

@@ -8,6 +8,7 @@ reruns when its slice of the manifest changes, and only then.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -44,6 +45,20 @@ def asr_video_ids(manifest: pd.DataFrame, shard: int | str, asr_kind: str) -> li
     return [row["video_id"] for _, row in rows.iterrows() if needs_asr(row, asr_kind)]
 
 
+def asr_runtime(
+    manifest: pd.DataFrame,
+    shard: int | str,
+    asr_kind: str,
+    max_seconds: float | None,
+    per_minute: float = 2.0,
+) -> int:
+    """Minutes a transcripts job may run: a base plus ``per_minute`` per minute of speech to recognise."""
+    rows = shard_members(manifest, int(shard))
+    need = [row for _, row in rows.iterrows() if needs_asr(row, asr_kind)]
+    seconds = sum(min(cell(r["duration"]) or 0.0, max_seconds or float("inf")) for r in need)
+    return int(10 + math.ceil(per_minute * seconds / 60.0))
+
+
 def corpus_transcripts(manifest: pd.DataFrame, shard: int | str) -> list[dict[str, Any]]:
     """The corpus's transcript of each video of a shard (None where missing)."""
     return [
@@ -71,6 +86,20 @@ def media_problem(row: pd.Series, min_seconds: float = 0.0) -> str | None:
     if min_seconds and duration is not None and duration < min_seconds:
         return f"too short: {duration:.2f} s (media.min_seconds: {min_seconds:g})"
     return None
+
+
+def media_runtime(
+    row: pd.Series, max_seconds: float | None, per_minute: float, base: int = 5
+) -> int:
+    """Minutes a media job may run: a base plus ``per_minute`` per minute of (kept) video.
+
+    Decoding and audio extraction are linear in duration; a cluster must not
+    kill an hour-long recording's job at a laptop-sized default.
+    """
+    seconds = cell(row["duration"]) or 0.0
+    if max_seconds:
+        seconds = min(seconds, max_seconds)
+    return int(base + math.ceil(per_minute * seconds / 60.0))
 
 
 def audio_reasons(

@@ -24,8 +24,13 @@ def extract_frames(
     max_side: int | None = None,
     n_frames_hint: int | None = None,
     problem: str | None = None,
+    max_seconds: float | None = None,
+    fps: float | None = None,
 ) -> str | None:
     """One modality's evenly spaced frames, in one decoding pass. Returns why none, or None.
+
+    ``max_seconds`` (``media.max_seconds``) samples within the first seconds
+    of an absurdly long video only; the log says where it was cut.
 
     ``short_side`` resizes the frames' shorter side (scene), ``max_side`` caps
     their longer side (face). A video that cannot be decoded still gets a
@@ -40,9 +45,13 @@ def extract_frames(
     sampled = None
     if reason is None:
         try:
-            sampled = sample_frames(video, {"frames": n_frames}, n_frames_hint=n_frames_hint)[
-                "frames"
-            ]
+            sampled = sample_frames(
+                video,
+                {"frames": n_frames},
+                n_frames_hint=n_frames_hint,
+                max_seconds=max_seconds,
+                fps=fps,
+            )["frames"]
         except DecodeError as exc:
             reason = str(exc)
     if sampled is None:
@@ -57,6 +66,12 @@ def extract_frames(
     if max_side is not None:
         frames = [limit_long_side(f, max_side) for f in frames]
     save_frame_sets(out, [FrameSet(video_id, frames, sampled.frame_index)], jpeg_quality)
+    if sampled.cut_at is not None:
+        LOG.warning(
+            "%s: longer than media.max_seconds: frames sampled before %g s",
+            video_id,
+            sampled.cut_at,
+        )
     LOG.info(
         "%s: %d frames of %dx%d, stored at %dx%d",
         video_id,
@@ -70,9 +85,16 @@ def extract_frames(
 
 
 def extract_audio_file(
-    video: str | Path, wav: str | Path, sample_rate: int, has_audio: bool = True
+    video: str | Path,
+    wav: str | Path,
+    sample_rate: int,
+    has_audio: bool = True,
+    max_seconds: float | None = None,
 ) -> str | None:
-    reason = extract_audio(video, wav, sample_rate=sample_rate, has_audio=has_audio)
+    """The audio track as a wav streamed to disk (flat memory); cut at ``max_seconds``."""
+    reason = extract_audio(
+        video, wav, sample_rate=sample_rate, has_audio=has_audio, max_seconds=max_seconds
+    )
     if reason:
         LOG.warning("%s: empty audio: %s", video, reason)
     else:

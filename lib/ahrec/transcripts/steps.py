@@ -7,11 +7,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ahrec.io import write_parquet
-from ahrec.media.audio import read_wav
 from ahrec.transcripts.asr import build_recognizer, resolve_transcripts
 
 LOG = logging.getLogger(__name__)
@@ -29,10 +27,8 @@ def transcripts_shard(
     """``wavs`` holds the audio of exactly the videos that need recognition."""
     needs = [v["video_id"] for v in videos if not (v.get("transcript") or "").strip()]
     recognizer = build_recognizer(asr, device) if needs else None
-    audio: dict[str, tuple[np.ndarray, int] | None] = {}
-    for video_id in needs:
-        path = wavs.get(video_id)
-        audio[video_id] = read_wav(path) if path else None
+    # paths, not waveforms: a streaming recogniser reads them block by block (flat memory)
+    audio = {video_id: str(wavs[video_id]) if video_id in wavs else None for video_id in needs}
     rows = resolve_transcripts(videos, audio, recognizer)
     table = pd.DataFrame([r.__dict__ for r in rows], columns=COLUMNS)
     write_parquet(table, out)
