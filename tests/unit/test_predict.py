@@ -1,6 +1,7 @@
 """New videos: the reader, the exported ensemble, and prediction equal to the run's own."""
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -212,3 +213,56 @@ def test_prediction_through_the_export_equals_the_runs_own(trained, tmp_path):
     one = frame.set_index("video_id").loc["test01"]
     assert one["available_modalities"] == "face" and one["missing"] == "audio: no audio track"
     assert frame.set_index("video_id").loc["test02", "available_modalities"] == "face;audio"
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda r: r["models"][0].update(name="../../somewhere"),
+            "models[0].name: expected a plain name",
+        ),
+        (
+            lambda r: r.update(prior=[float("nan"), 1.0]),
+            "prior: expected two probabilities adding up to 1",
+        ),
+        (lambda r: r.update(prior=[0.9, 0.9]), "prior: expected two probabilities adding up to 1"),
+        (lambda r: r.update(seeds=[3, "4"]), "seeds: expected a non-empty list of integers"),
+        (lambda r: r.update(seeds=[3, 99]), "fusion/seed99 is missing from the export"),
+        (lambda r: r["models"][1].update(kind="svm"), "models[1].kind: not a unimodal model kind"),
+        (lambda r: r.update(run="../x"), "run: expected a plain name"),
+    ],
+)
+def test_a_tampered_export_is_refused_before_anything_reads_it(trained, tmp_path, edit, message):
+    """An export comes from elsewhere: every field is checked, and every problem named."""
+    _, _, export = trained
+    copy = tmp_path / "copy"
+    shutil.copytree(export, copy)
+    record = json.loads((copy / "ensemble.json").read_text())
+    edit(record)
+    (copy / "ensemble.json").write_text(json.dumps(record))
+    with pytest.raises(ConfigError) as caught:
+        read_export(copy)
+    assert message in str(caught.value) and str(copy / "ensemble.json") in str(caught.value)
+
+
+def test_an_exports_config_and_folders_are_validated(trained, tmp_path):
+    _, _, export = trained
+    copy = tmp_path / "copy"
+    shutil.copytree(export, copy)
+    config = yaml.safe_load((copy / "config.yaml").read_text())
+    config["face"]["n_frames"] = -5
+    config["face"]["detector"] = {"kind": "haar", "cascade": "/etc/passwd"}
+    config["media"]["audio_sample_rate"] = 0
+    (copy / "config.yaml").write_text(yaml.safe_dump(config))
+    shutil.rmtree(copy / "unimodal" / "audio_lin")
+    (copy / "unimodal" / "audio_lin").symlink_to(tmp_path)  # a link out of the export
+    with pytest.raises(ConfigError) as caught:
+        read_export(copy)
+    message = str(caught.value)
+    for expected in (
+        "face.n_frames: -5 is less than the minimum of 1",
+        "media.audio_sample_rate: 0 is less than the minimum of 8000",
+        "unimodal/audio_lin is missing from the export (or is a link)",
+    ):
+        assert expected in message, expected
