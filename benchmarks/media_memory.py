@@ -87,6 +87,7 @@ def run_child(step: str, lib: Path, arguments: list[str], work: Path) -> dict:
     report = json.loads(result.read_text())
     report["process_wall_s"] = wall
     report["tree_peak_rss_mb"] = usage.ru_maxrss * 1024 / MiB  # child and its reaped children
+    report["cpu_s"] = usage.ru_utime + usage.ru_stime  # steadier than wall time on a busy machine
     report["log"] = text
     return report
 
@@ -168,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"{step:5} {minutes:5g} min: python peak RSS {report['self_peak_rss_mb']:7.1f} MB, "
                 f"ffmpeg peak RSS {ffmpeg_mb if ffmpeg_mb is None else round(ffmpeg_mb, 1)} MB, "
-                f"step {report['step_wall_s']:7.1f} s, process {report['process_wall_s']:7.1f} s"
+                f"step {report['step_wall_s']:7.1f} s, process {report['process_wall_s']:7.1f} s "
+                f"({report['cpu_s']:.1f} CPU s)"
                 + (f", {report.get('mode')}, {report['words']} words" if step == "asr" else "")
                 + (f", {len(progress)} progress lines" if step == "asr" else "")
             )
