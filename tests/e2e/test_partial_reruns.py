@@ -49,6 +49,7 @@ def test_fusion_hyperparameter_edit_reruns_only_that_run(default_run, tmp_path):
         "fusion_seed": seeds,
         "fusion_ensemble": 1,
         "evaluate_fusion": 2,  # the table reports the first seed and the ensemble
+        "select_run": 1,  # the choice of the submitted run sees every run's predictions
         "table": 1,
         "submission": 1,
         "plot_results": 1,  # the report's figures of the table and the ensembles
