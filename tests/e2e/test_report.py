@@ -28,7 +28,7 @@ CHROMIUM = next(
     (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
 )
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-TIMEOUT = 30
+TIMEOUT = 60  # seconds; a loaded 2-core machine needed more than 30 once
 
 NO_CHROMIUM = (
     "no chromium binary: install Debian's chromium and chromium-driver "

@@ -313,6 +313,8 @@ def test_results_table_html_marks_the_best_and_escapes(tmp_path):
     assert "66.0 &plusmn; 2.5" in page  # the ensemble's seeds
     assert "-5.0 <small>[-12.0, +2.0], p=0.210</small>" in page  # not significant: no star
     assert "90.0 (78%)" in page  # the ensemble's ceiling and recovered share
+    table.loc[1, ["ceiling_test", "recovered_test"]] = [0.0, None]  # a ceiling of 0: no share
+    assert '<td class="num">0.0</td>' in results_table_html(table, pd.Series(["unimodal"] * 5))
 
 
 def test_figures_save_as_png_too(tmp_path):

@@ -72,6 +72,13 @@ def _seeds(row: pd.Series) -> str:
     return f"{mean:.1f} &plusmn; {std:.1f}" if std is not None else f"{mean:.1f}"
 
 
+def _ceiling(row: pd.Series) -> str:
+    ceiling, recovered = _number(row.get("ceiling_test")), _number(row.get("recovered_test"))
+    if ceiling is None:
+        return ""
+    return f"{ceiling:.1f}" + (f" ({recovered:.0f}%)" if recovered is not None else "")
+
+
 def results_table_html(
     table: pd.DataFrame,
     kinds: pd.Series,
@@ -96,16 +103,7 @@ def results_table_html(
     if has.get("vs_reference"):
         extras.append(("Test &Delta; vs reference run", lambda r: _difference(r, "vs_reference")))
     if has.get("ceiling_test"):
-        extras.append(
-            (
-                "Ceiling (recovered)",
-                lambda r: (
-                    f"{_number(r['ceiling_test']):.1f} ({_number(r['recovered_test']):.0f}%)"
-                    if _number(r.get("ceiling_test")) is not None
-                    else ""
-                ),
-            )
-        )
+        extras.append(("Ceiling (recovered)", _ceiling))
     best = {}
     for prefix, _, _ in columns:
         values = [v for v in (_number(x) for x in table[f"{prefix}mf1"]) if v is not None]
