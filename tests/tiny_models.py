@@ -125,6 +125,17 @@ def _byte_level_bpe(special_tokens: list[str], vocab_size: int = 400):
     return tokenizer
 
 
+def _vocab_and_merges(path: Path) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """The vocabulary and merges a ``ByteLevelBPETokenizer.save_model`` wrote into ``path``."""
+    vocab = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
+    merges = [
+        tuple(line.split(" "))
+        for line in (path / "merges.txt").read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#version")
+    ]
+    return vocab, merges
+
+
 def tiny_distilroberta(directory: str | Path, max_positions: int = 64) -> Path:
     """A DistilRoBERTa-like encoder (RoBERTa, 2 layers, hidden 32) with a real tokenizer.
 
@@ -138,11 +149,15 @@ def tiny_distilroberta(directory: str | Path, max_positions: int = 64) -> Path:
     path = _folder(directory, "distilroberta")
     bpe = _byte_level_bpe(["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
     bpe.save_model(str(path))
-    tokenizer = RobertaTokenizerFast(
-        vocab_file=str(path / "vocab.json"),
-        merges_file=str(path / "merges.txt"),
-        model_max_length=max_positions,
-    )
+    vocab, merges = _vocab_and_merges(path)
+    # transformers 5 takes the vocabulary and merges themselves (``vocab=``, ``merges=``);
+    # the old ``vocab_file=``/``merges_file=`` keywords are silently ignored, which left a
+    # 5-token tokenizer that turned every text into "<s></s>".
+    tokenizer = RobertaTokenizerFast(vocab=vocab, merges=merges, model_max_length=max_positions)
+    if len(tokenizer) != len(vocab):
+        raise RuntimeError(
+            f"tiny RoBERTa tokenizer has {len(tokenizer)} tokens, its BPE {len(vocab)}"
+        )
     tokenizer.save_pretrained(path)
     torch.manual_seed(0)
     config = RobertaConfig(
@@ -245,12 +260,7 @@ def tiny_whisper(directory: str | Path, max_length: int = 12) -> Path:
     path = _folder(directory, "whisper")
     bpe = _byte_level_bpe([], vocab_size=300)
     bpe.save_model(str(path))
-    vocab = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
-    merges = [
-        tuple(line.split(" "))
-        for line in (path / "merges.txt").read_text(encoding="utf-8").splitlines()
-        if line and not line.startswith("#version")
-    ]
+    vocab, merges = _vocab_and_merges(path)
     tokenizer = WhisperTokenizer(vocab=vocab, merges=merges, model_max_length=448)
     tokenizer.add_special_tokens({"additional_special_tokens": _WHISPER_SPECIALS[1:]})
     feature_extractor = WhisperFeatureExtractor(feature_size=80)

@@ -331,6 +331,29 @@ def test_text_transformer_rows_and_determinism(roberta_path, pooling):
     np.testing.assert_allclose(alone.vector, rows[4].vector, atol=1e-5)
 
 
+def test_tiny_roberta_tokenizer_has_its_vocabulary(roberta_path):
+    """The tiny tokenizer must be a real BPE: a 5-token one turns every text into <s></s>."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(roberta_path)
+    assert len(tokenizer) > 100
+    first = tokenizer("I am not sure whether I want to change.")["input_ids"]
+    second = tokenizer("The weather today is sunny.")["input_ids"]
+    assert first != second and len(first) > 3 and len(second) > 3
+
+
+def test_text_transformer_different_texts_give_different_embeddings(roberta_path):
+    from ahrec.embeddings.text_transformer import TransformerTextEncoder
+
+    for pooling in ("cls", "mean"):
+        spec = TransformerTextSpec(model=str(roberta_path), pooling=pooling)
+        encoder = TransformerTextEncoder(spec, CPU)
+        rows = encoder.encode(
+            [TextItem("a", "I am not sure, maybe."), TextItem("b", "Yes, I am confident.")]
+        )
+        assert not np.allclose(rows[0].vector, rows[1].vector, atol=1e-4), pooling
+
+
 def test_text_transformer_load_errors(tmp_path):
     from ahrec.embeddings.text_transformer import TransformerTextEncoder
 

@@ -374,6 +374,21 @@ def test_text_finetune_tiny_distilroberta(tiny_dir: Path, tmp_path: Path) -> Non
         )
 
 
+def test_text_finetune_tiny_distilroberta_sees_the_words(tiny_dir: Path) -> None:
+    """Different transcripts reach the head as different vectors (a broken tokenizer gives one)."""
+    path = tiny_models.tiny_distilroberta(tiny_dir)
+    spec = TextFinetuneSpec(model=str(path), hidden=16)
+    model = build_unimodal("text_finetune", spec, None, CPU)
+    items = [
+        {"video_id": "a", "label": 0, "text": "I am not sure, maybe I could try."},
+        {"video_id": "b", "label": 1, "text": "The weather today is sunny and warm."},
+    ]
+    batch = model.collate(items)
+    assert not torch.equal(batch["input_ids"][0], batch["input_ids"][1])
+    _, embeddings = model.predict(items)
+    assert not np.allclose(embeddings[0], embeddings[1], atol=1e-4)
+
+
 # --- VideoMAE fine-tuning --------------------------------------------------------
 
 
