@@ -42,7 +42,9 @@ class FusionParams(TrainSettings):
     tau: float = number(0.2, "prototype similarity temperature", low_open=True)
     lambda_proto: float = number(0.65, "weight of the prototype cross-entropy")
     lambda_div: float = number(
-        0.0, "weight of the prototype diversity regulariser (0 in the paper)"
+        0.0,
+        "weight of the prototype diversity regulariser (0 in the paper). Our term is about "
+        "4/7 of the authors' at K = 8: their weight w is ours 7/4 x w",
     )
     div_margin: float = number(
         0.3, "same-class prototype cosine allowed before the diversity term costs", low=-1, high=1
@@ -145,10 +147,10 @@ def parse_fusion_run(
 #
 # lambda_div: the authors' range is 0-0.15 for their diversity term. Ours (one
 # mean over the K(K-1)/2 same-class pairs of each class, plus one over the
-# cross-class pairs, fusion/model.py: diversity_loss) measures 4/7 (about 0.57) of
-# their term for K = 8, so the same strength needs a weight 7/4 as large: the range
-# is 0-0.2625 (0.15 x 7/4) in steps of 0.0175 (0.01 x 7/4). The factor is exact only
-# for K = 8 (docs/method.md, "Deviations").
+# cross-class pairs, fusion/model.py: diversity_loss) was measured at about 0.57 of
+# their term for K = 8 (taken as 4/7), so the same strength needs a weight 7/4 as
+# large: the range is 0-0.2625 (0.15 x 7/4) in steps of 0.0175 (0.01 x 7/4). The
+# factor holds for K = 8 only (docs/method.md, "Deviations").
 LAMBDA_DIV_SCALE = 7.0 / 4.0
 PROTOTYPE_PARAMS = frozenset({"k", "tau", "lambda_proto", "lambda_div", "div_margin"})
 DEFAULT_SPACE: dict[str, Any] = {
