@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -23,7 +22,7 @@ from ahrec.corpus.manifest import read_manifest
 from ahrec.embeddings.table import read_embeddings
 from ahrec.evaluation.evaluate import read_metrics
 from ahrec.evaluation.table import TABLE_COLUMNS
-from tests.e2e.workflow import REPO, copy_run, snakemake, write_config
+from tests.e2e.workflow import PAPER_PRESET, copy_run, paper_config, snakemake, write_config
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -142,56 +141,6 @@ def test_logs_and_benchmarks_per_rule(default_run):
 def test_untouched_rerun_does_nothing(default_run):
     result = snakemake(default_run, "--dry-run")
     assert "Nothing to be done" in result.stdout + result.stderr
-
-
-PAPER_PRESET = REPO / "presets" / "paper.yaml"
-
-
-def paper_config(corpus: Path, models: dict[str, str]) -> dict:
-    """``presets/paper.yaml`` itself, made to run in CI: tiny models, a tiny corpus, short training.
-
-    Everything the preset says stays, except what CI cannot afford or reach: the
-    checkpoints become tiny randomly initialised models of the same
-    architectures (``tests/tiny_models.py``), the corpus the tiny demo corpus in
-    the BAH layout, ``device: auto``, and sizes, epochs, grids and trials shrink.
-    Every rule, unimodal model, fusion run (ablations, TF-IDF and
-    EmotionTextClassifier rows included) and the search of the preset run.
-    """
-    config = yaml.safe_load(PAPER_PRESET.read_text())
-    config.update(device="auto", results="results", corpus={"type": "bah", "root": str(corpus)})
-    config["scene"] = {**config.get("scene", {}), "n_frames": 4, "short_side": 40}
-    face = config["face"]
-    face.update(n_frames=6, crop_size=64)
-    face["detector"].update(checkpoint=models["yolo"], imgsz=160)
-    config["transcripts"]["asr"]["model"] = models["whisper"]
-    embeddings = config["embeddings"]
-    embeddings["scene"]["videomae"]["model"] = models["videomae"]
-    embeddings["face"]["effnet"].update(model=models["effnet"], batch_size=16)
-    embeddings["audio"]["wav2vec2"].update(model=models["wav2vec2"], layer=1)  # of 2
-    for entry in embeddings["text"].values():
-        if entry["kind"] == "transformer":
-            entry["model"] = models["distilroberta"]
-    embeddings["text"]["tfidf"]["max_features"] = 200
-    quick = {"epochs": 2, "patience": 2}
-    for entry in config["unimodal"].values():
-        kind = entry["kind"]
-        if kind in ("mlp", "temporal", "text_finetune", "videomae_finetune"):
-            entry.update(quick)
-        if kind == "text_finetune":
-            entry["model"] = models["distilroberta"]
-        elif kind == "videomae_finetune":
-            entry.update(model=models["videomae"], frozen_layers=1, batch_size=2)
-        elif kind == "temporal":
-            entry.update(d_model=32, layers=1)
-        elif kind == "tfidf_logreg":
-            entry.update(max_features=[50, 200], ngram_max=[1, 2], C=[1.0])
-        elif kind == "tfidf_catboost":
-            entry.update(max_features=[50, 200], ngram_max=[1], iterations=30)
-    config["evaluation"] = {**config.get("evaluation", {}), "folds": 2}
-    config["fusion"].update(seeds=[1, 2], defaults={"d": 32, "epochs": 3})
-    for search in config.get("search", {}).values():
-        search["n_trials"] = 2
-    return config
 
 
 @pytest.fixture(scope="module")

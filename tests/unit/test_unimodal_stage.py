@@ -50,6 +50,7 @@ SPEC = parse_unimodal(
         "modality": "face",
         "kind": "mlp",
         "embedding": "hog",
+        "standardise": True,  # HOG statistics, as the demo's face model
         "hidden": [8, 6],
         "lr": 0.01,
         "epochs": 60,
