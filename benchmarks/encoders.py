@@ -16,7 +16,9 @@ videos / 64 transcripts), after one untimed warm-up call. With ``--network``
 (the default on CUDA) the network alone is timed too, on random tensors of the
 input shape already on the device: the gap between the two figures is what the
 CPU-side preparation costs. On CUDA the peak GPU memory of each encoder is
-printed (``torch.cuda.max_memory_allocated``).
+printed (``torch.cuda.max_memory_allocated``). The CPU seconds the process
+spent per video are printed too: on a machine shared with other work they
+move far less than wall-clock throughput.
 
     .venv/bin/python benchmarks/encoders.py --size tiny [--size small] [--device cpu]
         [--videos 16] [--seconds 10] [--encoders videomae,timm,wav2vec2,text] [--json out.json]
@@ -213,12 +215,16 @@ def bench_encoder(
         for start in range(0, len(inputs), group):
             encoder.encode(inputs[start : start + group])
 
+    cpu_start = time.process_time()
     elapsed = timed(encode_all, device)
+    cpu = time.process_time() - cpu_start
     result: dict[str, Any] = {
         "encoder": name,
         "videos": len(inputs),
         "per_call": group,
         "encode_videos_per_s": len(inputs) / elapsed,
+        # CPU seconds of this process per video: on a shared machine, steadier than wall time
+        "encode_cpu_s_per_video": cpu / len(inputs),
     }
     if device.type == "cuda":
         result["peak_gpu_mib"] = torch.cuda.max_memory_allocated(device) / 2**20
@@ -260,7 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results.append(row)
                 line = (
                     f"{size:6s} {name:9s} {row['device']:4s} encode {row['encode_videos_per_s']:8.2f} "
-                    f"videos/s ({row['videos']} videos, {row['per_call']} per call)"
+                    f"videos/s, {row['encode_cpu_s_per_video']:7.3f} CPU s/video "
+                    f"({row['videos']} videos, {row['per_call']} per call)"
                 )
                 if "network_videos_per_s" in row:
                     line += f"  network alone {row['network_videos_per_s']:8.2f} videos/s"
