@@ -153,13 +153,18 @@ def _reference_clip(images: list[np.ndarray], size: int) -> torch.Tensor:
 PREPROCESS_ATOL = 1e-5
 
 
-def test_batched_frame_preprocessing_equals_the_per_frame_path():
-    from ahrec.embeddings.videomae import preprocess_frames
+@pytest.mark.parametrize("batched", [True, False])
+def test_batched_frame_preprocessing_equals_the_per_frame_path(batched):
+    """The GPU's batched path (run here on the CPU) and the CPU's per-image path."""
+    from ahrec.embeddings.imaging import prepare_images
+    from ahrec.embeddings.videomae import _centre_crop, _resize_shortest_edge
 
     images = frames(3, 3, 48, 64) + frames(4, 2, 90, 40) + frames(5, 2, 32, 32)
-    batched = preprocess_frames(images, 32, CPU)
-    assert batched.shape == (7, 3, 32, 32) and batched.dtype == torch.float32
-    torch.testing.assert_close(batched, _reference_clip(images, 32), atol=PREPROCESS_ATOL, rtol=0)
+    out = prepare_images(
+        images, CPU, lambda x: _centre_crop(_resize_shortest_edge(x, 32), 32), batched=batched
+    )
+    assert out.shape == (7, 3, 32, 32) and out.dtype == torch.float32
+    torch.testing.assert_close(out, _reference_clip(images, 32), atol=PREPROCESS_ATOL, rtol=0)
 
 
 def test_videomae_batches_clips_on_its_device(videomae):
@@ -246,11 +251,14 @@ def test_timm_face_preprocessing_equals_the_per_crop_path(effnet):
         if tensor.shape[-2:] != (224, 224):
             tensor = F.interpolate(tensor, size=(224, 224), mode="bilinear", antialias=True)
         reference.append(tensor)
-    batched = effnet._preprocess(crops)
-    assert batched.shape == (6, 3, 224, 224) and batched.device == effnet.device
-    torch.testing.assert_close(
-        batched, imagenet_normalise(torch.cat(reference)), atol=PREPROCESS_ATOL, rtol=0
-    )
+    from ahrec.embeddings.imaging import prepare_images
+
+    expected = imagenet_normalise(torch.cat(reference))
+    on_cpu = effnet._preprocess(crops)  # one crop at a time on the CPU
+    batched = prepare_images(crops, CPU, effnet._resize, batched=True)  # the GPU's path
+    for out in (on_cpu, batched):
+        assert out.shape == (6, 3, 224, 224) and out.device == effnet.device
+        torch.testing.assert_close(out, expected, atol=PREPROCESS_ATOL, rtol=0)
 
 
 def test_timm_face_weight_containers(effnet, effnet_path, tmp_path):
@@ -381,6 +389,8 @@ def test_wav2vec2_batched_tracks_equal_one_at_a_time(wav2vec2_path):
     batched = Wav2Vec2Encoder(Wav2Vec2Spec(model=str(wav2vec2_path), layer=1, batch_size=4), CPU)
     alone = Wav2Vec2Encoder(Wav2Vec2Spec(model=str(wav2vec2_path), layer=1, batch_size=1), CPU)
     assert batched.batch_items == 4 and batched.can_pad
+    assert batched.batch_tracks == 1  # the CPU runs tracks alone; a GPU batches them
+    batched.batch_tracks = 4  # the GPU's path, on the CPU, to compare
     assert [len(b) for b in batched._batches([0, 2, 1, 3], [16000, 5000, 12345, 401])] == [4]
     rows, reference = batched.encode(items), [alone.encode([item])[0] for item in items]
     assert [r.video_id for r in rows] == list("abcde") and rows[4].vector is None
@@ -397,6 +407,7 @@ def test_wav2vec2_batches_respect_the_audio_budget(wav2vec2_path, model_dir):
 
     spec = Wav2Vec2Spec(model=str(wav2vec2_path), layer=1, batch_size=8, batch_seconds=2.0)
     encoder = Wav2Vec2Encoder(spec, CPU)
+    encoder.batch_tracks = 8  # as on a GPU
     # longest first; a batch closes when its padded length would pass 2 s (32000 samples)
     assert encoder._batches([0, 1, 2, 3], [20000, 15000, 10000, 9000]) == [[0], [1, 2], [3]]
     postnorm = tiny_models.tiny_wav2vec2(model_dir, stable_layer_norm=False)

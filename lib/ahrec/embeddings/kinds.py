@@ -79,8 +79,9 @@ class Wav2Vec2Spec:
     layer: int = count(10, "hidden layer whose states are kept (0: the feature projection)", low=0)
     batch_size: int = count(
         8,
-        "tracks per forward pass, padded with an attention mask (results equal one at a time "
-        "to float rounding); post-norm (group-norm) checkpoints always run one at a time",
+        "tracks per forward pass on a GPU, padded with an attention mask (results equal one at "
+        "a time to float rounding); on the CPU, and for post-norm (group-norm) checkpoints, "
+        "tracks run one at a time",
     )
     batch_seconds: float = number(
         480.0,

@@ -10,8 +10,9 @@ ignores the head.
 
 Two things keep a GPU busy: the layers after the kept one are dropped once
 loaded (``truncate_to_layer``: layer 10 of 12 no longer pays for 11 and 12,
-nor for every layer's hidden states), and tracks run in batches of
-``batch_size``, sorted by length and right-padded with an attention mask. The
+nor for every layer's hidden states), and on a GPU tracks run in batches of
+``batch_size``, sorted by length and right-padded with an attention mask (on
+the CPU one at a time, where batching gains nothing). The
 checkpoints with layer-norm convolutions (wav2vec2-large-robust, the paper's)
 zero the padded steps and never attend to them, so a track's states equal its
 states alone to float rounding (tested); checkpoints with group-norm
@@ -127,6 +128,9 @@ class Wav2Vec2Encoder:
         self.layers_total = int(config.num_hidden_layers)
         # Padding with a mask is exact only where no normalisation runs over time.
         self.can_pad = config.feat_extract_norm == "layer"
+        # Batches feed a GPU; on the CPU a track alone keeps its activations in cache
+        # and pays for no padding (batches measured slower there).
+        self.batch_tracks = spec.batch_size if self.can_pad and device.type == "cuda" else 1
         truncate_to_layer(model, spec.layer)
         self.model = model.to(device).eval()
         LOG.info(
@@ -134,7 +138,7 @@ class Wav2Vec2Encoder:
             spec.model,
             spec.layer,
             self.layers_total,
-            spec.batch_size if self.can_pad else 1,
+            self.batch_tracks,
             "" if self.can_pad else " (group-norm convolutions: padding would change results)",
         )
 
@@ -188,8 +192,8 @@ class Wav2Vec2Encoder:
         return [hidden[row, : int(n)] for row, n in enumerate(steps)]
 
     def _batches(self, order: Sequence[int], lengths: Sequence[int]) -> list[list[int]]:
-        """Indices in groups of at most batch_size whose padded length fits batch_seconds."""
-        size = self.spec.batch_size if self.can_pad else 1
+        """Indices in groups of at most batch_tracks whose padded length fits batch_seconds."""
+        size = self.batch_tracks
         budget = self.spec.batch_seconds * self.sample_rate
         batches: list[list[int]] = []
         for index in order:  # longest first: a batch's first track sets its padded length
