@@ -21,6 +21,7 @@ with rule_logging(snakemake.log[0], snakemake.threads):
         snakemake.output.best,
         snakemake.output.trials,
         sampler_seed=params.search["sampler_seed"],
+        multivariate=params.search.get("multivariate", True),
         device=params.device,
         evaluation=EvaluationSettings(**params.evaluation),
     )

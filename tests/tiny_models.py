@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -33,17 +34,37 @@ _CORPUS = [
 ]
 
 
+@dataclass(frozen=True)
+class Width:
+    """The size of a transformer: the tests' tiny one by default; benchmarks ask for larger."""
+
+    hidden: int = 32
+    layers: int = 2
+    heads: int = 2
+    intermediate: int = 64
+
+    @property
+    def tag(self) -> str:
+        """A folder-name suffix, empty for the tests' tiny default (their paths stay as they were)."""
+        if self == Width():
+            return ""
+        return f"-h{self.hidden}-l{self.layers}"
+
+
 def _folder(directory: str | Path, name: str) -> Path:
     path = Path(directory) / name
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def tiny_videomae(directory: str | Path, num_frames: int = 4, image_size: int = 32) -> Path:
+def tiny_videomae(
+    directory: str | Path, num_frames: int = 4, image_size: int = 32, width: Width = Width()
+) -> Path:
     """A VideoMAE video classifier (like MCG-NJU/videomae-base-finetuned-kinetics), tiny.
 
     Saved with its classification head, as the paper's checkpoint is, so that
-    loading it as a bare ``VideoMAEModel`` is what the test exercises.
+    loading it as a bare ``VideoMAEModel`` is what the test exercises. ``width``
+    makes it larger (``PAPER_SIZE`` is VideoMAE-base: 16 frames, 224 px, 768 x 12).
     """
     from transformers import VideoMAEConfig, VideoMAEForVideoClassification
 
@@ -54,19 +75,25 @@ def tiny_videomae(directory: str | Path, num_frames: int = 4, image_size: int = 
         num_channels=3,
         num_frames=num_frames,
         tubelet_size=2,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
+        hidden_size=width.hidden,
+        num_hidden_layers=width.layers,
+        num_attention_heads=width.heads,
+        intermediate_size=width.intermediate,
         use_mean_pooling=True,
         num_labels=2,
     )
-    path = _folder(directory, f"videomae-f{num_frames}-s{image_size}")
+    path = _folder(directory, f"videomae-f{num_frames}-s{image_size}{width.tag}")
     VideoMAEForVideoClassification(config).eval().save_pretrained(path)
     return path
 
 
-def tiny_wav2vec2(directory: str | Path, with_head: bool = True) -> Path:
+def tiny_wav2vec2(
+    directory: str | Path,
+    with_head: bool = True,
+    width: Width = Width(),
+    conv_channels: int = 8,
+    stable_layer_norm: bool = True,
+) -> Path:
     """A wav2vec2 model shaped like the audeering emotion checkpoint, tiny.
 
     The real convolutional stack (7 layers, strides 5,2,...,2, so a 400-sample
@@ -75,7 +102,10 @@ def tiny_wav2vec2(directory: str | Path, with_head: bool = True) -> Path:
     size 32 and 2 layers. With ``with_head`` the folder holds a sequence
     classifier, so loading it as ``Wav2Vec2Model`` must ignore head weights, as
     it must for the audeering checkpoint. A feature extractor config
-    (``preprocessor_config.json``) is saved beside it.
+    (``preprocessor_config.json``) is saved beside it. ``width`` and
+    ``conv_channels`` make it larger (``PAPER_SIZE``: wav2vec2-large, 1024 x 12,
+    512 conv channels); ``stable_layer_norm=False`` gives the base models'
+    post-norm transformer with group-norm convolutions instead.
     """
     from transformers import (
         Wav2Vec2Config,
@@ -85,23 +115,26 @@ def tiny_wav2vec2(directory: str | Path, with_head: bool = True) -> Path:
     )
 
     torch.manual_seed(0)
+    large = width.hidden >= 256
     config = Wav2Vec2Config(
         vocab_size=32,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        conv_dim=(8,) * 7,
+        hidden_size=width.hidden,
+        num_hidden_layers=width.layers,
+        num_attention_heads=width.heads,
+        intermediate_size=width.intermediate,
+        conv_dim=(conv_channels,) * 7,
         conv_stride=(5, 2, 2, 2, 2, 2, 2),
         conv_kernel=(10, 3, 3, 3, 3, 2, 2),
-        feat_extract_norm="layer",
-        do_stable_layer_norm=True,
-        num_conv_pos_embeddings=16,
-        num_conv_pos_embedding_groups=2,
+        conv_bias=large,
+        feat_extract_norm="layer" if stable_layer_norm else "group",
+        do_stable_layer_norm=stable_layer_norm,
+        num_conv_pos_embeddings=128 if large else 16,
+        num_conv_pos_embedding_groups=16 if large else 2,
         classifier_proj_size=16,
         num_labels=3,
     )
-    path = _folder(directory, "wav2vec2" + ("-head" if with_head else ""))
+    name = "wav2vec2" + ("-head" if with_head else "") + ("" if stable_layer_norm else "-postnorm")
+    path = _folder(directory, name + width.tag)
     model_class = Wav2Vec2ForSequenceClassification if with_head else Wav2Vec2Model
     model_class(config).eval().save_pretrained(path)
     Wav2Vec2FeatureExtractor(
@@ -109,7 +142,7 @@ def tiny_wav2vec2(directory: str | Path, with_head: bool = True) -> Path:
         sampling_rate=16000,
         padding_value=0.0,
         do_normalize=True,
-        return_attention_mask=True,
+        return_attention_mask=stable_layer_norm,
     ).save_pretrained(path)
     return path
 
@@ -125,32 +158,52 @@ def _byte_level_bpe(special_tokens: list[str], vocab_size: int = 400):
     return tokenizer
 
 
-def tiny_distilroberta(directory: str | Path, max_positions: int = 64) -> Path:
+def _vocab_and_merges(path: Path) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """The vocabulary and merges a ``ByteLevelBPETokenizer.save_model`` wrote into ``path``."""
+    vocab = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
+    merges = [
+        tuple(line.split(" "))
+        for line in (path / "merges.txt").read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#version")
+    ]
+    return vocab, merges
+
+
+def tiny_distilroberta(
+    directory: str | Path, max_positions: int = 64, width: Width = Width()
+) -> Path:
     """A DistilRoBERTa-like encoder (RoBERTa, 2 layers, hidden 32) with a real tokenizer.
 
     The tokenizer is a byte-level BPE trained offline on a few sentences and
     saved as a RoBERTa tokenizer, so ``AutoTokenizer``/``AutoModel`` load the
     folder exactly as they load j-hartmann/emotion-english-distilroberta-base.
-    ``max_positions`` usable positions (RoBERTa reserves two more).
+    ``max_positions`` usable positions (RoBERTa reserves two more). ``width``
+    makes it larger (``PAPER_SIZE``: DistilRoBERTa, 768 x 6, 512 positions); the
+    vocabulary stays the tiny BPE's, so texts split into more tokens than with the
+    real one (a benchmark is, if anything, pessimistic).
     """
     from transformers import RobertaConfig, RobertaForSequenceClassification, RobertaTokenizerFast
 
-    path = _folder(directory, "distilroberta")
+    path = _folder(directory, f"distilroberta-p{max_positions}{width.tag}")
     bpe = _byte_level_bpe(["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
     bpe.save_model(str(path))
-    tokenizer = RobertaTokenizerFast(
-        vocab_file=str(path / "vocab.json"),
-        merges_file=str(path / "merges.txt"),
-        model_max_length=max_positions,
-    )
+    vocab, merges = _vocab_and_merges(path)
+    # transformers 5 takes the vocabulary and merges themselves (``vocab=``, ``merges=``);
+    # the old ``vocab_file=``/``merges_file=`` keywords are silently ignored, which left a
+    # 5-token tokenizer that turned every text into "<s></s>".
+    tokenizer = RobertaTokenizerFast(vocab=vocab, merges=merges, model_max_length=max_positions)
+    if len(tokenizer) != len(vocab):
+        raise RuntimeError(
+            f"tiny RoBERTa tokenizer has {len(tokenizer)} tokens, its BPE {len(vocab)}"
+        )
     tokenizer.save_pretrained(path)
     torch.manual_seed(0)
     config = RobertaConfig(
         vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
+        hidden_size=width.hidden,
+        num_hidden_layers=width.layers,
+        num_attention_heads=width.heads,
+        intermediate_size=width.intermediate,
         max_position_embeddings=max_positions + 2,
         type_vocab_size=1,
         pad_token_id=tokenizer.pad_token_id,
@@ -245,12 +298,7 @@ def tiny_whisper(directory: str | Path, max_length: int = 12) -> Path:
     path = _folder(directory, "whisper")
     bpe = _byte_level_bpe([], vocab_size=300)
     bpe.save_model(str(path))
-    vocab = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
-    merges = [
-        tuple(line.split(" "))
-        for line in (path / "merges.txt").read_text(encoding="utf-8").splitlines()
-        if line and not line.startswith("#version")
-    ]
+    vocab, merges = _vocab_and_merges(path)
     tokenizer = WhisperTokenizer(vocab=vocab, merges=merges, model_max_length=448)
     tokenizer.add_special_tokens({"additional_special_tokens": _WHISPER_SPECIALS[1:]})
     feature_extractor = WhisperFeatureExtractor(feature_size=80)
@@ -294,3 +342,58 @@ def tiny_whisper(directory: str | Path, max_length: int = 12) -> Path:
     )
     model.save_pretrained(path)
     return path
+
+
+# --- the paper's architectures at three sizes (benchmarks) ----------------------------
+
+
+@dataclass(frozen=True)
+class ArchitectureSize:
+    """One size of every paper encoder: the tests' tiny one, a CPU-sized one, the paper's own.
+
+    Benchmarks build these with random weights locally (no hub): the cost of a
+    forward pass depends on the shapes, not on the values of the weights.
+    """
+
+    videomae_frames: int
+    videomae_image: int
+    videomae: Width
+    wav2vec2: Width
+    wav2vec2_conv: int
+    roberta: Width
+    roberta_positions: int
+
+
+SIZES: dict[str, ArchitectureSize] = {
+    "tiny": ArchitectureSize(4, 32, Width(), Width(), 8, Width(), 64),
+    "small": ArchitectureSize(
+        8, 112, Width(192, 4, 3, 768), Width(256, 4, 4, 1024), 128, Width(256, 4, 4, 1024), 256
+    ),
+    # VideoMAE-base, wav2vec2-large-robust-12 (audeering), DistilRoBERTa-base
+    "paper": ArchitectureSize(
+        16,
+        224,
+        Width(768, 12, 12, 3072),
+        Width(1024, 12, 16, 4096),
+        512,
+        Width(768, 6, 12, 3072),
+        512,
+    ),
+}
+
+
+def build_architectures(directory: str | Path, size: str) -> dict[str, Path]:
+    """Every paper encoder at ``size`` (a key of ``SIZES``), saved under ``directory``.
+
+    Returns the paths to put in ``model:``: ``videomae``, ``effnet`` (EfficientNet-B0
+    is always the real architecture), ``wav2vec2``, ``distilroberta``.
+    """
+    spec = SIZES[size]
+    return {
+        "videomae": tiny_videomae(
+            directory, spec.videomae_frames, spec.videomae_image, spec.videomae
+        ),
+        "effnet": tiny_efficientnet_b0(directory),
+        "wav2vec2": tiny_wav2vec2(directory, width=spec.wav2vec2, conv_channels=spec.wav2vec2_conv),
+        "distilroberta": tiny_distilroberta(directory, spec.roberta_positions, spec.roberta),
+    }

@@ -33,6 +33,25 @@ def limit_threads(threads: int) -> None:
         sys.modules["cv2"].setNumThreads(threads)
 
 
+# How a job's log reports the most GPU memory its tensors held (benchmarks/paper_gpu.py reads it).
+PEAK_GPU_MEMORY = "peak GPU memory (torch.cuda.max_memory_allocated):"
+
+
+def peak_gpu_mib() -> float | None:
+    """The job's peak allocated CUDA memory in MiB, or None when it never used CUDA.
+
+    Read only when torch is already imported and CUDA initialised, so a job
+    that never touched a GPU pays nothing for the question.
+    """
+    torch = sys.modules.get("torch")
+    if torch is None or not torch.cuda.is_initialized():
+        return None
+    return (
+        max(torch.cuda.max_memory_allocated(device) for device in range(torch.cuda.device_count()))
+        / 2**20
+    )
+
+
 @contextlib.contextmanager
 def rule_logging(log_path: str | Path | None, threads: int = 1) -> Iterator[logging.Logger]:
     """Send all of a job's output to its log file; log the traceback if it fails."""
@@ -58,6 +77,9 @@ def rule_logging(log_path: str | Path | None, threads: int = 1) -> Iterator[logg
             raise
         else:
             LOG.info("done in %.1f s", time.perf_counter() - started)
+            peak = peak_gpu_mib()
+            if peak is not None:
+                LOG.info("%s %.0f MiB", PEAK_GPU_MEMORY, peak)
         finally:
             root.removeHandler(handler)
             root.setLevel(previous_level)

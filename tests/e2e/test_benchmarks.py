@@ -58,3 +58,20 @@ def test_media_benchmark_reports_every_stage_of_the_workflow(tiny_corpus, tmp_pa
         if name != media_embeddings.BASELINE:
             assert row["peak_rss_mb"] > 0, name
         assert f"| {name} |" in table
+
+
+def test_encoder_benchmark_times_every_neural_encoder(tmp_path, capsys):
+    import encoders
+
+    report = tmp_path / "encoders.json"
+    code = encoders.main(
+        ["--size", "tiny", "--device", "cpu", "--videos", "2", "--seconds", "1", "--network",
+         "--json", str(report)]
+    )  # fmt: skip
+    assert code == 0
+    rows = json.loads(report.read_text())
+    assert [row["encoder"] for row in rows] == list(encoders.ENCODERS)
+    for row in rows:
+        assert row["encode_videos_per_s"] > 0 and row["network_videos_per_s"] > 0, row
+        assert row["per_call"] >= 1 and row["encode_cpu_s_per_video"] > 0, row
+    assert "videos/s" in capsys.readouterr().out

@@ -1,10 +1,11 @@
 """The whole DAG, end to end, through the Snakemake CLI, on a tiny demo corpus.
 
 Runs share one generated corpus: the offline default configuration (what a
-fresh clone runs, with small models), the paper's architectures (VideoMAE,
-EfficientNet-B0, YOLOv8, wav2vec2, DistilRoBERTa, Whisper) as tiny randomly
-initialised models loaded through the real loaders, and a rerun with the test
-labels flipped, which must not change a single prediction.
+fresh clone runs, with small models), ``presets/paper.yaml`` itself with its
+architectures (VideoMAE, EfficientNet-B0, YOLOv8, wav2vec2, DistilRoBERTa,
+Whisper) as tiny randomly initialised models loaded through the real loaders,
+and a rerun with the test labels flipped, which must not change a single
+prediction.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import shutil
 
 import pandas as pd
 import pytest
+import yaml
 
 from ahrec.corpus.bah import parse_split_line, read_text_lines
 from ahrec.corpus.manifest import read_manifest
 from ahrec.embeddings.table import read_embeddings
 from ahrec.evaluation.evaluate import read_metrics
 from ahrec.evaluation.table import TABLE_COLUMNS
-from tests.e2e.workflow import copy_run, snakemake, write_config
+from tests.e2e.workflow import PAPER_PRESET, copy_run, paper_config, snakemake, write_config
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -143,106 +145,29 @@ def test_untouched_rerun_does_nothing(default_run):
 
 @pytest.fixture(scope="module")
 def paper_run(default_run, tmp_path_factory):
-    """The paper's architectures as tiny models, on a copy of the default run's corpus."""
+    """presets/paper.yaml with tiny models of its architectures, on a copy of the default corpus."""
     from tests import tiny_models
 
     workdir = tmp_path_factory.mktemp("paper-run")
-    models = workdir / "models"
+    folder = workdir / "models"
     shutil.copytree(default_run / "results" / "demo_corpus", workdir / "corpus")
-    distilroberta = str(tiny_models.tiny_distilroberta(models))
-    videomae = str(tiny_models.tiny_videomae(models))
-    quick = {"epochs": 2, "patience": 2}
-    write_config(
-        workdir,
-        {
-            "corpus": {"type": "bah", "root": str(workdir / "corpus")},
-            "scene": {"n_frames": 4, "short_side": 40},
-            "face": {
-                "n_frames": 6,
-                "crop_size": 64,
-                "detector": {
-                    "kind": "yolo",
-                    "checkpoint": str(tiny_models.tiny_yolov8(models)),
-                    "imgsz": 160,
-                },
-            },
-            "transcripts": {
-                "asr": {"kind": "whisper", "model": str(tiny_models.tiny_whisper(models))}
-            },
-            "embeddings": {
-                "scene": {
-                    "videomae": {
-                        "kind": "videomae",
-                        "model": str(tiny_models.tiny_videomae(models)),
-                    }
-                },
-                "face": {
-                    "effnet": {
-                        "kind": "timm",
-                        "model": str(tiny_models.tiny_efficientnet_b0(models)),
-                        "batch_size": 16,
-                    }
-                },
-                "audio": {
-                    "wav2vec2": {
-                        "kind": "wav2vec2",
-                        "model": str(tiny_models.tiny_wav2vec2(models)),
-                        "layer": 1,
-                    }
-                },
-                "text": {
-                    "distilroberta": {
-                        "kind": "transformer",
-                        "model": distilroberta,
-                        "pooling": "cls",
-                    }
-                },
-            },
-            "evaluation": {"folds": 2},
-            "unimodal": {
-                "face": {"modality": "face", "kind": "mlp", "embedding": "effnet", **quick},
-                "scene": {
-                    "modality": "scene",
-                    "kind": "videomae_finetune",
-                    "model": videomae,
-                    "frozen_layers": 1,
-                    "batch_size": 2,
-                    **quick,
-                },
-                "audio": {
-                    "modality": "audio",
-                    "kind": "temporal",
-                    "embedding": "wav2vec2",
-                    "encoder": "transformer",
-                    "d_model": 32,
-                    "layers": 1,
-                    "ff_dim": 64,
-                    **quick,
-                },
-                "text": {
-                    "modality": "text",
-                    "kind": "text_finetune",
-                    "model": distilroberta,
-                    **quick,
-                },
-            },
-            "fusion": {
-                "seeds": [1, 2],
-                "defaults": {"d": 32, "epochs": 3},
-                "runs": {
-                    "paper": {"models": ["face", "scene", "audio", "text"], "prototypes": True}
-                },
-                "submission": "paper",
-            },
-        },
-        base=None,
-    )
+    models = {
+        "videomae": tiny_models.tiny_videomae(folder),
+        "effnet": tiny_models.tiny_efficientnet_b0(folder),
+        "wav2vec2": tiny_models.tiny_wav2vec2(folder),
+        "distilroberta": tiny_models.tiny_distilroberta(folder),
+        "yolo": tiny_models.tiny_yolov8(folder),
+        "whisper": tiny_models.tiny_whisper(folder),
+    }
+    config = paper_config(workdir / "corpus", {k: str(v) for k, v in models.items()})
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     snakemake(workdir)
     return workdir
 
 
-def test_paper_architectures_run_through_the_same_rules(paper_run):
+def test_the_paper_preset_runs_through_every_rule(paper_run):
     results = paper_run / "results"
+    preset = yaml.safe_load(PAPER_PRESET.read_text())
     manifest = read_manifest(results / "manifest.parquet")
     ids = set(manifest["video_id"])
     expected = {
@@ -250,6 +175,7 @@ def test_paper_architectures_run_through_the_same_rules(paper_run):
         "face/effnet": 2 * 1280,
         "audio/wav2vec2": 32,
         "text/distilroberta": 32,
+        "text/emotion_text": 32,
     }
     for name, dim in expected.items():
         table = read_embeddings(results / "embeddings" / f"{name}.parquet")
@@ -264,9 +190,30 @@ def test_paper_architectures_run_through_the_same_rules(paper_run):
     asr = transcripts[transcripts["source"].fillna("").str.startswith("asr")]
     # random Whisper weights: whatever it says, the row is there and labelled as ASR
     assert len(transcripts) == N_VIDEOS and (asr["source"] == "asr:whisper").all()
-    for model, dim in {"face": 256, "scene": 32, "audio": 16, "text": 128}.items():
+    dims = {
+        "face_mlp": 256,
+        "scene_videomae": 32,
+        "audio_mamba": 16,
+        "text_distilroberta": 128,
+        "text_emotion_classifier": 128,
+    }
+    assert set(preset["unimodal"]) == set(dims) | {"text_tfidf_lr", "text_tfidf_catboost"}
+    for model, dim in dims.items():
         embeddings = read_embeddings(results / "unimodal" / model / "embeddings.parquet")
-        assert embeddings.dim == dim, model
+        assert embeddings.dim == dim and set(embeddings.video_ids) == ids, model
+    for model in ("text_tfidf_lr", "text_tfidf_catboost"):  # the authors' input: the vector
+        embeddings = read_embeddings(results / "unimodal" / model / "embeddings.parquet")
+        assert embeddings.dim > 1 and embeddings.available.all(), model
+    mamba_log = "".join(p.read_text() for p in (results / "logs").rglob("*audio_mamba*.log"))
+    assert "Mamba blocks run the mambapy parallel scan" in mamba_log
+    table = pd.read_csv(results / "table.csv")
+    for run in preset["fusion"]["runs"]:
+        assert (results / "fusion" / run).is_dir(), run
+    assert len(table) >= len(preset["unimodal"]) + len(preset["fusion"]["runs"])
+    assert (
+        "multivariate" in (results / "logs").joinpath("search", "proto.log").read_text()
+        or (results / "search/proto/best.yaml").is_file()
+    )
     submission = pd.read_csv(results / "submission.csv")
     assert len(submission) == (manifest["split"] == "test").sum()
 

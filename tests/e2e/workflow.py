@@ -109,3 +109,62 @@ def snakemake(
             f"{result.stderr[-4000:]}\n{tails}"
         )
     return result
+
+
+PAPER_PRESET = REPO / "presets" / "paper.yaml"
+
+
+def paper_config(
+    corpus: Path, models: dict[str, str], quick: bool = True, layer: int = 1
+) -> dict[str, Any]:
+    """``presets/paper.yaml`` itself, pointed at local models and a local corpus.
+
+    Everything the preset says stays, except what a test machine cannot reach:
+    the checkpoints become locally built models of the same architectures
+    (``tests/tiny_models.py``; ``layer`` is the wav2vec2 layer kept, of the
+    model's own), the corpus a generated one in the BAH layout, ``device: auto``.
+    With ``quick`` (CI) frames, crops, epochs, grids and trials shrink as well.
+    Every rule, unimodal model, fusion run (ablations, TF-IDF and
+    EmotionTextClassifier rows included) and the search of the preset run.
+    """
+    config = yaml.safe_load(PAPER_PRESET.read_text())
+    config.update(device="auto", results="results", corpus={"type": "bah", "root": str(corpus)})
+    face = config["face"]
+    face["detector"]["checkpoint"] = models["yolo"]
+    config["transcripts"]["asr"]["model"] = models["whisper"]
+    embeddings = config["embeddings"]
+    embeddings["scene"]["videomae"]["model"] = models["videomae"]
+    embeddings["face"]["effnet"]["model"] = models["effnet"]
+    embeddings["audio"]["wav2vec2"].update(model=models["wav2vec2"], layer=layer)
+    for entry in embeddings["text"].values():
+        if entry["kind"] == "transformer":
+            entry["model"] = models["distilroberta"]
+    for entry in config["unimodal"].values():
+        if entry["kind"] == "text_finetune":
+            entry["model"] = models["distilroberta"]
+        elif entry["kind"] == "videomae_finetune":
+            entry["model"] = models["videomae"]
+    if not quick:
+        return config
+    config["scene"] = {**config.get("scene", {}), "n_frames": 4, "short_side": 40}
+    face.update(n_frames=6, crop_size=64)
+    face["detector"]["imgsz"] = 160
+    embeddings["face"]["effnet"]["batch_size"] = 16
+    embeddings["text"]["tfidf"]["max_features"] = 200
+    for entry in config["unimodal"].values():
+        kind = entry["kind"]
+        if kind in ("mlp", "temporal", "text_finetune", "videomae_finetune"):
+            entry.update(epochs=2, patience=2)
+        if kind == "videomae_finetune":
+            entry.update(frozen_layers=1, batch_size=2)
+        elif kind == "temporal":
+            entry.update(d_model=32, layers=1)
+        elif kind == "tfidf_logreg":
+            entry.update(max_features=[50, 200], ngram_max=[1, 2], C=[1.0])
+        elif kind == "tfidf_catboost":
+            entry.update(max_features=[50, 200], ngram_max=[1], iterations=30)
+    config["evaluation"] = {**config.get("evaluation", {}), "folds": 2}
+    config["fusion"].update(seeds=[1, 2], defaults={"d": 32, "epochs": 3})
+    for search in config.get("search", {}).values():
+        search["n_trials"] = 2
+    return config

@@ -181,3 +181,39 @@ def test_search_space_defaults_to_the_authors_and_can_be_narrowed():
     assert (k.low, k.high, k.step, k.integer, k.prototypes_only) == (4, 16, 2, True, True)
     assert "lambda_div" not in [d.name for d in narrowed.space]
     assert [d.name for d in narrowed.dimensions(prototypes=False)][-1] == "grad_clip"
+
+
+def test_the_default_search_space_is_the_authors():
+    """Even K, stepped ranges holding the paper's selected values, multivariate TPE."""
+    import optuna
+
+    from ahrec.fusion.params import FusionParams
+    from ahrec.fusion.search import suggest, tpe_sampler
+
+    search = load_settings(load_config(REPO / "presets" / "paper.yaml")).searches["proto"]
+    dims = {d.name: d for d in search.space}
+    assert search.multivariate
+    assert (dims["k"].low, dims["k"].high, dims["k"].step, dims["k"].integer) == (4, 16, 2, True)
+    assert (dims["lambda_div"].high, dims["lambda_div"].step) == (0.2625, 0.0175)  # 7/4 x theirs
+    selected = FusionParams()
+    for name in ("dropout", "label_smoothing", "grad_clip", "k", "tau", "lambda_proto"):
+        steps = (getattr(selected, name) - dims[name].low) / dims[name].step
+        assert abs(steps - round(steps)) < 1e-9, name
+    study = optuna.create_study(direction="maximize", sampler=tpe_sampler(0, True))
+    for _ in range(12):
+        trial = study.ask()
+        values = suggest(trial, search.space)
+        assert values["k"] % 2 == 0 and values["dropout"] == round(values["dropout"], 2)
+        study.tell(trial, float(values["tau"]))
+    demo = load_settings(load_config(REPO / "config.yaml")).searches["proto"]
+    assert not demo.multivariate  # the demo keeps its univariate, continuous search
+    assert next(d for d in demo.space if d.name == "k").step is None
+
+
+def test_a_range_is_stepped_or_log_not_both():
+    config = load_config(REPO / "config.yaml")
+    config["search"]["proto"]["space"] = {
+        "lr": {"low": 1e-4, "high": 1e-3, "log": True, "step": 1e-4}
+    }
+    with pytest.raises(ConfigError, match="either stepped or log-uniform"):
+        load_settings(config)

@@ -182,3 +182,20 @@ def test_env_pins_agree_with_requirements():
                 name, _, version = pin.partition("==")
                 assert version, f"{env.name}: {pin} is not pinned"
                 assert pins.get(name.lower()) == version, f"{env.name}: {pin} vs requirements.txt"
+
+
+def test_the_cuda_env_holds_the_models_env_and_builds_mamba_kernels_at_the_pinned_versions():
+    """envs/models-cuda.yaml: models.yaml's pins, plus mamba-ssm and causal-conv1d built after torch."""
+    envs = REPO / "envs"
+    assert env_packages(envs / "models.yaml") <= env_packages(envs / "models-cuda.yaml")
+    cuda_pins = {}
+    for line in (REPO / "requirements-cuda.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if "==" in line:
+            name, version = line.split("==")
+            cuda_pins[name] = version
+    assert set(cuda_pins) == {"mamba-ssm", "causal-conv1d"}
+    script = (envs / "models-cuda.post-deploy.sh").read_text()
+    assert "--no-build-isolation" in script
+    for name, version in cuda_pins.items():
+        assert f"{name}=={version}" in script, name

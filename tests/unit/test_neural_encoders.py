@@ -124,6 +124,65 @@ def test_videomae_preprocess_clip():
     assert torch.all(preprocess_clip([frame], 32)[0, 0] > 0)
 
 
+def _reference_clip(images: list[np.ndarray], size: int) -> torch.Tensor:
+    """The former per-frame preprocessing (CPU, float32, one frame at a time): the reference."""
+    import torch.nn.functional as F
+
+    from ahrec.embeddings.imaging import imagenet_normalise, rgb_tensor
+
+    out = []
+    for image in images:
+        tensor = rgb_tensor(image)
+        height, width = tensor.shape[-2:]
+        if min(height, width) != size:
+            if height <= width:
+                shape = (size, max(size, int(size * width / height)))
+            else:
+                shape = (max(size, int(size * height / width)), size)
+            tensor = F.interpolate(
+                tensor, size=shape, mode="bilinear", antialias=True, align_corners=False
+            )
+        height, width = tensor.shape[-2:]
+        top, left = (height - size) // 2, (width - size) // 2
+        out.append(tensor[..., top : top + size, left : left + size])
+    return imagenet_normalise(torch.cat(out))
+
+
+# Batched preprocessing on the device vs the former per-frame path: equal to float32
+# rounding on the CPU (a different interpolation kernel on CUDA moves values by ~1e-5).
+PREPROCESS_ATOL = 1e-5
+
+
+@pytest.mark.parametrize("batched", [True, False])
+def test_batched_frame_preprocessing_equals_the_per_frame_path(batched):
+    """The GPU's batched path (run here on the CPU) and the CPU's per-image path."""
+    from ahrec.embeddings.imaging import prepare_images
+    from ahrec.embeddings.videomae import _centre_crop, _resize_shortest_edge
+
+    images = frames(3, 3, 48, 64) + frames(4, 2, 90, 40) + frames(5, 2, 32, 32)
+    out = prepare_images(
+        images, CPU, lambda x: _centre_crop(_resize_shortest_edge(x, 32), 32), batched=batched
+    )
+    assert out.shape == (7, 3, 32, 32) and out.dtype == torch.float32
+    torch.testing.assert_close(out, _reference_clip(images, 32), atol=PREPROCESS_ATOL, rtol=0)
+
+
+def test_videomae_batches_clips_on_its_device(videomae):
+    """A whole batch of clips is prepared at once; each clip equals its own preprocessing."""
+    from ahrec.embeddings.videomae import preprocess_clip
+
+    sets = [frame_set(v, frames(i, 4, 48 + 8 * i, 64)) for i, v in enumerate("abc")]
+    rows = videomae.encode(sets)
+    for row, one in zip(rows, sets, strict=True):
+        clip = preprocess_clip(one.frames, 32).unsqueeze(0)
+        with torch.no_grad():
+            expected = videomae.model(pixel_values=clip).last_hidden_state.mean(1)[0]
+        np.testing.assert_allclose(row.vector, expected.numpy(), atol=1e-5)
+        torch.testing.assert_close(
+            clip[0], _reference_clip(one.frames, 32), atol=PREPROCESS_ATOL, rtol=0
+        )
+
+
 def test_videomae_clip_length_is_the_models_own(videomae):
     """Whatever scene.n_frames sampled, the clip has the length the model was trained on."""
     assert videomae.n_frames == 4
@@ -178,6 +237,28 @@ def test_timm_face_rows_and_pooling(effnet):
     np.testing.assert_allclose(rows[0].vector[1280:], features.std(0), rtol=1e-4, atol=1e-5)
     np.testing.assert_array_equal(rows[3].vector[1280:], 0.0)  # one frame: no spread
     same_vectors(rows, effnet.encode(sets))
+
+
+def test_timm_face_preprocessing_equals_the_per_crop_path(effnet):
+    import torch.nn.functional as F
+
+    from ahrec.embeddings.imaging import imagenet_normalise, rgb_tensor
+
+    crops = frames(6, 2, 224, 224) + frames(7, 3, 80, 64) + frames(8, 1, 300, 260)
+    reference = []
+    for crop in crops:  # the former path: each crop converted and resized on the CPU
+        tensor = rgb_tensor(crop)
+        if tensor.shape[-2:] != (224, 224):
+            tensor = F.interpolate(tensor, size=(224, 224), mode="bilinear", antialias=True)
+        reference.append(tensor)
+    from ahrec.embeddings.imaging import prepare_images
+
+    expected = imagenet_normalise(torch.cat(reference))
+    on_cpu = effnet._preprocess(crops)  # one crop at a time on the CPU
+    batched = prepare_images(crops, CPU, effnet._resize, batched=True)  # the GPU's path
+    for out in (on_cpu, batched):
+        assert out.shape == (6, 3, 224, 224) and out.device == effnet.device
+        torch.testing.assert_close(out, expected, atol=PREPROCESS_ATOL, rtol=0)
 
 
 def test_timm_face_weight_containers(effnet, effnet_path, tmp_path):
@@ -272,6 +353,69 @@ def test_wav2vec2_layers(wav2vec2_path, wav2vec2):
         Wav2Vec2Encoder(Wav2Vec2Spec(model=str(wav2vec2_path), layer=3), CPU)
 
 
+@pytest.mark.parametrize("stable", [True, False])
+def test_wav2vec2_truncated_model_equals_the_full_models_hidden_state(model_dir, stable):
+    """Layers after the kept one are dropped; the output is the full model's hidden_states[layer]."""
+    from transformers import Wav2Vec2Model
+
+    from ahrec.embeddings.wav2vec2 import truncate_to_layer
+
+    path = tiny_models.tiny_wav2vec2(
+        model_dir, width=tiny_models.Width(layers=3), stable_layer_norm=stable
+    )
+    waveform = torch.from_numpy(noise(9, 6000)).unsqueeze(0)
+    full = Wav2Vec2Model.from_pretrained(path).eval()
+    with torch.no_grad():
+        hidden_states = full(waveform, output_hidden_states=True).hidden_states
+    for layer in range(4):
+        model = Wav2Vec2Model.from_pretrained(path).eval()
+        truncate_to_layer(model, layer)
+        assert len(model.encoder.layers) == layer
+        with torch.no_grad():
+            output = model(waveform).last_hidden_state
+        torch.testing.assert_close(output, hidden_states[layer], atol=1e-5, rtol=1e-5)
+
+
+def test_wav2vec2_batched_tracks_equal_one_at_a_time(wav2vec2_path):
+    from ahrec.embeddings.wav2vec2 import Wav2Vec2Encoder
+
+    items = [
+        AudioItem("a", noise(10, 16000), 16000),
+        AudioItem("b", noise(11, 5000), 16000),
+        AudioItem("c", noise(12, 12345), 16000),
+        AudioItem("d", noise(13, 401), 16000),
+        AudioItem("e", noise(14, 300), 16000),  # too short: a reason, not in a batch
+    ]
+    batched = Wav2Vec2Encoder(Wav2Vec2Spec(model=str(wav2vec2_path), layer=1, batch_size=4), CPU)
+    alone = Wav2Vec2Encoder(Wav2Vec2Spec(model=str(wav2vec2_path), layer=1, batch_size=1), CPU)
+    assert batched.batch_items == 4 and batched.can_pad
+    assert batched.batch_tracks == 1  # the CPU runs tracks alone; a GPU batches them
+    batched.batch_tracks = 4  # the GPU's path, on the CPU, to compare
+    assert [len(b) for b in batched._batches([0, 2, 1, 3], [16000, 5000, 12345, 401])] == [4]
+    rows, reference = batched.encode(items), [alone.encode([item])[0] for item in items]
+    assert [r.video_id for r in rows] == list("abcde") and rows[4].vector is None
+    for row, expected in zip(rows[:4], reference[:4], strict=True):
+        assert row.sequence.shape == expected.sequence.shape
+        np.testing.assert_allclose(row.vector, expected.vector, atol=1e-4)
+        np.testing.assert_allclose(
+            row.sequence.astype(np.float32), expected.sequence.astype(np.float32), atol=2e-3
+        )
+
+
+def test_wav2vec2_batches_respect_the_audio_budget(wav2vec2_path, model_dir):
+    from ahrec.embeddings.wav2vec2 import Wav2Vec2Encoder
+
+    spec = Wav2Vec2Spec(model=str(wav2vec2_path), layer=1, batch_size=8, batch_seconds=2.0)
+    encoder = Wav2Vec2Encoder(spec, CPU)
+    encoder.batch_tracks = 8  # as on a GPU
+    # longest first; a batch closes when its padded length would pass 2 s (32000 samples)
+    assert encoder._batches([0, 1, 2, 3], [20000, 15000, 10000, 9000]) == [[0], [1, 2], [3]]
+    postnorm = tiny_models.tiny_wav2vec2(model_dir, stable_layer_norm=False)
+    one_by_one = Wav2Vec2Encoder(Wav2Vec2Spec(model=str(postnorm), layer=1), CPU)
+    assert not one_by_one.can_pad
+    assert one_by_one._batches([0, 1], [800, 800]) == [[0], [1]]
+
+
 def test_wav2vec2_normalisation_without_feature_extractor(wav2vec2_path, wav2vec2, tmp_path):
     from ahrec.embeddings.wav2vec2 import Wav2Vec2Encoder, receptive_field
 
@@ -329,6 +473,29 @@ def test_text_transformer_rows_and_determinism(roberta_path, pooling):
     # Padding never changes a text's embedding.
     alone = encoder.encode([TEXTS[4]])[0]
     np.testing.assert_allclose(alone.vector, rows[4].vector, atol=1e-5)
+
+
+def test_tiny_roberta_tokenizer_has_its_vocabulary(roberta_path):
+    """The tiny tokenizer must be a real BPE: a 5-token one turns every text into <s></s>."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(roberta_path)
+    assert len(tokenizer) > 100
+    first = tokenizer("I am not sure whether I want to change.")["input_ids"]
+    second = tokenizer("The weather today is sunny.")["input_ids"]
+    assert first != second and len(first) > 3 and len(second) > 3
+
+
+def test_text_transformer_different_texts_give_different_embeddings(roberta_path):
+    from ahrec.embeddings.text_transformer import TransformerTextEncoder
+
+    for pooling in ("cls", "mean"):
+        spec = TransformerTextSpec(model=str(roberta_path), pooling=pooling)
+        encoder = TransformerTextEncoder(spec, CPU)
+        rows = encoder.encode(
+            [TextItem("a", "I am not sure, maybe."), TextItem("b", "Yes, I am confident.")]
+        )
+        assert not np.allclose(rows[0].vector, rows[1].vector, atol=1e-4), pooling
 
 
 def test_text_transformer_load_errors(tmp_path):
@@ -425,3 +592,21 @@ def test_whisper_windows_and_errors(whisper_path, tmp_path):
         WhisperRecognizer(str(tmp_path / "nowhere"))
     with pytest.raises(ModelLoadError, match="transcripts.asr.model is empty"):
         WhisperRecognizer("")
+
+
+# --- the embedding step hands each encoder batches of its own size ---------------
+
+
+def test_the_step_hands_each_encoder_its_batch_size(videomae_path, effnet_path, roberta_path):
+    from ahrec.embeddings.steps import items_per_call
+    from ahrec.embeddings.text_transformer import TransformerTextEncoder
+    from ahrec.embeddings.timm_face import TimmFaceEncoder
+    from ahrec.embeddings.videomae import VideoMAEEncoder
+
+    scene = VideoMAEEncoder(VideoMAESpec(model=str(videomae_path), batch_size=24), CPU)
+    face = TimmFaceEncoder(TimmSpec(model=str(effnet_path), batch_size=256), CPU)
+    text = TransformerTextEncoder(TransformerTextSpec(model=str(roberta_path), batch_size=200), CPU)
+    assert items_per_call(scene, "scene") == 24  # was a fixed 8
+    assert items_per_call(face, "face") == 256
+    assert items_per_call(text, "text") == 200  # was a fixed 64
+    assert items_per_call(object(), "face") == 8 and items_per_call(object(), "audio") == 1

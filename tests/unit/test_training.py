@@ -250,6 +250,21 @@ def test_every_optimizer_and_scheduler_builds_and_trains(optimizer, scheduler):
         assert result.history[1]["lr"] < result.history[0]["lr"]
 
 
+def test_plateau_scheduler_has_the_authors_patience_and_floor():
+    """Defaults 2 epochs and 1e-7 (the authors'); both reach ReduceLROnPlateau."""
+    settings = TrainSettings(scheduler="plateau", lr=1e-6, plateau_factor=0.1)
+    assert (settings.plateau_patience, settings.plateau_min_lr) == (2, 1e-7)
+    optimizer = make_optimizer(LinearTask().model.parameters(), settings)
+    scheduler = make_scheduler(optimizer, settings)
+    assert scheduler.patience == 2 and scheduler.min_lrs == [1e-7]
+    for _ in range(10):  # no better MF1 ever: the rate falls, and stops at the floor
+        scheduler.step(0.5)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(1e-7)
+    ours = TrainSettings(scheduler="plateau", plateau_patience=3, plateau_min_lr=0.0)
+    unbounded = make_scheduler(make_optimizer(LinearTask().model.parameters(), ours), ours)
+    assert unbounded.patience == 3 and unbounded.min_lrs == [0.0]
+
+
 def test_unknown_optimizer_or_scheduler_fails_early():
     with pytest.raises(ValueError, match="optimizer"):
         TrainSettings(optimizer="adam")

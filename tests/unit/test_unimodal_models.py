@@ -12,6 +12,7 @@ for a CPU) and tiny random models of the paper's architectures
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 # No model hub here: fail fast instead of waiting for network timeouts.
@@ -187,6 +188,19 @@ def test_unlabelled_items_change_nothing() -> None:
     np.testing.assert_array_equal(plain.predict(val)[0], extra.predict(val)[0])
 
 
+def test_mlp_standardises_only_when_asked() -> None:
+    """The authors feed the raw statistics (the default); ``standardise`` fits mean and std."""
+    train = vector_items(30, 6, seed=7)
+    raw = build_unimodal("mlp", MlpSpec(hidden=(4,), epochs=1), 6, CPU)
+    raw.fit(train, [])
+    assert torch.equal(raw.model.standardise.mean, torch.zeros(6))
+    assert torch.equal(raw.model.standardise.std, torch.ones(6))
+    ours = build_unimodal("mlp", MlpSpec(hidden=(4,), epochs=1, standardise=True), 6, CPU)
+    ours.fit(train, [])
+    x = np.stack([item["x"] for item in train])
+    np.testing.assert_allclose(ours.model.standardise.mean.numpy(), x.mean(0), rtol=1e-5)
+
+
 def test_mlp_rejects_inputs_of_the_wrong_size() -> None:
     model = build_unimodal("mlp", MlpSpec(), 8, CPU)
     with pytest.raises(ValueError, match="expected 8"):
@@ -251,6 +265,32 @@ def test_temporal_output_does_not_depend_on_the_batch(encoder: str) -> None:
     np.testing.assert_allclose(batch_e[1], alone_e[0], atol=1e-5)
 
 
+def test_temporal_residual_dropout_and_weight_decay_are_the_authors() -> None:
+    """Dropout 0.1 on the Mamba branch before the residual, no weight decay; 0 builds none."""
+    from torch import nn
+
+    from ahrec.unimodal.temporal import mamba_scan
+
+    spec = TemporalSpec()
+    assert (spec.residual_dropout, spec.weight_decay) == (0.1, 0.0)
+    model = build_unimodal("temporal", temporal_spec("mamba"), 6, CPU)
+    block = model.model.blocks[0]
+    assert isinstance(block.dropout, nn.Dropout) and block.dropout.p == 0.1
+    ours = build_unimodal("temporal", temporal_spec("mamba", residual_dropout=0.0), 6, CPU)
+    assert isinstance(ours.model.blocks[0].dropout, nn.Identity)
+    # the same weights either way: the option changes training, not the architecture
+    assert model.model.state_dict().keys() == ours.model.state_dict().keys()
+    assert mamba_scan(CPU).startswith("mambapy parallel scan")
+
+
+def test_temporal_logs_which_scan_it_runs(caplog) -> None:
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="ahrec.unimodal.temporal"):
+        build_unimodal("temporal", temporal_spec("mamba"), 6, CPU)
+    assert "Mamba blocks run the mambapy parallel scan" in caplog.text
+
+
 def test_pool_and_truncate() -> None:
     x = np.arange(10, dtype=np.float32)[:, None].repeat(2, axis=1)
     pooled = pool_and_truncate(x, pool_steps=3, max_steps=100)
@@ -264,7 +304,7 @@ def test_pool_and_truncate() -> None:
 
 def test_tfidf_logreg_learns_and_reloads(tmp_path: Path) -> None:
     train, val = text_items(60, seed=1), text_items(30, seed=2)
-    model = build_unimodal("tfidf_logreg", TfidfLogregSpec(), None, CPU)
+    model = build_unimodal("tfidf_logreg", TfidfLogregSpec(fusion_input="logodds"), None, CPU)
     summary = model.fit(train, val)
     proba, embedding = check_outputs(model, val, embedding_dim=1)
     assert summary["best_val_mf1"] > 0.9
@@ -272,6 +312,28 @@ def test_tfidf_logreg_learns_and_reloads(tmp_path: Path) -> None:
     p = proba[:, 1].astype(np.float64)
     np.testing.assert_allclose(embedding[:, 0], np.log(p / (1 - p)), rtol=1e-3, atol=1e-3)
     check_roundtrip(model, val, tmp_path / "logreg")
+
+
+def test_tfidf_models_hand_the_fusion_the_tfidf_vector_by_default(tmp_path: Path) -> None:
+    """The authors' fusion input: the vector of the chosen vocabulary, computed without labels."""
+    train, val = text_items(40, seed=11), text_items(20, seed=12)
+    spec = TfidfLogregSpec(max_features=(50, 200), ngram_max=(1,), C=(1.0,))
+    assert spec.fusion_input == "tfidf"
+    model = build_unimodal("tfidf_logreg", spec, None, CPU)
+    with pytest.raises(RuntimeError, match="after fit"):
+        _ = model.embedding_dim
+    model.fit(train, val)
+    assert model.label_free_embedding
+    vocabulary = len(model.vectorizer.vocabulary_)
+    assert model.embedding_dim == vocabulary > 1
+    _, embedding = check_outputs(model, val, embedding_dim=vocabulary)
+    expected = model.vectorizer.transform([item["text"] for item in val]).toarray()
+    np.testing.assert_allclose(embedding, expected, rtol=1e-6)
+    assert model.predict([])[1].shape == (0, vocabulary)
+    check_roundtrip(model, val, tmp_path / "vector")
+    ours = build_unimodal("tfidf_logreg", replace(spec, fusion_input="logodds"), None, CPU)
+    ours.fit(train, val)
+    assert ours.embedding_dim == 1 and not ours.label_free_embedding
 
 
 def _ambiguous_task(ambiguous_label: int) -> tuple[list[dict], list[dict]]:
@@ -322,7 +384,12 @@ def test_tfidf_logreg_selects_on_validation_labels_only() -> None:
 def test_tfidf_catboost_learns_and_reloads(tmp_path: Path) -> None:
     train, val = text_items(60, seed=3), text_items(30, seed=4)
     spec = TfidfCatboostSpec(
-        max_features=(200, 1000), ngram_max=(1, 2), iterations=80, depth=4, early_stopping_rounds=20
+        max_features=(200, 1000),
+        ngram_max=(1, 2),
+        iterations=80,
+        depth=4,
+        early_stopping_rounds=20,
+        fusion_input="logodds",
     )
     model = build_unimodal("tfidf_catboost", spec, None, CPU)
     summary = model.fit(train, val)
@@ -372,6 +439,41 @@ def test_text_finetune_tiny_distilroberta(tiny_dir: Path, tmp_path: Path) -> Non
         build_unimodal(
             "text_finetune", TextFinetuneSpec(model=str(path), frozen_layers=3), None, CPU
         )
+
+
+def test_text_finetune_trains_as_the_authors_by_default(tiny_dir: Path) -> None:
+    """Plain SGD (momentum 0) and an unweighted loss; momentum and balanced give ours."""
+    from ahrec.training.loop import class_weights, make_optimizer
+
+    path = tiny_models.tiny_distilroberta(tiny_dir)
+    spec = TextFinetuneSpec(model=str(path), hidden=8)
+    assert (spec.optimizer, spec.momentum, spec.balanced) == ("sgd", 0.0, False)
+    model = build_unimodal("text_finetune", spec, None, CPU)
+    optimizer = make_optimizer(model.model.parameters(), spec)
+    assert isinstance(optimizer, torch.optim.SGD)
+    assert optimizer.param_groups[0]["momentum"] == 0.0
+    items = text_items(6, seed=3)
+    batch = model.collate(items)
+    labels = [0, 0, 0, 0, 1, 1]
+    plain = model.loss(batch, class_weights(labels, spec.balanced), spec)
+    weighted = model.loss(batch, class_weights(labels, True), spec)
+    assert class_weights(labels, spec.balanced).tolist() == [1.0, 1.0]
+    assert not torch.isclose(plain, weighted)
+
+
+def test_text_finetune_tiny_distilroberta_sees_the_words(tiny_dir: Path) -> None:
+    """Different transcripts reach the head as different vectors (a broken tokenizer gives one)."""
+    path = tiny_models.tiny_distilroberta(tiny_dir)
+    spec = TextFinetuneSpec(model=str(path), hidden=16)
+    model = build_unimodal("text_finetune", spec, None, CPU)
+    items = [
+        {"video_id": "a", "label": 0, "text": "I am not sure, maybe I could try."},
+        {"video_id": "b", "label": 1, "text": "The weather today is sunny and warm."},
+    ]
+    batch = model.collate(items)
+    assert not torch.equal(batch["input_ids"][0], batch["input_ids"][1])
+    _, embeddings = model.predict(items)
+    assert not np.allclose(embeddings[0], embeddings[1], atol=1e-4)
 
 
 # --- VideoMAE fine-tuning --------------------------------------------------------

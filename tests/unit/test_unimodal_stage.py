@@ -10,6 +10,7 @@ from ahrec.embeddings.table import EmbeddingRow, read_embeddings, write_embeddin
 from ahrec.evaluation.settings import EvaluationSettings
 from ahrec.training.labels import training_labels
 from ahrec.training.predictions import read_predictions
+from ahrec.unimodal.base import load_unimodal
 from ahrec.unimodal.kinds import parse_unimodal
 from ahrec.unimodal.steps import UnimodalOutputs, train_unimodal
 
@@ -50,6 +51,7 @@ SPEC = parse_unimodal(
         "modality": "face",
         "kind": "mlp",
         "embedding": "hog",
+        "standardise": True,  # HOG statistics, as the demo's face model
         "hidden": [8, 6],
         "lr": 0.01,
         "epochs": 60,
@@ -127,3 +129,52 @@ def test_cross_validation_selects_on_held_out_folds_and_refits_on_train_and_val(
     assert summary["full"]["epochs_run"] == summary["refit"]["epochs"]  # no early stopping left
     embeddings = read_embeddings(out / "embeddings.parquet")
     assert embeddings.meta["selection"] == "cv" and embeddings.available.sum() == 39
+
+
+def test_a_label_free_embedding_keeps_the_final_models_vector(inputs):
+    """TF-IDF vectors (the authors' fusion input) use no label: no fold model makes them."""
+    labels = pd.read_parquet(inputs / "labels.parquet")
+    words = {0: "sure certain yes", 1: "maybe perhaps unsure"}
+    rows = []
+    for video_id in labels["video_id"]:
+        _, participant, question = video_id.split("-")
+        label = (int(participant) + int(question)) % 2
+        rows.append(
+            {
+                "video_id": video_id,
+                "transcript": f"{words[label]} answer {participant} {question}",
+                "source": "corpus",
+                "reason": None,
+            }
+        )
+    pd.DataFrame(rows).to_parquet(inputs / "transcripts.parquet", index=False)
+    outputs = {}
+    for fusion_input in ("tfidf", "logodds"):
+        spec = parse_unimodal(
+            "text_tfidf_lr",
+            {
+                "modality": "text",
+                "kind": "tfidf_logreg",
+                "max_features": [20, 50],
+                "ngram_max": [1],
+                "C": [1.0],
+                "fusion_input": fusion_input,
+            },
+        )[0]
+        out = inputs / fusion_input
+        train_unimodal(
+            spec,
+            [inputs / "transcripts.parquet"],
+            inputs / "labels.parquet",
+            UnimodalOutputs.under(out),
+            EvaluationSettings(folds=3),
+        )
+        predictions = read_predictions(out / "predictions.parquet")
+        assert (predictions.loc[predictions["split"] == "train", "source"] == "oof").all()
+        outputs[fusion_input] = read_embeddings(out / "embeddings.parquet")
+    vectors = outputs["tfidf"]
+    assert vectors.dim > 1 and outputs["logodds"].dim == 1
+    model = load_unimodal(inputs / "tfidf" / "model")
+    texts = {r["video_id"]: r["transcript"] for r in rows}
+    expected = model.vectorizer.transform([texts[v] for v in vectors.video_ids]).toarray()
+    np.testing.assert_allclose(vectors.vectors, expected, rtol=1e-6)  # training videos too

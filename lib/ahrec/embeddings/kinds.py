@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ahrec.kinds import Kind, KindTable, choice, count, option, options_dict
+from ahrec.kinds import Kind, KindTable, choice, count, number, option, options_dict
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,18 @@ class Wav2Vec2Spec:
         "audeering/wav2vec2-large-robust-12-ft-emotion-msp-dim", "hub id or local folder"
     )
     layer: int = count(10, "hidden layer whose states are kept (0: the feature projection)", low=0)
+    batch_size: int = count(
+        8,
+        "tracks per forward pass on a GPU, padded with an attention mask (results equal one at "
+        "a time to float rounding); on the CPU, and for post-norm (group-norm) checkpoints, "
+        "tracks run one at a time",
+    )
+    batch_seconds: float = number(
+        480.0,
+        "at most this many seconds of (padded) audio per forward pass: bounds GPU memory "
+        "when tracks are long",
+        low=1.0,
+    )
 
 
 @dataclass(frozen=True)

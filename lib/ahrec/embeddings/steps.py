@@ -1,8 +1,10 @@
 """Steps: a shard's media -> one embedding table per modality and encoder, then one per encoder.
 
 Each function loads its encoder once (its kind table row says which class,
-and whether it needs a torch device) and feeds it the whole shard; the shard
-tables are then gathered into one per encoder.
+and whether it needs a torch device) and feeds it the whole shard, in groups
+of the size the encoder asks for (``items_per_call``: its configured
+``batch_size``), so that a larger batch really makes larger forward passes;
+the shard tables are then gathered into one per encoder.
 """
 
 from __future__ import annotations
@@ -61,12 +63,27 @@ def _batched(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
+# Items per encode() call for encoders that do not batch (the classical ones work
+# video by video; the call size only sets how often the progress bar moves).
+DEFAULT_ITEMS_PER_CALL = {"scene": 8, "face": 8, "audio": 1, "text": 64}
+
+
+def items_per_call(encoder: Any, modality: str) -> int:
+    """How many videos (tracks, transcripts) to hand ``encoder.encode`` at once.
+
+    A batching encoder says so with ``batch_items`` (its configured
+    ``batch_size``, in videos); the embedding step used to hand every encoder
+    8 frame sets or 64 transcripts, which capped any larger batch_size.
+    """
+    size = getattr(encoder, "batch_items", None)
+    return max(1, int(size)) if size else DEFAULT_ITEMS_PER_CALL[modality]
+
+
 def embed_frames_shard(
     spec: EncoderSpec,
     frame_files: Sequence[str | Path],
     out: str | Path,
     device: str = "auto",
-    batch_videos: int = 8,
 ) -> None:
     """Scene (one frames file per video) or face (one crops file per shard) encoders."""
     encoder = build_encoder(spec, device)
@@ -74,7 +91,8 @@ def embed_frames_shard(
     for path in frame_files:
         frame_sets.extend(load_frame_sets(path))
     rows: list[EmbeddingRow] = []
-    for batch in progress(_batched(frame_sets, batch_videos), None, f"{spec.modality}/{spec.name}"):
+    size = items_per_call(encoder, spec.modality)
+    for batch in progress(_batched(frame_sets, size), None, f"{spec.modality}/{spec.name}"):
         rows.extend(encoder.encode(batch))
     _write(spec, rows, out, encoder.dim, getattr(encoder, "seq_dim", None))
 
@@ -89,13 +107,16 @@ def embed_audio_shard(
     """``reasons`` gives, per video id, why its audio is missing (None when present)."""
     encoder = build_encoder(spec, device)
     rows: list[EmbeddingRow] = []
-    for video_id, path in progress(list(wavs.items()), len(wavs), f"audio/{spec.name}"):
-        samples, rate = read_wav(path)
-        reason = reasons.get(video_id)
-        if reason is None and samples.size == 0:
-            reason = "no audio samples"
-        item = AudioItem(video_id, samples, rate, reason)
-        rows.extend(encoder.encode([item]))
+    size = items_per_call(encoder, "audio")
+    for batch in progress(_batched(list(wavs.items()), size), None, f"audio/{spec.name}"):
+        items = []
+        for video_id, path in batch:
+            samples, rate = read_wav(path)
+            reason = reasons.get(video_id)
+            if reason is None and samples.size == 0:
+                reason = "no audio samples"
+            items.append(AudioItem(video_id, samples, rate, reason))
+        rows.extend(encoder.encode(items))
     _write(spec, rows, out, encoder.dim, getattr(encoder, "seq_dim", None))
 
 
@@ -115,7 +136,9 @@ def embed_text_shard(
     encoder = build_encoder(spec, device)
     items = text_items([transcript_table])
     rows: list[EmbeddingRow] = []
-    for batch in progress(_batched(items, 64), None, f"text/{spec.name}"):
+    for batch in progress(
+        _batched(items, items_per_call(encoder, "text")), None, f"text/{spec.name}"
+    ):
         rows.extend(encoder.encode(batch))
     _write(spec, rows, out, encoder.dim, getattr(encoder, "seq_dim", None))
 

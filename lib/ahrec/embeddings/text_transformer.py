@@ -86,6 +86,11 @@ class TransformerTextEncoder:
         self.dim = int(model.config.hidden_size)
         self.model = model.to(device).eval()
 
+    @property
+    def batch_items(self) -> int:
+        """Transcripts per ``encode`` call: one full forward pass of ``batch_size``."""
+        return self.spec.batch_size
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """(N, dim) float32 vectors of N non-empty texts, in batches of spec.batch_size."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from ahrec.device import inference
 from ahrec.embeddings.base import unavailable_frames
-from ahrec.embeddings.imaging import imagenet_normalise, rgb_tensor
+from ahrec.embeddings.imaging import prepare_images
 from ahrec.embeddings.kinds import TimmSpec
 from ahrec.embeddings.locate import describe_load_failure, resolve_model_location
 from ahrec.embeddings.pooling import stat_pool
@@ -144,22 +144,32 @@ class TimmFaceEncoder:
         except Exception as exc:
             raise describe_load_failure(spec.model, exc) from exc
 
+    @property
+    def batch_items(self) -> int:
+        """Videos per ``encode`` call: ``batch_size`` videos' crops fill full ``batch_size`` batches.
+
+        Crops of all the videos of a call share forward passes, so handing it
+        that many videos (30 crops each in the paper) leaves at most one
+        partial batch per call.
+        """
+        return self.spec.batch_size
+
+    @staticmethod
+    def _resize(batch: torch.Tensor) -> torch.Tensor:
+        """Crops of one size -> INPUT_SIZE x INPUT_SIZE (antialiased bilinear), on their device."""
+        if batch.shape[-2:] == (INPUT_SIZE, INPUT_SIZE):
+            return batch
+        return F.interpolate(batch, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", antialias=True)
+
     def _preprocess(self, crops: Sequence[np.ndarray]) -> torch.Tensor:
-        tensors = []
-        for crop in crops:
-            tensor = rgb_tensor(crop)
-            if tensor.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
-                tensor = F.interpolate(
-                    tensor, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", antialias=True
-                )
-            tensors.append(tensor)
-        return imagenet_normalise(torch.cat(tensors))
+        """Normalised (N, 3, 224, 224) float32 on the encoder's device (uint8 copied, converted there)."""
+        return prepare_images(crops, self.device, self._resize)
 
     def frame_features(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         """(N, num_features) float32 features of N crops, in batches of spec.batch_size."""
         out = np.zeros((len(crops), self.num_features), dtype=np.float32)
         for start in range(0, len(crops), self.spec.batch_size):
-            batch = self._preprocess(crops[start : start + self.spec.batch_size]).to(self.device)
+            batch = self._preprocess(crops[start : start + self.spec.batch_size])
             with inference(self.device):
                 features = self.model(batch).float()
             out[start : start + len(batch)] = features.cpu().numpy()

@@ -5,8 +5,10 @@ The paper feeds 16 frames spread evenly over a video to
 tokens of the last hidden state (768-d). Preprocessing follows VideoMAE's
 image processor (shortest edge to the model's image size, centre crop,
 ImageNet mean/std) but runs on tensors, so a clip never round-trips through
-PIL; ``preprocess_clip`` is public because the scene fine-tuning model feeds the
-same clips to the same network.
+PIL, and on the encoder's device: a batch of clips travels there as uint8 and
+is resized and normalised there (``imaging.prepare_images``), so the GPU is
+not left waiting on the CPU. ``preprocess_clip`` is public because the scene
+fine-tuning model feeds the same clips to the same network.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from transformers import VideoMAEModel
 
 from ahrec.device import inference
 from ahrec.embeddings.base import unavailable_frames
-from ahrec.embeddings.imaging import imagenet_normalise, rgb_tensor
+from ahrec.embeddings.imaging import prepare_images
 from ahrec.embeddings.kinds import VideoMAESpec
 from ahrec.embeddings.locate import describe_load_failure, resolve_model_location
 from ahrec.embeddings.table import EmbeddingRow
@@ -50,20 +52,27 @@ def _centre_crop(frames: torch.Tensor, size: int) -> torch.Tensor:
     return frames[..., top : top + size, left : left + size]
 
 
-def preprocess_clip(frames: Sequence[np.ndarray], image_size: int) -> torch.Tensor:
-    """RGB uint8 frames (any size) -> a normalised (T, C, image_size, image_size) float32 clip.
+def preprocess_frames(
+    frames: Sequence[np.ndarray], image_size: int, device: torch.device | None = None
+) -> torch.Tensor:
+    """RGB uint8 frames (any size) -> normalised (N, C, image_size, image_size) float32 on ``device``.
 
     Shortest edge resized to ``image_size``, centre crop, scaled to [0, 1], then
     ImageNet mean/std: what VideoMAE saw in pre-training and fine-tuning.
-    Frames of different sizes are allowed (each is resized on its own).
+    Frames of different sizes are allowed (each size is resized on its own).
     """
     if len(frames) == 0:
         raise ValueError("preprocess_clip needs at least one frame")
-    processed = []
-    for frame in frames:
-        tensor = rgb_tensor(frame)
-        processed.append(_centre_crop(_resize_shortest_edge(tensor, image_size), image_size))
-    return imagenet_normalise(torch.cat(processed))
+    return prepare_images(
+        frames,
+        device or torch.device("cpu"),
+        lambda batch: _centre_crop(_resize_shortest_edge(batch, image_size), image_size),
+    )
+
+
+def preprocess_clip(frames: Sequence[np.ndarray], image_size: int) -> torch.Tensor:
+    """One clip's frames -> a normalised (T, C, image_size, image_size) float32 CPU tensor."""
+    return preprocess_frames(frames, image_size)
 
 
 def _evenly(frames: Sequence[np.ndarray], count: int) -> list[np.ndarray]:
@@ -89,8 +98,16 @@ class VideoMAEEncoder:
         self.dim = int(config.hidden_size)
         self.model = model.to(device).eval()
 
-    def _embed(self, clips: list[torch.Tensor]) -> np.ndarray:
-        batch = torch.stack(clips).to(self.device)
+    @property
+    def batch_items(self) -> int:
+        """Videos per ``encode`` call that fill its forward passes: ``batch_size`` clips."""
+        return self.spec.batch_size
+
+    def _embed(self, clips: list[list[np.ndarray]]) -> np.ndarray:
+        """Mean-token embeddings of clips of ``n_frames`` frames each, in one forward pass."""
+        frames = [frame for clip in clips for frame in clip]
+        pixels = preprocess_frames(frames, self.image_size, self.device)
+        batch = pixels.view(len(clips), self.n_frames, *pixels.shape[1:])
         with inference(self.device):
             hidden = self.model(pixel_values=batch).last_hidden_state
             pooled = hidden.float().mean(dim=1)
@@ -102,11 +119,7 @@ class VideoMAEEncoder:
         pending = [i for i, row in enumerate(rows) if row is None]
         for start in range(0, len(pending), self.spec.batch_size):
             chunk = pending[start : start + self.spec.batch_size]
-            clips = [
-                preprocess_clip(_evenly(frame_sets[i].frames, self.n_frames), self.image_size)
-                for i in chunk
-            ]
-            vectors = self._embed(clips)
+            vectors = self._embed([_evenly(frame_sets[i].frames, self.n_frames) for i in chunk])
             for i, vector in zip(chunk, vectors, strict=True):
                 rows[i] = EmbeddingRow(frame_sets[i].video_id, vector)
         return [row for row in rows if row is not None]

@@ -7,16 +7,29 @@ sequence. The table stores that sequence (float16) and its mean over time (the
 fixed-size vector every table has). The audeering checkpoint is a wav2vec2 with
 an extra regression head; loading it as ``Wav2Vec2Model`` keeps the encoder and
 ignores the head.
+
+Two things keep a GPU busy: the layers after the kept one are dropped once
+loaded (``truncate_to_layer``: layer 10 of 12 no longer pays for 11 and 12,
+nor for every layer's hidden states), and on a GPU tracks run in batches of
+``batch_size``, sorted by length and right-padded with an attention mask (on
+the CPU one at a time, where batching gains nothing). The
+checkpoints with layer-norm convolutions (wav2vec2-large-robust, the paper's)
+zero the padded steps and never attend to them, so a track's states equal its
+states alone to float rounding (tested); checkpoints with group-norm
+convolutions (wav2vec2-base) normalise over time, where padding would count,
+so they run one track at a time.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2Model
 
 from ahrec.device import inference
@@ -25,6 +38,8 @@ from ahrec.embeddings.kinds import Wav2Vec2Spec
 from ahrec.embeddings.locate import describe_load_failure, resolve_model_location
 from ahrec.embeddings.table import EmbeddingRow
 from ahrec.errors import ModelLoadError
+
+LOG = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
 FLOAT16_MAX = float(np.finfo(np.float16).max)
@@ -60,6 +75,26 @@ def resample(samples: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.nd
     return resampled.astype(np.float32)
 
 
+def truncate_to_layer(model: Wav2Vec2Model, layer: int) -> None:
+    """Drop the transformer layers after ``layer``: the encoder then outputs that layer's states.
+
+    ``last_hidden_state`` of the truncated model equals ``hidden_states[layer]``
+    of the full one (tested). The pre-norm ("stable layer norm") encoder applies
+    a final LayerNorm to its last layer's output that no entry of
+    ``hidden_states`` carries, so it is removed, whichever layer is kept; the
+    post-norm encoder normalises before its first layer and nowhere after.
+    """
+    encoder = model.encoder
+    total = len(encoder.layers)
+    if not 0 <= layer <= total:
+        raise ValueError(f"layer {layer} is not between 0 and {total}")
+    if layer < total:
+        encoder.layers = encoder.layers[:layer]
+        model.config.num_hidden_layers = layer
+    if model.config.do_stable_layer_norm:
+        encoder.layer_norm = nn.Identity()
+
+
 def _normalise(samples: np.ndarray) -> np.ndarray:
     """Zero mean, unit variance: what Wav2Vec2FeatureExtractor(do_normalize=True) does."""
     return ((samples - samples.mean()) / np.sqrt(samples.var() + 1e-7)).astype(np.float32)
@@ -90,7 +125,27 @@ class Wav2Vec2Encoder:
         self.dim = int(config.hidden_size)
         self.seq_dim = int(config.hidden_size)
         self.min_samples = receptive_field(config.conv_kernel, config.conv_stride)
+        self.layers_total = int(config.num_hidden_layers)
+        # Padding with a mask is exact only where no normalisation runs over time.
+        self.can_pad = config.feat_extract_norm == "layer"
+        # Batches feed a GPU; on the CPU a track alone keeps its activations in cache
+        # and pays for no padding (batches measured slower there).
+        self.batch_tracks = spec.batch_size if self.can_pad and device.type == "cuda" else 1
+        truncate_to_layer(model, spec.layer)
         self.model = model.to(device).eval()
+        LOG.info(
+            "wav2vec2 %s: layer %d of %d kept (later layers dropped), batches of %d track(s)%s",
+            spec.model,
+            spec.layer,
+            self.layers_total,
+            self.batch_tracks,
+            "" if self.can_pad else " (group-norm convolutions: padding would change results)",
+        )
+
+    @property
+    def batch_items(self) -> int:
+        """Tracks per ``encode`` call: enough for one full forward pass."""
+        return self.spec.batch_size
 
     @staticmethod
     def _feature_extractor(location: str) -> Wav2Vec2FeatureExtractor | None:
@@ -113,41 +168,76 @@ class Wav2Vec2Encoder:
         ).input_values
         return np.asarray(values[0], dtype=np.float32)
 
-    def _hidden_states(self, waveform: np.ndarray) -> np.ndarray:
-        inputs = torch.from_numpy(waveform).unsqueeze(0).to(self.device)
+    def _hidden_states(self, waveforms: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """(steps, dim) float32 states of the kept layer, one array per waveform.
+
+        One forward pass: right-padded with zeros and an attention mask (one
+        waveform needs neither); each track keeps the steps its own length gives.
+        """
+        lengths = [int(w.size) for w in waveforms]
+        longest = max(lengths)
+        batch = np.zeros((len(waveforms), longest), dtype=np.float32)
+        for row, waveform in enumerate(waveforms):
+            batch[row, : waveform.size] = waveform
+        inputs = torch.from_numpy(batch).to(self.device)
+        mask = None
+        if len(waveforms) > 1:
+            mask = torch.from_numpy(np.arange(longest)[None, :] < np.array(lengths)[:, None]).to(
+                self.device, dtype=torch.long
+            )
+        steps = self.model._get_feat_extract_output_lengths(torch.tensor(lengths)).tolist()
         with inference(self.device):
-            outputs = self.model(inputs, output_hidden_states=True)
-            hidden = outputs.hidden_states[self.spec.layer][0].float()
-        return hidden.cpu().numpy()
+            hidden = self.model(inputs, attention_mask=mask).last_hidden_state.float()
+        hidden = hidden.cpu().numpy()
+        return [hidden[row, : int(n)] for row, n in enumerate(steps)]
+
+    def _batches(self, order: Sequence[int], lengths: Sequence[int]) -> list[list[int]]:
+        """Indices in groups of at most batch_tracks whose padded length fits batch_seconds."""
+        size = self.batch_tracks
+        budget = self.spec.batch_seconds * self.sample_rate
+        batches: list[list[int]] = []
+        for index in order:  # longest first: a batch's first track sets its padded length
+            current = batches[-1] if batches else None
+            if (
+                current is None
+                or len(current) >= size
+                or (len(current) + 1) * lengths[current[0]] > budget
+            ):
+                batches.append([index])
+            else:
+                current.append(index)
+        return batches
 
     def encode(self, items: Sequence[AudioItem]) -> list[EmbeddingRow]:
-        """One row per track, in order; each track runs alone (whole file, no padding)."""
-        rows = []
-        for item in items:
+        """One row per track, in order; tracks of similar length share a padded forward pass."""
+        rows: list[EmbeddingRow | None] = [None] * len(items)
+        waveforms: dict[int, np.ndarray] = {}
+        for position, item in enumerate(items):
             missing = unavailable_audio(item)
             if missing is not None:
-                rows.append(missing)
+                rows[position] = missing
                 continue
             waveform = self.prepare(item.samples, item.sample_rate)
             if waveform.size < self.min_samples:
-                rows.append(
-                    EmbeddingRow.missing(
-                        item.video_id,
-                        f"audio too short: {waveform.size} samples at {self.sample_rate} Hz, "
-                        f"wav2vec2 needs at least {self.min_samples}",
-                    )
-                )
-                continue
-            if not np.all(np.isfinite(waveform)):
-                rows.append(EmbeddingRow.missing(item.video_id, "audio has non-finite samples"))
-                continue
-            hidden = self._hidden_states(waveform)
-            sequence = np.clip(hidden, -FLOAT16_MAX, FLOAT16_MAX).astype(np.float16)
-            rows.append(
-                EmbeddingRow(
+                rows[position] = EmbeddingRow.missing(
                     item.video_id,
+                    f"audio too short: {waveform.size} samples at {self.sample_rate} Hz, "
+                    f"wav2vec2 needs at least {self.min_samples}",
+                )
+            elif not np.all(np.isfinite(waveform)):
+                rows[position] = EmbeddingRow.missing(item.video_id, "audio has non-finite samples")
+            else:
+                waveforms[position] = waveform
+        lengths = {position: int(w.size) for position, w in waveforms.items()}
+        order = sorted(waveforms, key=lambda position: (-lengths[position], position))
+        for batch in self._batches(order, lengths):
+            for position, hidden in zip(
+                batch, self._hidden_states([waveforms[p] for p in batch]), strict=True
+            ):
+                sequence = np.clip(hidden, -FLOAT16_MAX, FLOAT16_MAX).astype(np.float16)
+                rows[position] = EmbeddingRow(
+                    items[position].video_id,
                     hidden.mean(axis=0).astype(np.float32),
                     sequence=sequence,
                 )
-            )
-        return rows
+        return [row for row in rows if row is not None]

@@ -42,7 +42,9 @@ class FusionParams(TrainSettings):
     tau: float = number(0.2, "prototype similarity temperature", low_open=True)
     lambda_proto: float = number(0.65, "weight of the prototype cross-entropy")
     lambda_div: float = number(
-        0.0, "weight of the prototype diversity regulariser (0 in the paper)"
+        0.0,
+        "weight of the prototype diversity regulariser (0 in the paper). Our term is about "
+        "4/7 of the authors' at K = 8: their weight w is ours 7/4 x w",
     )
     div_margin: float = number(
         0.3, "same-class prototype cosine allowed before the diversity term costs", low=-1, high=1
@@ -137,11 +139,24 @@ def parse_fusion_run(
 # A list is a categorical choice; a mapping is a numeric range (int when low and high
 # are integers, stepped with `step`, log-uniform with `log: true`). The prototype
 # head's dimensions are searched only for runs that have one.
+#
+# Steps: the authors searched K over even numbers only (step 2) and the bounded
+# ranges on grids; the grid steps below are inferred [U]: each is the coarsest step
+# on which the paper's selected value lies (dropout 0.4, label smoothing 0.05, clip
+# 1.7, tau 0.2, lambda_proto 0.65). lr and weight decay stay continuous (log).
+#
+# lambda_div: the authors' range is 0-0.15 for their diversity term. Ours (one
+# mean over the K(K-1)/2 same-class pairs of each class, plus one over the
+# cross-class pairs, fusion/model.py: diversity_loss) was measured at about 0.57 of
+# their term for K = 8 (taken as 4/7), so the same strength needs a weight 7/4 as
+# large: the range is 0-0.2625 (0.15 x 7/4) in steps of 0.0175 (0.01 x 7/4). The
+# factor holds for K = 8 only (docs/method.md, "Deviations").
+LAMBDA_DIV_SCALE = 7.0 / 4.0
 PROTOTYPE_PARAMS = frozenset({"k", "tau", "lambda_proto", "lambda_div", "div_margin"})
 DEFAULT_SPACE: dict[str, Any] = {
     "optimizer": ["rmsprop", "adamw"],
     "d": [128, 256, 384, 512],
-    "dropout": {"low": 0.2, "high": 0.65},
+    "dropout": {"low": 0.2, "high": 0.65, "step": 0.05},
     "layers": {"low": 1, "high": 6},
     "heads": [2, 4, 8, 16],
     "ff_mult": [2, 4, 6, 8],
@@ -149,12 +164,16 @@ DEFAULT_SPACE: dict[str, Any] = {
     "lr": {"low": 8e-5, "high": 5e-4, "log": True},
     "weight_decay": {"low": 1e-4, "high": 2e-3, "log": True},
     "scheduler": ["plateau", "cosine"],
-    "label_smoothing": {"low": 0.0, "high": 0.06},
-    "grad_clip": {"low": 0.5, "high": 2.0},
-    "k": {"low": 4, "high": 16},
-    "tau": {"low": 0.05, "high": 0.40},
-    "lambda_proto": {"low": 0.05, "high": 0.80},
-    "lambda_div": {"low": 0.0, "high": 0.15},
+    "label_smoothing": {"low": 0.0, "high": 0.06, "step": 0.01},
+    "grad_clip": {"low": 0.5, "high": 2.0, "step": 0.1},
+    "k": {"low": 4, "high": 16, "step": 2},
+    "tau": {"low": 0.05, "high": 0.40, "step": 0.05},
+    "lambda_proto": {"low": 0.05, "high": 0.80, "step": 0.05},
+    "lambda_div": {
+        "low": 0.0,
+        "high": round(0.15 * LAMBDA_DIV_SCALE, 6),
+        "step": round(0.01 * LAMBDA_DIV_SCALE, 6),
+    },
 }
 
 
@@ -172,14 +191,32 @@ class Dimension:
     prototypes_only: bool = False
 
     def suggest(self, trial: Any) -> Any:
-        """Ask an Optuna trial (or anything with its suggest_* methods) for a value."""
+        """Ask an Optuna trial (or anything with its suggest_* methods) for a value.
+
+        A stepped float is rounded to the step's decimals: Optuna returns
+        ``low + i * step`` in binary floating point (0.30000000000000004), and a
+        value written into best.yaml should read as the grid point it is.
+        """
         if self.choices is not None:
             return trial.suggest_categorical(self.name, list(self.choices))
         if self.integer:
             return trial.suggest_int(
                 self.name, int(self.low), int(self.high), step=int(self.step or 1), log=self.log
             )
-        return trial.suggest_float(self.name, self.low, self.high, step=self.step, log=self.log)
+        value = trial.suggest_float(self.name, self.low, self.high, step=self.step, log=self.log)
+        return self.tidy(value)
+
+    def tidy(self, value: Any) -> Any:
+        """A stepped float as the grid point it is (Optuna's trial records keep the raw float)."""
+        if self.step and not self.integer and self.choices is None:
+            return round(float(value), _decimals(self.step) + 2)
+        return value
+
+
+def _decimals(step: float) -> int:
+    """Digits after the point that a step (0.05, 0.0175) needs."""
+    text = f"{step:.12f}".rstrip("0")
+    return len(text.split(".")[1]) if "." in text else 0
 
 
 def parse_space(where: str, raw: Mapping[str, Any]) -> tuple[list[Dimension], list[str]]:
@@ -220,6 +257,10 @@ def parse_space(where: str, raw: Mapping[str, Any]) -> tuple[list[Dimension], li
                 problems.append(f"{place}: low ({low}) is above high ({high})")
             elif value.get("log") and low <= 0:
                 problems.append(f"{place}: a log range needs low > 0")
+            elif value.get("log") and step is not None:
+                problems.append(f"{place}: a range is either stepped or log-uniform, not both")
+            elif step is not None and step <= 0:
+                problems.append(f"{place}: step must be above 0, got {step}")
             else:
                 integer = all(isinstance(v, int) for v in numbers)
                 dimensions.append(
@@ -248,6 +289,7 @@ class SearchSpec:
     seeds: tuple[int, ...]
     sampler_seed: int
     space: tuple[Dimension, ...]
+    multivariate: bool = True
 
     def dimensions(self, prototypes: bool) -> list[Dimension]:
         return [d for d in self.space if prototypes or not d.prototypes_only]
@@ -257,6 +299,7 @@ class SearchSpec:
             "n_trials": self.n_trials,
             "seeds": list(self.seeds),
             "sampler_seed": self.sampler_seed,
+            "multivariate": self.multivariate,
             "space": [dataclasses.asdict(d) for d in self.space],
         }
 
@@ -276,6 +319,12 @@ class SearchOptions:
     n_trials: int = count(20, "trials (a killed search resumes where it stopped)")
     seeds: tuple[int, ...] | None = option(None, "seeds per trial (default: fusion.seeds)", low=0)
     sampler_seed: int = count(0, "seed of the TPE sampler", low=0)
+    multivariate: bool = option(
+        True,
+        "multivariate TPE (the authors'): one joint density over the dimensions, so "
+        "hyperparameters that only work together (lr with the optimiser, d with heads) are "
+        "found together; false: one density per dimension (Optuna's default)",
+    )
 
 
 def parse_search(name: str, raw: Any, seeds: Sequence[int]) -> tuple[SearchSpec | None, list[str]]:
@@ -297,6 +346,7 @@ def parse_search(name: str, raw: Any, seeds: Sequence[int]) -> tuple[SearchSpec 
             tuple(options.seeds or seeds),
             options.sampler_seed,
             tuple(space),
+            options.multivariate,
         ),
         [],
     )

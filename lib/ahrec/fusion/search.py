@@ -37,6 +37,17 @@ def suggest(trial: Any, dimensions: Sequence[Dimension]) -> dict[str, Any]:
     return {dimension.name: dimension.suggest(trial) for dimension in dimensions}
 
 
+def tpe_sampler(seed: int, multivariate: bool) -> Any:
+    """Optuna's TPE sampler; multivariate (the authors') models the dimensions jointly."""
+    import warnings
+
+    import optuna
+
+    with warnings.catch_warnings():  # "multivariate is an experimental feature"
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(seed=seed, multivariate=multivariate)
+
+
 def data_fingerprint(data: FusionData) -> str:
     """A hash of what the trials are scored on: videos, splits, labels, masks and vectors."""
     digest = hashlib.sha1()
@@ -68,6 +79,7 @@ def run_search(
     sampler_seed: int = 0,
     device: str = "auto",
     evaluation: EvaluationSettings | None = None,
+    multivariate: bool = True,
 ) -> dict[str, Any]:
     """Run (or resume) the study; write the best parameters and every trial.
 
@@ -117,6 +129,7 @@ def run_search(
         return float(np.mean(scores))
 
     definition = {
+        **({"sampler": "tpe-multivariate"} if multivariate else {}),
         "selection": evaluation.selection,
         "folds": evaluation.folds if evaluation.cv else 0,
         "fold_seed": evaluation.fold_seed if evaluation.cv else None,
@@ -134,7 +147,7 @@ def run_search(
         study_name=study_name(name, definition),
         storage=f"sqlite:///{Path(storage).resolve()}",
         direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=sampler_seed),
+        sampler=tpe_sampler(sampler_seed, multivariate),
         load_if_exists=True,
     )
     done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
@@ -158,7 +171,9 @@ def run_search(
     if remaining:
         study.optimize(objective, n_trials=remaining, callbacks=[log_trial])
     best = study.best_trial
-    best_params = dataclasses.asdict(FusionParams(**{**base_params, **best.params}))
+    tidy = {d.name: d for d in searched}
+    chosen = {k: tidy[k].tidy(v) if k in tidy else v for k, v in best.params.items()}
+    best_params = dataclasses.asdict(FusionParams(**{**base_params, **chosen}))
     Path(out_best).write_text(
         yaml.safe_dump(
             {

@@ -107,6 +107,7 @@ def make_scheduler(optimizer: torch.optim.Optimizer, settings: TrainSettings) ->
             mode="max",
             factor=settings.plateau_factor,
             patience=settings.plateau_patience,
+            min_lr=settings.plateau_min_lr,
         )
     return None
 

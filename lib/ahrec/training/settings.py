@@ -39,7 +39,10 @@ class TrainSettings:
         0.5, "plateau scheduler: multiply the learning rate by this...", low_open=True, high=1.0
     )
     plateau_patience: int = count(
-        3, "...after this many epochs without a better validation MF1", low=0
+        2, "...after this many epochs without a better validation MF1 (the authors: 2)", low=0
+    )
+    plateau_min_lr: float = number(
+        1e-7, "plateau scheduler: never below this learning rate (the authors: 1e-7; 0: no floor)"
     )
 
     def __post_init__(self) -> None:

@@ -2,9 +2,11 @@
 
 2560-d face statistics -> [Linear, LayerNorm, ReLU, Dropout] per hidden width
 (16 then 256 in the paper) -> Linear(last, 2). The last hidden block's output
-(256-d) is the face embedding the fusion reads. Inputs are standardised with
-the training items' mean and std, stored with the weights as buffers so a
-loaded model standardises exactly as the trained one did.
+(256-d) is the face embedding the fusion reads. With ``standardise`` (ours;
+the authors feed the raw statistics) inputs are standardised with the training
+items' mean and std. The statistics are buffers saved with the weights, left at
+the identity (mean 0, std 1) when off, so a loaded model transforms its inputs
+exactly as the trained one did either way.
 """
 
 from __future__ import annotations
@@ -87,7 +89,8 @@ class MlpModel(TorchUnimodal):
         return int(self.spec.hidden[-1])
 
     def _prepare(self, train: Sequence[Item]) -> None:
-        self.model.standardise.fit(vector_batch(train, self.input_dim, self.kind).numpy())
+        if self.spec.standardise:
+            self.model.standardise.fit(vector_batch(train, self.input_dim, self.kind).numpy())
 
     def collate(self, items: Sequence[Item]) -> dict[str, Any]:
         return {"x": vector_batch(items, self.input_dim, self.kind), "label": item_label(items)}

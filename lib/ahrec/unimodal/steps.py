@@ -17,7 +17,9 @@ Hidden layers of separately trained models live in different coordinate
 systems, so each fold model's embeddings are mapped into the final model's
 space by a ridge regression fitted on videos both embed (the fold's training
 videos, and in split mode the validation videos: never a test video, never a
-label).
+label). A model whose embedding uses no label (``label_free_embedding``: the
+TF-IDF vector) keeps the final model's embedding for every video; only its
+predictions come out of fold.
 """
 
 from __future__ import annotations
@@ -159,18 +161,22 @@ def train_unimodal(
     source_of = {v: "model" for v in available_ids}
     fold_of: dict[str, int] = {}
     summary["folds"] = []
+    label_free = bool(getattr(model, "label_free_embedding", False))
+    if label_free and fold_runs:
+        LOG.info("%s: its embedding uses no label: every video keeps the final model's", spec.name)
     for run in fold_runs:
         summary["folds"].append(run.record())
         if run.summary is None:
             continue
         mapped = run.heldout_embeddings
-        if evaluation.align_alpha is not None and run.anchor_ids:
+        if not label_free and evaluation.align_alpha is not None and run.anchor_ids:
             # the final model's own embeddings: one space for every fold's mapping
             target = np.stack([final_emb[v] for v in run.anchor_ids])
             mapped = ridge_map(run.anchor_embeddings, target, evaluation.align_alpha)(mapped)
         for i, video_id in enumerate(run.heldout_ids):
             proba_of[video_id] = run.heldout_proba[i]
-            emb_of[video_id] = mapped[i]
+            if not label_free:
+                emb_of[video_id] = mapped[i]
             source_of[video_id] = "oof"
             fold_of[video_id] = run.number
 

@@ -4,13 +4,16 @@
 optional average pooling of ``pool_steps`` consecutive steps (CPU speed) ->
 truncation to ``max_steps`` -> per-feature standardisation (training
 statistics) -> Linear(F, d_model) -> Dropout -> ``layers`` blocks of
-[Mamba mixer + residual + LayerNorm] (or a Transformer encoder) -> mean over
+[Mamba mixer -> Dropout(``residual_dropout``) + residual -> LayerNorm] (or a
+Transformer encoder) -> mean over
 the valid steps -> Linear(d, d/2) -> ReLU -> Dropout -> Linear(d/2, 2). The d/2
 hidden activation is the embedding.
 
 Mamba is transformers' ``MambaMixer``: on the CPU it runs the ``mambapy``
 parallel scan; on a GPU transformers switches to mamba-ssm's fused kernels by
-itself when they are importable, so CPU users never install mamba-ssm.
+itself when they are importable (``envs/models-cuda.yaml``), so CPU users never
+install mamba-ssm. The model says in its job's log which scan runs
+(``mamba_scan``).
 Sequences of a batch are right-padded with a boolean mask. The mixer zeroes
 padded steps and is causal, and the Transformer masks padded keys, so a
 video's output does not depend on the other videos in its batch.
@@ -18,6 +21,7 @@ video's output does not depend on the other videos in its batch.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -28,6 +32,8 @@ from torch import nn
 
 from ahrec.unimodal.base import Item, TorchUnimodal, item_label
 from ahrec.unimodal.kinds import TemporalSpec
+
+LOG = logging.getLogger(__name__)
 
 ENCODERS = ("mamba", "transformer")
 
@@ -56,17 +62,61 @@ def pool_and_truncate(x: np.ndarray, pool_steps: int, max_steps: int) -> np.ndar
 
 
 class MambaBlock(nn.Module):
-    """Mamba mixer + residual + LayerNorm."""
+    """Mamba mixer -> dropout -> + residual -> LayerNorm.
 
-    def __init__(self, config: Any, layer_idx: int) -> None:
+    The authors drop out the mixer's output before the residual sum (0.1);
+    ``residual_dropout: 0`` builds no dropout at all (an identity), so that
+    setting gives exactly our former blocks, random stream included.
+    """
+
+    def __init__(self, config: Any, layer_idx: int, residual_dropout: float = 0.0) -> None:
         super().__init__()
         from transformers.models.mamba.modeling_mamba import MambaMixer
 
         self.mixer = MambaMixer(config, layer_idx=layer_idx)
+        self.dropout = nn.Dropout(residual_dropout) if residual_dropout > 0 else nn.Identity()
         self.norm = nn.LayerNorm(config.hidden_size)
 
     def forward(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return self.norm(h + self.mixer(h, attention_mask=mask))
+        return self.norm(h + self.dropout(self.mixer(h, attention_mask=mask)))
+
+
+def mamba_scan(device: torch.device) -> str:
+    """Which selective scan transformers' MambaMixer runs on ``device``, in words (for the log).
+
+    transformers binds mamba-ssm's fused kernels (and causal-conv1d's) when
+    those packages import, and its pure-PyTorch path otherwise, where
+    ``use_mambapy`` picks the ``mambapy`` parallel scan over the sequential
+    loop. The fused kernels need CUDA tensors: with mamba-ssm installed and the
+    model on the CPU the first forward pass would fail deep in a kernel, so
+    that is refused here with a clear message.
+    """
+    from transformers.models.mamba import modeling_mamba
+    from transformers.utils.import_utils import is_mambapy_available
+
+    fused = _bound_to_package(modeling_mamba.mamba_selective_scan)
+    conv = _bound_to_package(modeling_mamba.causal_conv1d_fn)
+    if fused:
+        if device.type != "cuda":
+            raise RuntimeError(
+                "mamba-ssm is installed, so transformers' Mamba runs its fused CUDA kernels, "
+                f"but the temporal model runs on {device.type}: use a GPU (device: cuda or "
+                "auto), or an environment without mamba-ssm (envs/models.yaml)"
+            )
+        return "fused mamba-ssm kernels" + (" with causal-conv1d" if conv else "")
+    if is_mambapy_available():
+        return "mambapy parallel scan (pure PyTorch; mamba-ssm is not installed)"
+    return "sequential PyTorch scan (neither mamba-ssm nor mambapy is installed)"
+
+
+def _bound_to_package(function: Any) -> bool:
+    """Whether a transformers kernel wrapper dispatches to its package, not its torch fallback."""
+    import inspect
+
+    try:
+        return bool(inspect.getclosurevars(function).nonlocals.get("is_new_implementation"))
+    except (TypeError, ValueError):
+        return False
 
 
 def sinusoidal_positions(steps: int, dim: int, device: torch.device) -> torch.Tensor:
@@ -106,7 +156,9 @@ class TemporalNet(nn.Module):
                 use_mambapy=True,
                 vocab_size=1,  # unused: only the mixers are built
             )
-            self.blocks = nn.ModuleList(MambaBlock(config, i) for i in range(spec.layers))
+            self.blocks = nn.ModuleList(
+                MambaBlock(config, i, spec.residual_dropout) for i in range(spec.layers)
+            )
         else:
             if d % spec.heads:
                 raise ValueError(
@@ -153,6 +205,8 @@ class TemporalModel(TorchUnimodal):
         if not input_dim:
             raise ValueError("temporal: the per-step feature size is required")
         self.predict_batch_size = max(1, spec.batch_size)
+        if spec.encoder == "mamba":
+            LOG.info("temporal: Mamba blocks run the %s", mamba_scan(torch.device(device)))
         super().__init__(spec, int(input_dim), device)
 
     def _build(self) -> nn.Module:

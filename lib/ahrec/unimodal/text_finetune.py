@@ -4,7 +4,9 @@ Transcript -> tokenizer (``max_length`` tokens) -> encoder (EmotionDistilRoBERTa
 in the paper, the packaged MiniLM offline) -> first-token (``cls``) or
 attention-masked mean (``mean``) output -> Linear(H, hidden) -> Dropout ->
 Linear(hidden, 1) with a sigmoid. The ``hidden``-d layer output (128-d) is the
-text embedding. Binary cross-entropy with the class balance in ``pos_weight``.
+text embedding. Binary cross-entropy, unweighted as the authors' (with
+``balanced``, the class balance in ``pos_weight``); SGD without momentum as the
+authors' (``momentum`` sets it).
 
 The word/position embeddings can be frozen (the paper freezes them) and so can
 the first ``frozen_layers`` encoder layers, found generically for

@@ -6,8 +6,11 @@ every combination of vocabulary size (``max_features``) and longest n-gram
 CatBoost (balanced, early stopping on the validation set) is fitted on it. The
 combination with the best validation macro F1 wins; ties go to the simpler one
 (smaller vocabulary, shorter n-grams, smaller C), so nothing but the validation
-items decides. The embedding the fusion reads is one number: the class-1
-log-odds.
+items decides. The embedding the fusion reads (``fusion_input``) is the TF-IDF
+vector of the chosen vocabulary, as the authors fed it, or one number, the
+class-1 log-odds (ours). The vector uses no label, so the unimodal step keeps
+the final model's vectors for every video (``label_free_embedding``) where the
+log-odds of training videos come from fold models, out of fold.
 
 Saved without pickles: vocabulary and settings as JSON, idf and coefficients
 as npz (``allow_pickle=False``), CatBoost in its native ``.cbm`` format.
@@ -93,13 +96,26 @@ class _TfidfBase:
     """Grid search over vectoriser settings (and C), selected on validation MF1."""
 
     kind: ClassVar[str] = ""
-    embedding_dim: int = 1
 
     def __init__(self, spec: Any, input_dim: int | None, device: torch.device) -> None:
         self.spec = spec
         self.device = device
         self.vectorizer: Any = None
         self.choice: dict[str, Any] = {}
+
+    @property
+    def embedding_dim(self) -> int:
+        """1 (the log-odds), or the size of the chosen vocabulary (known once fitted)."""
+        if self.spec.fusion_input == "logodds":
+            return 1
+        if self.vectorizer is None:
+            raise RuntimeError(f"{self.kind}: the TF-IDF vector's size is known after fit")
+        return len(self.vectorizer.vocabulary_)
+
+    @property
+    def label_free_embedding(self) -> bool:
+        """The TF-IDF vector is computed without labels: no fold model needs to make it."""
+        return self.spec.fusion_input == "tfidf"
 
     def _grid(self) -> list[dict[str, Any]]:
         """Combinations, simplest first: a later one must be strictly better to win."""
@@ -203,10 +219,13 @@ class _TfidfBase:
         if self.vectorizer is None:
             raise RuntimeError(f"{self.kind}: predict before fit")
         if not items:
-            return np.zeros((0, 2), np.float32), np.zeros((0, 1), np.float32)
-        p = self._class1(self.classifier, self.vectorizer.transform(_texts(items)))
+            return np.zeros((0, 2), np.float32), np.zeros((0, self.embedding_dim), np.float32)
+        x = self.vectorizer.transform(_texts(items))
+        p = self._class1(self.classifier, x)
         proba = np.stack([1.0 - p, p], axis=1).astype(np.float32)
-        return proba, logit(p).astype(np.float32)[:, None]
+        if self.spec.fusion_input == "logodds":
+            return proba, logit(p).astype(np.float32)[:, None]
+        return proba, np.asarray(x.toarray(), dtype=np.float32)
 
 
 class TfidfLogregModel(_TfidfBase):
