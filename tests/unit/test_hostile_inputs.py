@@ -23,7 +23,8 @@ import pytest
 from ahrec.corpus import new_videos as new_videos_module
 from ahrec.corpus.bah import read_split_file, read_text_lines, transcript_from_yaml
 from ahrec.corpus.csv_manifest import read_csv_manifest
-from ahrec.corpus.manifest import build_manifest, read_corpus
+from ahrec.corpus.formats import read_corpus
+from ahrec.corpus.manifest import build_manifest
 from ahrec.corpus.new_videos import read_new_videos
 from ahrec.errors import CorpusError
 from ahrec.media import frames as frames_module
