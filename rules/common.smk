@@ -7,6 +7,8 @@
 import functools
 import re
 
+from snakemake.exceptions import IncompleteCheckpointException
+
 from ahrec.corpus import plan
 from ahrec.corpus.manifest import read_manifest
 from ahrec.workflow import (
@@ -110,8 +112,16 @@ def get_media_problem(wc):
 
 
 def get_media_minutes(wc, per_minute, base=5):
-    """Resources: a job's runtime in minutes grows with its video's duration (cut at max_seconds)."""
-    row = plan.video_row(get_manifest(wc.root), wc.video)
+    """Resources: a job's runtime in minutes grows with its video's duration (cut at max_seconds).
+
+    While the manifest is being rebuilt, the base: Snakemake (9.27) hands a resource
+    function that waits on a checkpoint a bare 0 that crashes its scheduler; the job's
+    resources are evaluated again once the manifest is there.
+    """
+    try:
+        row = plan.video_row(get_manifest(wc.root), wc.video)
+    except IncompleteCheckpointException:
+        return base
     return plan.media_runtime(row, get_settings(wc).config["media"]["max_seconds"], per_minute, base)
 
 

@@ -81,6 +81,16 @@ def test_scene_setting_edit_leaves_the_face_chain_alone(default_run, tmp_path):
     assert not face_audio & set(plan), plan
 
 
+def test_corpus_and_media_edit_together_plans_from_the_rebuilt_manifest(default_run, tmp_path):
+    """A changed corpus list reruns the manifest checkpoint while media jobs wait on it."""
+    workdir = copy_run(default_run, tmp_path / "run")
+    test_list = workdir / "results" / "demo_corpus" / "test.txt"
+    test_list.write_text(test_list.read_text() + "\n")  # same videos, a newer list
+    edit_config(workdir, {"face": {"n_frames": 12}})
+    plan = planned_jobs(workdir)
+    assert plan["manifest"] == 1 and plan["embed_face"] == 2, plan
+
+
 def test_adding_one_video_recomputes_its_media_and_its_shard_only(default_run, tmp_path):
     workdir = copy_run(default_run, tmp_path / "run")
     corpus = workdir / "results" / "demo_corpus"
