@@ -9,7 +9,6 @@ reliable cues, every observable cue gives the label, so the ceiling is 100.
 from __future__ import annotations
 
 import math
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +24,8 @@ from ahrec.demo.ceilings import (
     read_demo_cues,
 )
 from ahrec.demo.generator import CUES_HEADER, MODALITIES
+from tests.demo_tools import TOOLS
 
-TOOLS = shutil.which("ffmpeg") is not None and shutil.which("espeak-ng") is not None
 ALL = ("text", "audio", "face", "scene")
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -32,9 +31,7 @@ from ahrec.demo import (
 )
 from ahrec.demo.generator import CUES_HEADER
 from ahrec.demo.settings import DEGENERATE_KINDS, MODALITIES
-
-TOOLS = shutil.which("ffmpeg") is not None and shutil.which("espeak-ng") is not None
-needs_tools = pytest.mark.skipif(not TOOLS, reason="ffmpeg and espeak-ng are needed")
+from tests.demo_tools import TOOLS, needs_tools
 
 TINY = DemoSettings(
     participants=6,

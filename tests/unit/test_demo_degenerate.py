@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import math
-import shutil
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -25,9 +24,7 @@ from ahrec.demo import DemoSettings, generate_demo_corpus, plan_corpus
 from ahrec.demo.generator import HIDDEN_CUES, MODALITIES, VERY_SHORT_SECONDS
 from ahrec.demo.render import make_video
 from ahrec.demo.settings import DEGENERATE_KINDS, SPLITS
-
-TOOLS = shutil.which("ffmpeg") is not None and shutil.which("espeak-ng") is not None
-needs_tools = pytest.mark.skipif(not TOOLS, reason="ffmpeg and espeak-ng are needed")
+from tests.demo_tools import TOOLS, needs_tools
 
 RATES = {"no_face": 0.1, "very_short": 0.1, "silent": 0.1, "no_transcript": 0.1}
 # Seed 2 puts every kind in this 12-video corpus (checked by the fixture).

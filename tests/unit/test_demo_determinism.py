@@ -15,7 +15,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,9 +24,9 @@ import pytest
 import ahrec
 from ahrec.demo import DemoSettings, corpus_fingerprint
 from ahrec.demo.fingerprint import toolchain
+from tests.demo_tools import needs_tools
 
-TOOLS = shutil.which("ffmpeg") is not None and shutil.which("espeak-ng") is not None
-pytestmark = pytest.mark.skipif(not TOOLS, reason="ffmpeg and espeak-ng are needed")
+pytestmark = needs_tools
 
 # Six short, small videos: the smallest corpus the settings allow with every
 # split holding both labels; big enough to have a YAML transcript, a path with

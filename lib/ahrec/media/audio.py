@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
 import tempfile
 import wave
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ahrec.media.probe import input_args, last_line, media_url, not_a_container
+from ahrec.media.probe import input_args, last_line, media_url, not_a_container, run_tool
 
 LOG = logging.getLogger(__name__)
 
@@ -118,13 +117,10 @@ def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
 def _run_ffmpeg(arguments: list[str]) -> None:
     """Run ffmpeg; raise AudioError with its last error line (stderr kept on disk)."""
     command = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", *arguments]
-    with tempfile.TemporaryFile() as errors:
-        try:
-            done = subprocess.run(command, stdin=subprocess.DEVNULL, stderr=errors, check=False)
-        except FileNotFoundError as exc:
-            raise AudioError("ffmpeg is not installed (see README, Quick start)") from exc
-        errors.seek(max(0, os.fstat(errors.fileno()).st_size - 8192))
-        stderr = errors.read().decode("utf-8", "replace")
+    try:
+        done, stderr = run_tool(command)
+    except FileNotFoundError as exc:
+        raise AudioError("ffmpeg is not installed (see README, Quick start)") from exc
     if done.returncode != 0:
         refused = not_a_container(stderr)
         if refused:

@@ -93,6 +93,28 @@ def last_line(stderr: str, default: str) -> str:
     return lines[-1] if lines else default
 
 
+def run_tool(
+    command: list[str], capture_stdout: bool = False, timeout: float | None = None
+) -> tuple[subprocess.CompletedProcess, str]:
+    """Run an FFmpeg tool with stderr spooled to a temporary file; return it and stderr's tail.
+
+    A hostile file can make FFmpeg print errors without end: on disk they cannot
+    fill memory, and only the last 8 KiB (where the reason is) is read back.
+    Raises FileNotFoundError (tool missing) and subprocess.TimeoutExpired.
+    """
+    with tempfile.TemporaryFile() as errors:
+        done = subprocess.run(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE if capture_stdout else None,
+            stderr=errors,
+            timeout=timeout,
+            check=False,
+        )
+        errors.seek(max(0, os.fstat(errors.fileno()).st_size - 8192))
+        return done, errors.read().decode("utf-8", "replace")
+
+
 @dataclass(frozen=True)
 class VideoInfo:
     readable: bool
@@ -161,17 +183,12 @@ def run_ffprobe(path: str | Path, timeout: float = PROBE_TIMEOUT_S) -> dict[str,
         "json",
         media_url(path),
     ]
-    with tempfile.TemporaryFile() as errors:
-        try:
-            done = subprocess.run(
-                command, stdout=subprocess.PIPE, stderr=errors, timeout=timeout, check=False
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise ProbeError(f"ffprobe did not finish within {timeout:g} s") from exc
-        except FileNotFoundError as exc:
-            raise ProbeError("ffprobe is not installed (see README, Quick start)") from exc
-        errors.seek(max(0, os.fstat(errors.fileno()).st_size - 8192))
-        stderr = errors.read().decode("utf-8", "replace")
+    try:
+        done, stderr = run_tool(command, capture_stdout=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        raise ProbeError(f"ffprobe did not finish within {timeout:g} s") from exc
+    except FileNotFoundError as exc:
+        raise ProbeError("ffprobe is not installed (see README, Quick start)") from exc
     if done.returncode != 0:
         refused = not_a_container(stderr)
         if refused:
