@@ -8,7 +8,7 @@ from ahrec.embeddings.hog_stats import HogStatsEncoder
 from ahrec.embeddings.kinds import HogStatsSpec, MotionStatsSpec, OpenSmileSpec, TfidfSpec
 from ahrec.embeddings.motion_stats import MotionStatsEncoder
 from ahrec.embeddings.opensmile_lld import OpenSmileEncoder
-from ahrec.embeddings.pooling import stat_pool
+from ahrec.embeddings.pooling import delta_pool, stat_pool
 from ahrec.embeddings.tfidf import fit_tfidf, tfidf_rows
 from ahrec.media.framestore import FrameSet
 from tests.media_factory import face_image
@@ -75,6 +75,27 @@ def test_hog_stats_pools_mean_and_population_std():
     assert stat_pool(features).tolist() == [2.0, 4.0, 1.0, 2.0]
     with pytest.raises(ValueError, match="multiple of cell"):
         HogStatsEncoder(HogStatsSpec(size=60, cell=8))
+
+
+def test_hog_stats_deltas_tell_movement_from_variety():
+    encoder = HogStatsEncoder(HogStatsSpec(size=64, deltas=True))
+    assert encoder.dim == 3 * encoder.frame_dim
+    lively = faces(True)
+    # the same frames, the two expressions in two runs instead of alternating
+    grouped = lively[0::2] + lively[1::2]
+    rows = encoder.encode(
+        [
+            FrameSet("alternating", lively, np.arange(10)),
+            FrameSet("grouped", grouped, np.arange(10)),
+        ]
+    )
+    alternating, once = (r.vector for r in rows)
+    pooled = slice(0, 2 * encoder.frame_dim)
+    assert np.allclose(alternating[pooled], once[pooled], atol=1e-5)  # mean and std: equal
+    delta = slice(2 * encoder.frame_dim, None)
+    assert alternating[delta].mean() > 4 * once[delta].mean() > 0  # the deltas: not
+    assert delta_pool(np.array([[1.0, 2.0], [3.0, 6.0], [2.0, 6.0]])).tolist() == [1.5, 2.0]
+    assert delta_pool(np.ones((1, 3))).tolist() == [0.0, 0.0, 0.0]
 
 
 def test_opensmile_sequence_and_short_audio():

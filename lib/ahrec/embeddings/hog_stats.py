@@ -7,7 +7,8 @@ offline stand-in for EmotionEfficientNetB0 is a classical shape
 descriptor: the histogram of oriented gradients of each grey-level crop
 (mouth, brows and head pose change it), pooled over frames with the
 paper's statistics (mean and population standard deviation), so that
-expression *changes* over time show up in the spread.
+expression *changes* over time show up in the spread; ``deltas`` adds the mean
+change between consecutive frames, which tells movement from mere variety.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 
 from ahrec.embeddings.base import encode_frame_sets
 from ahrec.embeddings.kinds import HogStatsSpec
-from ahrec.embeddings.pooling import stat_pool
+from ahrec.embeddings.pooling import delta_pool, stat_pool
 from ahrec.embeddings.table import EmbeddingRow
 from ahrec.media.framestore import FrameSet
 
@@ -36,7 +37,7 @@ class HogStatsEncoder:
         block = (2 * spec.cell, 2 * spec.cell)
         self._hog = cv2.HOGDescriptor((spec.size, spec.size), block, cell, cell, spec.bins)
         self.frame_dim = int(self._hog.getDescriptorSize())
-        self.dim = 2 * self.frame_dim
+        self.dim = (3 if spec.deltas else 2) * self.frame_dim
 
     def frame_features(self, crop: np.ndarray) -> np.ndarray:
         gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
@@ -44,6 +45,10 @@ class HogStatsEncoder:
         return self._hog.compute(gray).reshape(-1).astype(np.float32)
 
     def encode(self, frame_sets: Sequence[FrameSet]) -> list[EmbeddingRow]:
-        return encode_frame_sets(
-            frame_sets, lambda crops: stat_pool(np.stack([self.frame_features(c) for c in crops]))
-        )
+        return encode_frame_sets(frame_sets, self._pool)
+
+    def _pool(self, crops: list[np.ndarray]) -> np.ndarray:
+        features = np.stack([self.frame_features(c) for c in crops])
+        if not self.spec.deltas:
+            return stat_pool(features)
+        return np.concatenate([stat_pool(features), delta_pool(features)])

@@ -41,6 +41,13 @@ class HogStatsSpec:
     size: int = count(64, "crops are resized to size x size grey images", low=8)
     cell: int = count(8, "HOG cell size in pixels", low=2)
     bins: int = count(9, "orientation bins", low=2)
+    deltas: bool = option(
+        False,
+        "also pool the mean absolute change of each HOG cell between consecutive frames (how "
+        "often the face moves, which mean and std do not order in time); the paper pools mean "
+        "and std only (false). On the benchmark corpus, whose face cue is how often the "
+        "expression changes, a linear model on the HOG statistics gains about 3 MF1 points with them",
+    )
 
     def __post_init__(self) -> None:
         if self.size % self.cell or self.size < 2 * self.cell:

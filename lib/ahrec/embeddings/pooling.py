@@ -17,3 +17,19 @@ def stat_pool(features: np.ndarray) -> np.ndarray:
             f"stat_pool expects a non-empty (frames, features) array, got {features.shape}"
         )
     return np.concatenate([features.mean(axis=0), features.std(axis=0)]).astype(np.float32)
+
+
+def delta_pool(features: np.ndarray) -> np.ndarray:
+    """(frames, F) -> (F,): mean absolute change between consecutive frames, float32.
+
+    The mean and std of a feature ignore the order of the frames; this is the
+    part of the spread that comes from movement. A one-frame video gets zeros.
+    """
+    features = np.asarray(features, dtype=np.float64)
+    if features.ndim != 2 or features.shape[0] == 0:
+        raise ValueError(
+            f"delta_pool expects a non-empty (frames, features) array, got {features.shape}"
+        )
+    if features.shape[0] == 1:
+        return np.zeros(features.shape[1], dtype=np.float32)
+    return np.abs(np.diff(features, axis=0)).mean(axis=0).astype(np.float32)
