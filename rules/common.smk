@@ -111,18 +111,47 @@ def get_media_problem(wc):
     return plan.media_problem(row, get_settings(wc).config["media"]["min_seconds"])
 
 
-def get_media_minutes(wc, per_minute, base=5):
-    """Resources: a job's runtime in minutes grows with its video's duration (cut at max_seconds).
+def manifest_resource(compute, base):
+    """A resource computed from the manifest, and ``base`` while the manifest is rebuilt.
 
-    While the manifest is being rebuilt, the base: Snakemake (9.27) hands a resource
-    function that waits on a checkpoint a bare 0 that crashes its scheduler; the job's
-    resources are evaluated again once the manifest is there.
+    Snakemake (9.27) hands a resource function that waits on a checkpoint a bare 0
+    that crashes its scheduler (an edited corpus list with a media setting); the
+    job's resources are evaluated again once the manifest is there.
     """
-    try:
-        row = plan.video_row(get_manifest(wc.root), wc.video)
-    except IncompleteCheckpointException:
-        return base
-    return plan.media_runtime(row, get_settings(wc).config["media"]["max_seconds"], per_minute, base)
+
+    def resource(wc):
+        try:
+            return compute(wc)
+        except IncompleteCheckpointException:
+            return base
+
+    return resource
+
+
+def get_media_minutes(per_minute, base=5):
+    """Resources: a media job's runtime in minutes grows with its video's duration."""
+    return manifest_resource(
+        lambda wc: plan.media_runtime(
+            plan.video_row(get_manifest(wc.root), wc.video),
+            get_settings(wc).config["media"]["max_seconds"],
+            per_minute,
+            base,
+        ),
+        base,
+    )
+
+
+def get_asr_minutes():
+    """Resources: a transcripts job's runtime grows with the speech it must recognise."""
+    return manifest_resource(
+        lambda wc: plan.asr_runtime(
+            get_manifest(wc.root),
+            wc.shard,
+            get_settings(wc).asr_kind.name,
+            get_settings(wc).config["media"]["max_seconds"],
+        ),
+        plan.ASR_BASE_MINUTES,
+    )
 
 
 def get_shard_videos(wc):

@@ -25,7 +25,7 @@ rule scene_frames:
     threads: 1
     resources:
         mem_mb=1500,
-        runtime=lambda wc: get_media_minutes(wc, per_minute=1.0),
+        runtime=get_media_minutes(per_minute=1.0),
     conda:
         "../envs/media.yaml"
     script:
@@ -53,7 +53,7 @@ rule face_frames:
     threads: 1
     resources:
         mem_mb=1500,
-        runtime=lambda wc: get_media_minutes(wc, per_minute=1.0),
+        runtime=get_media_minutes(per_minute=1.0),
     conda:
         "../envs/media.yaml"
     script:
@@ -76,7 +76,7 @@ rule audio:
     threads: 1
     resources:
         mem_mb=1000,
-        runtime=lambda wc: get_media_minutes(wc, per_minute=0.5),
+        runtime=get_media_minutes(per_minute=0.5),
     conda:
         "../envs/media.yaml"
     script:

@@ -19,12 +19,7 @@ rule transcripts:
     threads: 2
     resources:
         mem_mb=4000,
-        runtime=lambda wc: plan.asr_runtime(
-            get_manifest(wc.root),
-            wc.shard,
-            get_settings(wc).asr_kind.name,
-            get_settings(wc).config["media"]["max_seconds"],
-        ),
+        runtime=get_asr_minutes(),
         gpu=lambda wc: PLAN.gpus(get_settings(wc).asr_kind.neural),
     conda:
         "../envs/audio.yaml"

@@ -15,6 +15,8 @@ import pandas as pd
 
 from ahrec.corpus.manifest import shard_members
 
+ASR_BASE_MINUTES = 10  # a transcripts job's runtime with nothing to recognise
+
 
 def cell(value: Any) -> Any:
     """A manifest cell as a plain Python value, None where missing."""
@@ -56,7 +58,7 @@ def asr_runtime(
     rows = shard_members(manifest, int(shard))
     need = [row for _, row in rows.iterrows() if needs_asr(row, asr_kind)]
     seconds = sum(min(cell(r["duration"]) or 0.0, max_seconds or float("inf")) for r in need)
-    return int(10 + math.ceil(per_minute * seconds / 60.0))
+    return int(ASR_BASE_MINUTES + math.ceil(per_minute * seconds / 60.0))
 
 
 def corpus_transcripts(manifest: pd.DataFrame, shard: int | str) -> list[dict[str, Any]]:
