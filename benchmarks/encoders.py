@@ -61,28 +61,28 @@ SENTENCE = (
 WORDS = SENTENCE.split(" ")
 
 
-def scene_inputs(count: int, rng: np.random.Generator) -> list[FrameSet]:
-    """16 frames per video, 224 x 398 (a 16:9 video stored with a 224 short side)."""
+def frame_inputs(
+    count: int, rng: np.random.Generator, frames: int, height: int, width: int
+) -> list[FrameSet]:
+    """``count`` videos of ``frames`` random uint8 RGB images of height x width."""
     return [
         FrameSet(
             f"v{i}",
-            [rng.integers(0, 256, (224, 398, 3), dtype=np.uint8) for _ in range(16)],
-            np.arange(16),
+            [rng.integers(0, 256, (height, width, 3), dtype=np.uint8) for _ in range(frames)],
+            np.arange(frames),
         )
         for i in range(count)
     ]
+
+
+def scene_inputs(count: int, rng: np.random.Generator) -> list[FrameSet]:
+    """16 frames per video, 224 x 398 (a 16:9 video stored with a 224 short side)."""
+    return frame_inputs(count, rng, 16, 224, 398)
 
 
 def face_inputs(count: int, rng: np.random.Generator) -> list[FrameSet]:
     """30 face crops of 224 x 224 per video (face.crop_size)."""
-    return [
-        FrameSet(
-            f"v{i}",
-            [rng.integers(0, 256, (224, 224, 3), dtype=np.uint8) for _ in range(30)],
-            np.arange(30),
-        )
-        for i in range(count)
-    ]
+    return frame_inputs(count, rng, 30, 224, 224)
 
 
 def audio_inputs(count: int, seconds: float, rng: np.random.Generator) -> list[AudioItem]:

@@ -11,11 +11,7 @@ def stat_pool(features: np.ndarray) -> np.ndarray:
     Population std (ddof=0) as in the paper, so a one-frame video gets zeros
     rather than NaN.
     """
-    features = np.asarray(features, dtype=np.float64)
-    if features.ndim != 2 or features.shape[0] == 0:
-        raise ValueError(
-            f"stat_pool expects a non-empty (frames, features) array, got {features.shape}"
-        )
+    features = _frames(features, "stat_pool")
     return np.concatenate([features.mean(axis=0), features.std(axis=0)]).astype(np.float32)
 
 
@@ -25,11 +21,16 @@ def delta_pool(features: np.ndarray) -> np.ndarray:
     The mean and std of a feature ignore the order of the frames; this is the
     part of the spread that comes from movement. A one-frame video gets zeros.
     """
-    features = np.asarray(features, dtype=np.float64)
-    if features.ndim != 2 or features.shape[0] == 0:
-        raise ValueError(
-            f"delta_pool expects a non-empty (frames, features) array, got {features.shape}"
-        )
+    features = _frames(features, "delta_pool")
     if features.shape[0] == 1:
         return np.zeros(features.shape[1], dtype=np.float32)
     return np.abs(np.diff(features, axis=0)).mean(axis=0).astype(np.float32)
+
+
+def _frames(features: np.ndarray, name: str) -> np.ndarray:
+    features = np.asarray(features, dtype=np.float64)
+    if features.ndim != 2 or features.shape[0] == 0:
+        raise ValueError(
+            f"{name} expects a non-empty (frames, features) array, got {features.shape}"
+        )
+    return features

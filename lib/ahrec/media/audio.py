@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ahrec.media.probe import input_args, last_line, media_url, not_a_container, run_tool
+from ahrec.media.probe import failure, input_args, media_url, run_tool
 
 LOG = logging.getLogger(__name__)
 
@@ -122,10 +122,7 @@ def _run_ffmpeg(arguments: list[str]) -> None:
     except FileNotFoundError as exc:
         raise AudioError("ffmpeg is not installed (see README, Quick start)") from exc
     if done.returncode != 0:
-        refused = not_a_container(stderr)
-        if refused:
-            raise AudioError(refused)
-        raise AudioError(f"ffmpeg could not decode the audio: {last_line(stderr, 'ffmpeg failed')}")
+        raise AudioError(failure(stderr, "ffmpeg could not decode the audio", "ffmpeg failed"))
 
 
 def _check_max_seconds(max_seconds: float | None) -> None:

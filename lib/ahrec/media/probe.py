@@ -88,6 +88,11 @@ def not_a_container(stderr: str) -> str | None:
     return f"not a video container (detected: {detected})"
 
 
+def failure(stderr: str, prefix: str, default: str) -> str:
+    """Why an FFmpeg tool failed: a refused container as such, else its last error line."""
+    return not_a_container(stderr) or f"{prefix}: {last_line(stderr, default)}"
+
+
 def last_line(stderr: str, default: str) -> str:
     lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
     return lines[-1] if lines else default
@@ -190,10 +195,7 @@ def run_ffprobe(path: str | Path, timeout: float = PROBE_TIMEOUT_S) -> dict[str,
     except FileNotFoundError as exc:
         raise ProbeError("ffprobe is not installed (see README, Quick start)") from exc
     if done.returncode != 0:
-        refused = not_a_container(stderr)
-        if refused:
-            raise ProbeError(refused)
-        raise ProbeError(f"unreadable by ffprobe: {last_line(stderr, 'ffprobe failed')}")
+        raise ProbeError(failure(stderr, "unreadable by ffprobe", "ffprobe failed"))
     try:
         info = json.loads(done.stdout or b"{}")
     except json.JSONDecodeError as exc:
