@@ -40,6 +40,10 @@ if CHROMIUM is None:
     pytest.skip(NO_CHROMIUM, allow_module_level=True)
 
 from selenium import webdriver  # noqa: E402  (after the skip: only needed with a browser)
+from selenium.common.exceptions import (  # noqa: E402
+    ElementClickInterceptedException,
+    StaleElementReferenceException,
+)
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -96,10 +100,37 @@ def open_report(driver, report: Path) -> None:
     )
 
 
+def click(driver, locate) -> None:
+    """Click the element ``locate(driver)`` finds, once the menu has stopped moving.
+
+    The menu's links slide in (CSS transitions): a click during the animation
+    lands on the link passing under the pointer, and Chrome refuses it. The
+    element is looked up again on each try, and a refused click is retried.
+    """
+
+    def attempt(d):
+        try:
+            element = locate(d)
+            if element is None:
+                return False
+            element.click()
+            return True
+        except (ElementClickInterceptedException, StaleElementReferenceException):
+            return False
+
+    WebDriverWait(driver, TIMEOUT, poll_frequency=0.25).until(attempt)
+
+
 def click_menu_item(driver, label: str) -> None:
-    links = driver.find_elements(By.XPATH, f"//nav//a[span[normalize-space()='{label}']]")
+    xpath = f"//nav//a[span[normalize-space()='{label}']]"
+    links = driver.find_elements(By.XPATH, xpath)
     assert links, f"no menu item {label!r} in: {driver.find_element(By.TAG_NAME, 'nav').text}"
-    links[0].click()
+    click(driver, lambda d: next(iter(d.find_elements(By.XPATH, xpath)), None))
+
+
+def view_button(driver, index: int):
+    rows = driver.find_elements(By.XPATH, "//nav//table/tbody/tr")
+    return rows[index].find_element(By.XPATH, "./td[last()]//a[1]") if index < len(rows) else None
 
 
 def shown_image(driver, expected_src: str):
@@ -188,7 +219,7 @@ def test_clicking_through_the_report_shows_every_item(report, browser, default_r
                 if entry["mime_type"] == "text/csv":  # a download link, not a view
                     assert view.get_attribute("download") == "table.csv"
                     continue
-                view.click()
+                click(browser, lambda d, i=index: view_button(d, i))
                 if entry["mime_type"] == "text/html":
                     frame = WebDriverWait(browser, TIMEOUT).until(
                         lambda d: d.find_element(By.CSS_SELECTOR, "div.justify-center iframe")
