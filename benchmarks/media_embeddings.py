@@ -5,8 +5,8 @@ scratch working directory whose configuration is the repository's (or a
 preset's), pointed at a corpus, with the ``embeddings`` target, which stops
 after the embedding tables. Each rule's cost then comes from the
 ``benchmark:`` files the rules write, so the figures are those of the jobs a
-real run starts (one process per video for the media rules, per shard for
-detection and the encoders), model loading and interpreter start-up
+real run starts (one process per shard for the media rules, detection and
+the encoders), model loading and interpreter start-up
 included. Nothing here restates a setting: change the workflow, and this
 measures the change.
 

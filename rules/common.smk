@@ -1,6 +1,6 @@
 # Shared glue: output locations, the manifests (checkpoints), and the input and
 # params functions of every rule. Each get_* function is a one-liner over
-# ahrec.workflow.WorkflowPlan (and the per-video lookups of ahrec.corpus.plan),
+# ahrec.workflow.WorkflowPlan (and the per-shard lookups of ahrec.corpus.plan),
 # where the planning logic lives and is unit-tested; these only hand it
 # Snakemake's wildcards and the manifest once its checkpoint has run.
 
@@ -12,13 +12,14 @@ from snakemake.exceptions import IncompleteCheckpointException
 from ahrec.corpus import plan
 from ahrec.corpus.manifest import read_manifest
 from ahrec.workflow import (
-    AUDIO,
+    AUDIO_INDEX,
     EMBED_SHARD,
     FACE_CROPS,
-    FACE_FRAMES,
+    FACE_INDEX,
     FACE_STATS,
+    MEDIA_DIR,
     NAME,
-    SCENE_FRAMES,
+    SCENE_INDEX,
     TRANSCRIPTS,
     WorkflowPlan,
 )
@@ -44,7 +45,6 @@ DEVICE = SETTINGS.device
 
 wildcard_constraints:
     root=re.escape(RESULTS) + rf"(?:/predict/{NAME})?",
-    video=r"[A-Za-z0-9_-]+",
     shard=r"\d+",
     modality=r"scene|face|audio|text",
     encoder=NAME,
@@ -97,18 +97,20 @@ def get_after_manifest(*patterns):
     return inputs
 
 
-# --- per video and per shard --------------------------------------------------------
+# --- per shard (media, faces, transcripts, embeddings) --------------------------------------------------------
 
 
-def get_video_value(column):
-    """Input/params function: one manifest cell of the job's video."""
-    return lambda wc: plan.cell(plan.video_row(get_manifest(wc.root), wc.video)[column])
+def get_shard_paths(wc):
+    """Input function: the video files of the job's shard."""
+    return [row["path"] for row in get_shard_media("audio")(wc)]
 
 
-def get_media_problem(wc):
-    """Params function: why the job's video gives no frames (unreadable, too short), or None."""
-    row = plan.video_row(get_manifest(wc.root), wc.video)
-    return plan.media_problem(row, get_settings(wc).config["media"]["min_seconds"])
+def get_shard_media(kind):
+    """Params function: the manifest values of each video of the job's shard (``frames`` or
+    ``audio``)."""
+    return lambda wc: plan.shard_media(
+        get_manifest(wc.root), wc.shard, kind, get_settings(wc).config["media"]["min_seconds"]
+    )
 
 
 def manifest_resource(compute, base):
@@ -128,13 +130,15 @@ def manifest_resource(compute, base):
     return resource
 
 
-def get_media_minutes(per_minute, base=5):
-    """Resources: a media job's runtime in minutes grows with its video's duration."""
+def get_media_minutes(per_minute, threads, base=5):
+    """Resources: a media shard job's runtime grows with its videos' duration."""
     return manifest_resource(
-        lambda wc: plan.media_runtime(
-            plan.video_row(get_manifest(wc.root), wc.video),
+        lambda wc: plan.shard_media_runtime(
+            get_manifest(wc.root),
+            wc.shard,
             get_settings(wc).config["media"]["max_seconds"],
             per_minute,
+            threads,
             base,
         ),
         base,
@@ -158,13 +162,12 @@ def get_shard_videos(wc):
     return plan.shard_video_ids(get_manifest(wc.root), wc.shard)
 
 
-def get_per_video(pattern):
-    """Input function: ``pattern`` for every video of the job's shard."""
-    return lambda wc: [pattern.format(root=wc.root, video=v) for v in get_shard_videos(wc)]
-
-
 def get_asr_wavs(wc):
     return PLAN.asr_wavs(wc.root, wc.shard, get_manifest(wc.root))
+
+
+def get_asr_inputs(wc):
+    return PLAN.asr_inputs(wc.root, wc.shard, get_manifest(wc.root))
 
 
 # --- encoders and models --------------------------------------------------------------
@@ -175,14 +178,11 @@ def get_encoder(modality):
 
 
 def get_model_inputs(wc):
-    spec = SETTINGS.unimodal[wc.model]
-    return PLAN.model_inputs(spec, RESULTS, get_manifest() if PLAN.needs_manifest(spec) else None)
+    return PLAN.model_inputs(SETTINGS.unimodal[wc.model], RESULTS)
 
 
 def get_predict_sources(wc):
-    model = BATCHES.model(wc.name, wc.model)
-    manifest = get_manifest(BATCHES.root(wc.name)) if PLAN.needs_manifest(model) else None
-    return PLAN.predict_sources(wc.name, wc.model, manifest)
+    return PLAN.predict_sources(wc.name, wc.model)
 
 
 # --- the report ---------------------------------------------------------------------

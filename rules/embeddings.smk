@@ -7,7 +7,7 @@
 
 rule embed_scene:
     input:
-        frames=get_per_video(SCENE_FRAMES),
+        frames=SCENE_INDEX,
     output:
         "{root}/embeddings/scene/{encoder}/shard-{shard}.parquet",
     params:
@@ -53,7 +53,7 @@ rule embed_face:
 
 rule embed_audio:
     input:
-        wavs=get_per_video(AUDIO),
+        wavs=get_after_manifest(AUDIO_INDEX),
     output:
         "{root}/embeddings/audio/{encoder}/shard-{shard}.parquet",
     params:

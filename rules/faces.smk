@@ -4,7 +4,7 @@
 
 rule faces:
     input:
-        frames=get_per_video(FACE_FRAMES),
+        frames=get_after_manifest(FACE_INDEX),
     output:
         crops=FACE_CROPS,
         stats=FACE_STATS,

@@ -1,31 +1,31 @@
-# Per video: the scene frames, the face frames (one decoding pass each, so that
+# Per shard: the scene frames, the face frames (one decoding pass each, so that
 # a change to one modality's sampling reruns that modality's chain only) and
-# 16 kHz mono audio. {root} is the dataset: results/ (the corpus) or
-# results/predict/<name>/.
+# 16 kHz mono audio. Files stay per video; a job extracts only the videos of its
+# shard whose file is missing or stale, and writes the shard's index (its
+# output). {root} is the dataset: results/ (the corpus) or results/predict/<name>/.
 
 
 rule scene_frames:
     input:
-        video=get_video_value("path"),
+        videos=get_shard_paths,
     output:
-        SCENE_FRAMES,
+        SCENE_INDEX,
     params:
+        out_dir=lambda wc: MEDIA_DIR.format(root=wc.root, kind="scene_frames"),
+        videos=get_shard_media("frames"),
         n_frames=get_setting("scene", "n_frames"),
         short_side=get_setting("scene", "short_side"),
         max_side=None,
         jpeg_quality=get_setting("media", "jpeg_quality"),
-        n_frames_hint=get_video_value("n_frames"),
-        problem=get_media_problem,
         max_seconds=get_setting("media", "max_seconds"),
-        fps=get_video_value("fps"),
     log:
-        f"{ROOT_LOGS}/scene_frames/{{video}}.log",
+        f"{ROOT_LOGS}/scene_frames/shard-{{shard}}.log",
     benchmark:
-        f"{ROOT_BENCH}/scene_frames/{{video}}.tsv"
-    threads: 1
+        f"{ROOT_BENCH}/scene_frames/shard-{{shard}}.tsv"
+    threads: 2
     resources:
-        mem_mb=1500,
-        runtime=get_media_minutes(per_minute=1.0),
+        mem_mb=3000,
+        runtime=get_media_minutes(per_minute=1.0, threads=2),
     conda:
         "../envs/media.yaml"
     script:
@@ -34,26 +34,25 @@ rule scene_frames:
 
 rule face_frames:
     input:
-        video=get_video_value("path"),
+        videos=get_shard_paths,
     output:
-        FACE_FRAMES,
+        FACE_INDEX,
     params:
+        out_dir=lambda wc: MEDIA_DIR.format(root=wc.root, kind="face_frames"),
+        videos=get_shard_media("frames"),
         n_frames=get_setting("face", "n_frames"),
         short_side=None,
         max_side=get_setting("media", "face_frame_max_side"),
         jpeg_quality=get_setting("media", "jpeg_quality"),
-        n_frames_hint=get_video_value("n_frames"),
-        problem=get_media_problem,
         max_seconds=get_setting("media", "max_seconds"),
-        fps=get_video_value("fps"),
     log:
-        f"{ROOT_LOGS}/face_frames/{{video}}.log",
+        f"{ROOT_LOGS}/face_frames/shard-{{shard}}.log",
     benchmark:
-        f"{ROOT_BENCH}/face_frames/{{video}}.tsv"
-    threads: 1
+        f"{ROOT_BENCH}/face_frames/shard-{{shard}}.tsv"
+    threads: 2
     resources:
-        mem_mb=1500,
-        runtime=get_media_minutes(per_minute=1.0),
+        mem_mb=3000,
+        runtime=get_media_minutes(per_minute=1.0, threads=2),
     conda:
         "../envs/media.yaml"
     script:
@@ -62,21 +61,22 @@ rule face_frames:
 
 rule audio:
     input:
-        video=get_video_value("path"),
+        videos=get_shard_paths,
     output:
-        wav=AUDIO,
+        AUDIO_INDEX,
     params:
+        out_dir=lambda wc: MEDIA_DIR.format(root=wc.root, kind="audio"),
+        videos=get_shard_media("audio"),
         sample_rate=get_setting("media", "audio_sample_rate"),
-        has_audio=lambda wc: bool(get_video_value("has_audio")(wc)),
         max_seconds=get_setting("media", "max_seconds"),
     log:
-        f"{ROOT_LOGS}/audio/{{video}}.log",
+        f"{ROOT_LOGS}/audio/shard-{{shard}}.log",
     benchmark:
-        f"{ROOT_BENCH}/audio/{{video}}.tsv"
-    threads: 1
+        f"{ROOT_BENCH}/audio/shard-{{shard}}.tsv"
+    threads: 2
     resources:
-        mem_mb=1000,
-        runtime=get_media_minutes(per_minute=0.5),
+        mem_mb=2000,
+        runtime=get_media_minutes(per_minute=0.5, threads=2),
     conda:
         "../envs/media.yaml"
     script:

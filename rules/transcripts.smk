@@ -4,7 +4,7 @@
 
 rule transcripts:
     input:
-        wavs=lambda wc: list(get_asr_wavs(wc).values()),
+        audio=get_asr_inputs,
     output:
         TRANSCRIPTS,
     params:

@@ -1,14 +1,16 @@
-"""Rule audio: the audio track as 16 kHz mono wav."""
+"""Rule audio: the audio track of a shard's videos as 16 kHz mono wavs."""
 
 import _lib  # noqa: F401  (puts lib/ on sys.path)
-from ahrec.media.steps import extract_audio_file
+from ahrec.media.steps import extract_audio_shard
 from ahrec.runtime import rule_logging
 
+params = snakemake.params
 with rule_logging(snakemake.log[0], snakemake.threads):
-    extract_audio_file(
-        snakemake.input.video,
-        snakemake.output.wav,
-        sample_rate=snakemake.params.sample_rate,
-        has_audio=snakemake.params.has_audio,
-        max_seconds=snakemake.params.max_seconds,
+    extract_audio_shard(
+        params.videos,
+        params.out_dir,
+        snakemake.output[0],
+        sample_rate=params.sample_rate,
+        max_seconds=params.max_seconds,
+        threads=snakemake.threads,
     )

@@ -23,10 +23,17 @@ if TYPE_CHECKING:
 
 # Media, transcripts and embeddings are computed per dataset: the corpus under
 # results/, and each batch of new videos to predict under results/predict/<name>/.
-# {root} is that folder, so one set of rules serves both.
+# {root} is that folder, so one set of rules serves both. Media files are per
+# video, written by one job per shard whose output is the shard's index (which
+# file holds each video): planning grows with shards, not videos.
 SCENE_FRAMES = "{root}/media/scene_frames/{video}.npz"
 FACE_FRAMES = "{root}/media/face_frames/{video}.npz"
 AUDIO = "{root}/media/audio/{video}.wav"
+MEDIA_DIR = "{root}/media/{kind}"
+MEDIA_INDEX = "{root}/media/{kind}/shards/shard-{shard}.json"
+SCENE_INDEX = MEDIA_INDEX.replace("{kind}", "scene_frames")
+FACE_INDEX = MEDIA_INDEX.replace("{kind}", "face_frames")
+AUDIO_INDEX = MEDIA_INDEX.replace("{kind}", "audio")
 FACE_CROPS = "{root}/faces/shard-{shard}.npz"
 FACE_STATS = "{root}/faces/shard-{shard}.parquet"
 TRANSCRIPTS = "{root}/transcripts/shard-{shard}.parquet"
@@ -40,6 +47,7 @@ class WorkflowPlan:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.results = str(settings.config["results"])
+        self.shards = list(range(int(settings.config["shards"])))
         self.batches = PredictBatches(settings, self.results)
         self.table_rows = table_rows(settings, self.results)
         self.ensemble_runs = ensemble_runs(settings, self.results)
@@ -77,20 +85,23 @@ class WorkflowPlan:
         ids = plan.asr_video_ids(manifest, shard, kind)
         return {video_id: AUDIO.format(root=root, video=video_id) for video_id in ids}
 
+    def asr_inputs(self, root: str, shard: int | str, manifest: pd.DataFrame) -> list[str]:
+        """The shard's audio index when some of its videos need speech recognition, else none:
+        a shard whose transcripts all come from the corpus waits on no audio job."""
+        if self.asr_wavs(root, shard, manifest):
+            return [AUDIO_INDEX.format(root=root, shard=shard)]
+        return []
+
     # -- models -------------------------------------------------------------------------
 
-    def model_inputs(self, spec: Any, root: str, manifest: pd.DataFrame | None) -> list[str]:
-        """What a unimodal model (or an exported one) reads in a dataset."""
+    def model_inputs(self, spec: Any, root: str) -> list[str]:
+        """What a unimodal model (or an exported one) reads in a dataset: a table, or the
+        scene-frame indexes of every shard (the frames themselves are read per video)."""
         if spec.input in ("embedding", "sequence"):
             return [f"{root}/embeddings/{spec.modality}/{spec.embedding}.parquet"]
         if spec.input == "transcripts":
             return [f"{root}/transcripts.parquet"]
-        if manifest is None:
-            raise ValueError(f"{spec.name}: reading scene frames needs the dataset's manifest")
-        return [SCENE_FRAMES.format(root=root, video=v) for v in sorted(manifest["video_id"])]
-
-    def needs_manifest(self, spec: Any) -> bool:
-        return spec.input == "scene_frames"
+        return [SCENE_INDEX.format(root=root, shard=s) for s in self.shards]
 
     def unimodal_embeddings(self, models: Any) -> list[str]:
         return [f"{self.results}/unimodal/{m}/embeddings.parquet" for m in models]
@@ -146,8 +157,8 @@ class WorkflowPlan:
 
     # -- prediction on new videos ----------------------------------------------------------
 
-    def predict_sources(self, name: str, model: str, manifest: pd.DataFrame | None) -> list[str]:
-        return self.model_inputs(self.batches.model(name, model), self.batches.root(name), manifest)
+    def predict_sources(self, name: str, model: str) -> list[str]:
+        return self.model_inputs(self.batches.model(name, model), self.batches.root(name))
 
     def predict_tables(self, name: str) -> list[str]:
         root = self.batches.root(name)

@@ -15,6 +15,7 @@ import pytest
 
 from ahrec.corpus.bah import parse_split_line, read_text_lines
 from ahrec.corpus.manifest import read_manifest
+from ahrec.corpus.records import video_id_for
 from tests.e2e.workflow import (
     copy_run,
     edit_config,
@@ -35,6 +36,9 @@ AUDIO_TEXT_SCENE_RULES = {
     "embed_text",
     "embed_tfidf",
 }
+
+
+MEDIA_KINDS = (("scene_frames", "npz"), ("face_frames", "npz"), ("audio", "wav"))
 
 
 def test_untouched_rerun_plans_nothing(default_run):
@@ -61,7 +65,7 @@ def test_face_setting_edit_reruns_the_face_chain_only(default_run, tmp_path):
     workdir = copy_run(default_run, tmp_path / "run")
     edit_config(workdir, {"face": {"n_frames": 12}})
     plan = planned_jobs(workdir)
-    assert plan["face_frames"] == 8  # the face frames of every video...
+    assert plan["face_frames"] == 2  # the face frames of every shard (so every video)...
     assert plan["faces"] == 2 and plan["embed_face"] == 2  # ...and the face chain rerun
     assert plan["unimodal"] == 1 and plan["evaluate_unimodal"] == 1  # face_mlp only
     assert not AUDIO_TEXT_SCENE_RULES & set(plan), plan  # ...but scene, audio and text do not
@@ -76,7 +80,7 @@ def test_scene_setting_edit_leaves_the_face_chain_alone(default_run, tmp_path):
     workdir = copy_run(default_run, tmp_path / "run")
     edit_config(workdir, {"scene": {"n_frames": 8}})
     plan = planned_jobs(workdir, "embeddings")
-    assert plan["scene_frames"] == 8 and plan["embed_scene"] == 2
+    assert plan["scene_frames"] == 2 and plan["embed_scene"] == 2  # one job per shard
     face_audio = {"face_frames", "faces", "embed_face", "audio", "embed_audio", "transcripts"}
     assert not face_audio & set(plan), plan
 
@@ -91,8 +95,21 @@ def test_corpus_and_media_edit_together_plans_from_the_rebuilt_manifest(default_
     assert plan["manifest"] == 1 and plan["embed_face"] == 2, plan
 
 
+def media_files(workdir):
+    """Every per-video media file of the run, with its modification time."""
+    media = workdir / "results" / "media"
+    return {
+        str(p.relative_to(media)): p.stat().st_mtime_ns
+        for kind in ("scene_frames", "face_frames", "audio")
+        for p in (media / kind).glob("*.*")
+        if p.suffix in (".npz", ".wav")
+    }
+
+
 def test_adding_one_video_recomputes_its_media_and_its_shard_only(default_run, tmp_path):
     workdir = copy_run(default_run, tmp_path / "run")
+    before = media_files(workdir)
+    assert len(before) == 3 * 8
     corpus = workdir / "results" / "demo_corpus"
     test_list = corpus / "test.txt"
     lines = [line for line in read_text_lines(test_list) if line.strip()]
@@ -106,7 +123,11 @@ def test_adding_one_video_recomputes_its_media_and_its_shard_only(default_run, t
     manifest = read_manifest(workdir / "results" / "manifest.parquet")
     assert len(manifest) == 9
     media = (jobs["scene_frames"], jobs["face_frames"], jobs["audio"])
-    assert media == (1, 1, 1)  # media of the new video only
+    assert media == (1, 1, 1)  # the new video's shard's media jobs...
+    after = media_files(workdir)
+    new = {f"{kind}/{video_id_for(new_path)}.{ext}" for kind, ext in MEDIA_KINDS}
+    assert set(after) - set(before) == new, set(after) - set(before)
+    assert {f: after[f] for f in before} == before  # ...which extracted the new video only
     for rule in ("faces", "embed_scene", "embed_face", "embed_audio", "embed_text", "transcripts"):
         assert jobs[rule] == 1, (rule, jobs)  # the new video's shard only
     # TF-IDF is one table fitted on the training split: it is recomputed as a whole

@@ -9,6 +9,7 @@ reruns when its slice of the manifest changes, and only then.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -73,7 +74,7 @@ def corpus_transcripts(manifest: pd.DataFrame, shard: int | str) -> list[dict[st
     ]
 
 
-def media_problem(row: pd.Series, min_seconds: float = 0.0) -> str | None:
+def media_problem(row: Mapping[str, Any], min_seconds: float = 0.0) -> str | None:
     """Why a video gives no frames or audio: unreadable, or shorter than ``media.min_seconds``.
 
     A clip of a fraction of a second holds a handful of frames and almost no
@@ -88,20 +89,6 @@ def media_problem(row: pd.Series, min_seconds: float = 0.0) -> str | None:
     if min_seconds and duration is not None and duration < min_seconds:
         return f"too short: {duration:.2f} s (media.min_seconds: {min_seconds:g})"
     return None
-
-
-def media_runtime(
-    row: pd.Series, max_seconds: float | None, per_minute: float, base: int = 5
-) -> int:
-    """Minutes a media job may run: a base plus ``per_minute`` per minute of (kept) video.
-
-    Decoding and audio extraction are linear in duration; a cluster must not
-    kill an hour-long recording's job at a laptop-sized default.
-    """
-    seconds = cell(row["duration"]) or 0.0
-    if max_seconds:
-        seconds = min(seconds, max_seconds)
-    return int(base + math.ceil(per_minute * seconds / 60.0))
 
 
 def audio_reasons(
@@ -122,3 +109,41 @@ def audio_reasons(
 
 def split_ids(manifest: pd.DataFrame, split: str) -> list[str]:
     return sorted(manifest.loc[manifest["split"] == split, "video_id"])
+
+
+def shard_media(
+    manifest: pd.DataFrame, shard: int | str, kind: str, min_seconds: float = 0.0
+) -> list[dict[str, Any]]:
+    """The manifest values a media shard job reads, per video (they are part of its params).
+
+    ``kind`` is ``frames`` (the hint of the frame count, the frame rate, why the
+    video gives none) or ``audio`` (whether it has a track). A change to a
+    video's values reruns its shard's job, which re-extracts that video only.
+    """
+    videos = []
+    for row in shard_members(manifest, int(shard)).to_dict("records"):
+        video: dict[str, Any] = {"video_id": row["video_id"], "path": row["path"]}
+        if kind == "audio":
+            video["has_audio"] = bool(row["has_audio"])
+        else:
+            video["n_frames_hint"] = cell(row["n_frames"])
+            video["fps"] = cell(row["fps"])
+            video["problem"] = media_problem(row, min_seconds)
+        videos.append(video)
+    return videos
+
+
+def shard_media_runtime(
+    manifest: pd.DataFrame,
+    shard: int | str,
+    max_seconds: float | None,
+    per_minute: float,
+    threads: int = 1,
+    base: int = 5,
+) -> int:
+    """Minutes a media shard job may run: a base plus ``per_minute`` per minute of its videos,
+    shared by its threads."""
+    durations = shard_members(manifest, int(shard))["duration"].astype("float64").fillna(0.0)
+    if max_seconds:
+        durations = durations.clip(upper=max_seconds)
+    return int(base + math.ceil(per_minute * float(durations.sum()) / 60.0 / max(1, threads)))

@@ -1,15 +1,19 @@
-"""Steps: video -> sampled frames (one job per modality) and 16 kHz mono audio."""
+"""Steps: video -> sampled frames (one job per modality and shard) and 16 kHz mono audio."""
 
 from __future__ import annotations
 
 import logging
+import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ahrec.media.audio import extract_audio
 from ahrec.media.frames import DecodeError, limit_long_side, resize_short_side, sample_frames
 from ahrec.media.framestore import FrameSet, save_frame_sets
+from ahrec.media.shard import ShardSummary, VideoMedia, extract_shard
 
 LOG = logging.getLogger(__name__)
 
@@ -100,3 +104,96 @@ def extract_audio_file(
     else:
         LOG.info("%s: audio written to %s", video, wav)
     return reason
+
+
+def _media_code() -> str:
+    from ahrec.media import audio, frames, framestore, shard
+
+    return shard.code_fingerprint([audio, frames, framestore, sys.modules[__name__]])
+
+
+def extract_frames_shard(
+    videos: Sequence[Mapping[str, Any]],
+    out_dir: str | Path,
+    index: str | Path,
+    n_frames: int,
+    jpeg_quality: int = 95,
+    short_side: int | None = None,
+    max_side: int | None = None,
+    max_seconds: float | None = None,
+    threads: int = 1,
+) -> ShardSummary:
+    """One modality's frames of every video of a shard whose file is missing or stale.
+
+    ``videos`` are the manifest's values of each video (``video_id``, ``path``,
+    ``n_frames_hint``, ``problem``, ``fps``): they are part of each file's key.
+    """
+    settings = {
+        "n_frames": n_frames,
+        "jpeg_quality": jpeg_quality,
+        "short_side": short_side,
+        "max_side": max_side,
+        "max_seconds": max_seconds,
+    }
+
+    def extract(video: VideoMedia, out: Path) -> None:
+        values = video.values
+        extract_frames(
+            video.path,
+            video.video_id,
+            out,
+            n_frames=n_frames,
+            jpeg_quality=jpeg_quality,
+            short_side=short_side,
+            max_side=max_side,
+            n_frames_hint=values.get("n_frames_hint"),
+            problem=values.get("problem"),
+            max_seconds=max_seconds,
+            fps=values.get("fps"),
+        )
+
+    return extract_shard(
+        [VideoMedia.from_params(v) for v in videos],
+        out_dir,
+        ".npz",
+        extract,
+        settings,
+        _media_code(),
+        index,
+        threads,
+    )
+
+
+def extract_audio_shard(
+    videos: Sequence[Mapping[str, Any]],
+    out_dir: str | Path,
+    index: str | Path,
+    sample_rate: int,
+    max_seconds: float | None = None,
+    threads: int = 1,
+) -> ShardSummary:
+    """The 16 kHz mono audio of every video of a shard whose wav is missing or stale.
+
+    ``videos`` carry ``video_id``, ``path`` and ``has_audio`` from the manifest.
+    """
+
+    def extract(video: VideoMedia, out: Path) -> None:
+        extract_audio_file(
+            video.path,
+            out,
+            sample_rate=sample_rate,
+            has_audio=bool(video.values.get("has_audio", True)),
+            max_seconds=max_seconds,
+        )
+
+    settings = {"sample_rate": sample_rate, "max_seconds": max_seconds}
+    return extract_shard(
+        [VideoMedia.from_params(v) for v in videos],
+        out_dir,
+        ".wav",
+        extract,
+        settings,
+        _media_code(),
+        index,
+        threads,
+    )

@@ -20,7 +20,7 @@ def load_inputs(
     """Per video id the model's input (an item without label), why others have none, input size.
 
     ``input_kind`` is a unimodal spec's ``input``: embedding, sequence,
-    transcripts or scene_frames. Training and prediction on new videos read
+    transcripts or scene_frames (``sources`` are then the shards' frame indexes). Training and prediction on new videos read
     inputs through this one function, so they cannot drift apart.
     """
     inputs: dict[str, dict[str, Any]] = {}
@@ -51,8 +51,10 @@ def load_inputs(
         return inputs, reasons, None
     if input_kind == "scene_frames":
         from ahrec.media.framestore import load_frame_set
+        from ahrec.media.shard import media_files
 
-        for path in sources:
+        # sources are the media jobs' shard indexes; frames are stored per video
+        for path in media_files(sources):
             frame_set = load_frame_set(path)
             if frame_set.available:
                 # decoded lazily by the model's collate: a corpus of frames does not fit in memory
