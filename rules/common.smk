@@ -89,10 +89,23 @@ def get_after_manifest(*patterns):
     Snakemake find that an upstream job needs no rerun once the new manifest is
     known (adding a video reruns one shard's faces, not all).
     """
+    return after_manifest(lambda wc: [p.format(**dict(wc.items())) for p in patterns])
+
+
+def after_manifest(function):
+    """An input function evaluated after the manifest's checkpoint.
+
+    Snakemake re-creates, once a checkpoint has run, only the jobs whose input
+    functions waited on it; a job created before keeps the upstream jobs it
+    was linked to, which all looked due while the manifest was rebuilt. Every
+    job that must stay untouched when a corpus list changes (a shard's
+    embeddings, the training tables, the models trained on them) therefore
+    reads its inputs through this.
+    """
 
     def inputs(wc):
         get_manifest(getattr(wc, "root", RESULTS))
-        return [p.format(**dict(wc.items())) for p in patterns]
+        return function(wc)
 
     return inputs
 
@@ -177,8 +190,9 @@ def get_encoder(modality):
     return lambda wc: get_settings(wc).encoder(modality, wc.encoder)
 
 
+@after_manifest
 def get_model_inputs(wc):
-    return PLAN.model_inputs(SETTINGS.unimodal[wc.model], RESULTS)
+    return PLAN.model_inputs(SETTINGS.unimodal[wc.model], RESULTS, training=True)
 
 
 def get_predict_sources(wc):

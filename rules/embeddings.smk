@@ -7,7 +7,7 @@
 
 rule embed_scene:
     input:
-        frames=SCENE_INDEX,
+        frames=get_after_manifest(SCENE_INDEX),
     output:
         "{root}/embeddings/scene/{encoder}/shard-{shard}.parquet",
     params:
@@ -101,8 +101,9 @@ rule embed_text:
 
 
 # A corpus-level table and a gathered one share the path pattern; the corpus-level
-# rule is constrained to the corpus-level encoders and wins where both match.
+# rules are constrained to the corpus-level encoders and win where both match.
 ruleorder: embed_tfidf > gather_embeddings
+ruleorder: embed_tfidf_training > gather_training_embeddings
 
 
 rule embed_tfidf:
@@ -129,6 +130,22 @@ rule embed_tfidf:
         "../scripts/embed_tfidf.py"
 
 
+# The training videos' table (their shards only): what the unimodal models train on.
+# The vocabulary is fitted on the same training transcripts as the whole table's,
+# so the training videos' vectors are the same in both.
+use rule embed_tfidf as embed_tfidf_training with:
+    input:
+        transcripts=get_after_manifest(
+            *[TRANSCRIPTS.format(root=RESULTS, shard=s) for s in PLAN.training_shards]
+        ),
+    output:
+        f"{RESULTS}/embeddings/text/{{encoder}}.training.parquet",
+    log:
+        f"{LOGS}/embed_tfidf/{{encoder}}.training.log",
+    benchmark:
+        f"{BENCH}/embed_tfidf/{{encoder}}.training.tsv"
+
+
 rule gather_embeddings:
     input:
         expand(EMBED_SHARD, shard=SHARDS, allow_missing=True),
@@ -144,6 +161,19 @@ rule gather_embeddings:
         "../envs/media.yaml"
     script:
         "../scripts/gather_embeddings.py"
+
+
+# The training videos' table: the corpus's training shards only (train, val), what
+# the unimodal models train on; a test video's arrival leaves it unchanged.
+use rule gather_embeddings as gather_training_embeddings with:
+    input:
+        get_after_manifest(
+            *expand(EMBED_SHARD, root=RESULTS, shard=PLAN.training_shards, allow_missing=True)
+        ),
+    output:
+        f"{RESULTS}/embeddings/{{modality}}/{{encoder}}.training.parquet",
+    log:
+        f"{LOGS}/gather_embeddings/{{modality}}/{{encoder}}.training.log",
 
 
 rule availability:

@@ -1,14 +1,18 @@
-# Fusion: one job per run and seed, the ensemble of a run's seeds, and the Optuna
-# searches. Runs are named under fusion.runs; a run may take its hyperparameters
-# from a search (from_search).
+# Fusion: per run and seed a training job (on the training videos' out-of-fold
+# embeddings) and a prediction job (every other video, with the saved model),
+# the ensemble of a run's seeds, and the Optuna searches (training videos only).
+# Runs are named under fusion.runs; a run may take its hyperparameters from a
+# search (from_search).
 
 rule fusion_seed:
     input:
-        embeddings=lambda wc: PLAN.unimodal_embeddings(SETTINGS.runs[wc.run].models),
+        embeddings=after_manifest(
+            lambda wc: PLAN.unimodal_embeddings(SETTINGS.runs[wc.run].models, fit=True)
+        ),
         labels=LABELS,
         best_params=lambda wc: PLAN.run_best_params(wc.run),
     output:
-        predictions=f"{FUSION}/seed{{seed}}/predictions.parquet",
+        predictions=f"{FUSION}/seed{{seed}}/fit/predictions.parquet",
         selection=f"{FUSION}/seed{{seed}}/selection.json",
         model=directory(f"{FUSION}/seed{{seed}}/model"),
     wildcard_constraints:
@@ -33,6 +37,33 @@ rule fusion_seed:
         "../scripts/fusion_seed.py"
 
 
+rule fusion_predict:
+    input:
+        embeddings=lambda wc: PLAN.unimodal_embeddings(SETTINGS.runs[wc.run].models),
+        fit_predictions=f"{FUSION}/seed{{seed}}/fit/predictions.parquet",
+        selection=f"{FUSION}/seed{{seed}}/selection.json",
+        model=f"{FUSION}/seed{{seed}}/model",
+        manifest=MANIFEST,
+    output:
+        f"{FUSION}/seed{{seed}}/predictions.parquet",
+    wildcard_constraints:
+        run=names_regex(SETTINGS.runs),
+        seed=r"\d+",
+    params:
+        device=DEVICE,
+    log:
+        f"{LOGS}/fusion_predict/{{run}}/seed{{seed}}.log",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+        gpu=PLAN.gpus(True),
+    conda:
+        "../envs/models.yaml"
+    script:
+        "../scripts/fusion_predict.py"
+
+
 rule fusion_ensemble:
     input:
         lambda wc: PLAN.seed_files(wc.run, "predictions.parquet"),
@@ -54,7 +85,7 @@ rule fusion_ensemble:
 
 rule search:
     input:
-        embeddings=lambda wc: PLAN.search_embeddings(wc.name),
+        embeddings=after_manifest(lambda wc: PLAN.search_embeddings(wc.name)),
         labels=LABELS,
     output:
         best=f"{RESULTS}/search/{{name}}/best.yaml",

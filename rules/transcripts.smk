@@ -42,3 +42,14 @@ rule transcripts_table:
         "../envs/media.yaml"
     script:
         "../scripts/concat_tables.py"
+
+
+# The training videos' transcripts (the corpus's training shards): what a model
+# reading transcripts trains on.
+use rule transcripts_table as transcripts_table_training with:
+    input:
+        get_after_manifest(*expand(TRANSCRIPTS, root=RESULTS, shard=PLAN.training_shards)),
+    output:
+        f"{RESULTS}/transcripts.training.parquet",
+    log:
+        f"{LOGS}/transcripts_table.training.log",

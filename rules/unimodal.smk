@@ -1,14 +1,17 @@
-# Unimodal models: one job per model named under unimodal:. Training reads the
-# training labels (test labels removed); it writes the predictions, the
-# out-of-fold embeddings the fusion trains on, and the model.
+# Unimodal models: one training job and one prediction job per model named under
+# unimodal:. Training reads the training videos only (train, val: their tables
+# and labels) and writes the model, its selection and the training videos'
+# predictions and out-of-fold embeddings; prediction adds every other video
+# (test, hidden test) with the saved model. Adding a test video reruns the
+# prediction, never the training.
 
 rule unimodal:
     input:
         sources=get_model_inputs,
         labels=LABELS,
     output:
-        predictions=f"{UNIMODAL}/predictions.parquet",
-        embeddings=f"{UNIMODAL}/embeddings.parquet",
+        predictions=f"{UNIMODAL}/fit/predictions.parquet",
+        embeddings=f"{UNIMODAL}/fit/embeddings.parquet",
         selection=f"{UNIMODAL}/selection.json",
         model=directory(f"{UNIMODAL}/model"),
     wildcard_constraints:
@@ -30,3 +33,34 @@ rule unimodal:
         "../envs/models.yaml"
     script:
         "../scripts/unimodal.py"
+
+
+rule unimodal_predict:
+    input:
+        sources=lambda wc: PLAN.model_inputs(SETTINGS.unimodal[wc.model], RESULTS),
+        fit_predictions=f"{UNIMODAL}/fit/predictions.parquet",
+        fit_embeddings=f"{UNIMODAL}/fit/embeddings.parquet",
+        selection=f"{UNIMODAL}/selection.json",
+        model=f"{UNIMODAL}/model",
+        manifest=MANIFEST,
+    output:
+        predictions=f"{UNIMODAL}/predictions.parquet",
+        embeddings=f"{UNIMODAL}/embeddings.parquet",
+    wildcard_constraints:
+        model=names_regex(SETTINGS.unimodal),
+    params:
+        spec=lambda wc: SETTINGS.unimodal[wc.model].as_params(),
+        device=DEVICE,
+    log:
+        f"{LOGS}/unimodal_predict/{{model}}.log",
+    benchmark:
+        f"{BENCH}/unimodal_predict/{{model}}.tsv"
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=60,
+        gpu=lambda wc: PLAN.gpus(SETTINGS.unimodal[wc.model].row.neural),
+    conda:
+        "../envs/models.yaml"
+    script:
+        "../scripts/unimodal_predict.py"

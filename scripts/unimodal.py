@@ -1,4 +1,4 @@
-"""Rule unimodal: train one unimodal model; predictions, embeddings, checkpoint."""
+"""Rule unimodal: train one unimodal model; the training videos' predictions and embeddings, the model."""
 
 import _lib  # noqa: F401  (puts lib/ on sys.path)
 from ahrec.evaluation.settings import EvaluationSettings

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ahrec.corpus import plan
+from ahrec.corpus.records import prediction_shards
 from ahrec.device import gpu_request
 from ahrec.evaluation.systems import ensemble_runs, table_rows
 from ahrec.predict.plan import PredictBatches
@@ -48,6 +49,8 @@ class WorkflowPlan:
         self.settings = settings
         self.results = str(settings.config["results"])
         self.shards = list(range(int(settings.config["shards"])))
+        # the corpus's shards of training videos (train, val): what models train from
+        self.training_shards = self.shards[: len(self.shards) - prediction_shards(len(self.shards))]
         self.batches = PredictBatches(settings, self.results)
         self.table_rows = table_rows(settings, self.results)
         self.ensemble_runs = ensemble_runs(settings, self.results)
@@ -94,17 +97,26 @@ class WorkflowPlan:
 
     # -- models -------------------------------------------------------------------------
 
-    def model_inputs(self, spec: Any, root: str) -> list[str]:
+    def model_inputs(self, spec: Any, root: str, training: bool = False) -> list[str]:
         """What a unimodal model (or an exported one) reads in a dataset: a table, or the
-        scene-frame indexes of every shard (the frames themselves are read per video)."""
-        if spec.input in ("embedding", "sequence"):
-            return [f"{root}/embeddings/{spec.modality}/{spec.embedding}.parquet"]
-        if spec.input == "transcripts":
-            return [f"{root}/transcripts.parquet"]
-        return [SCENE_INDEX.format(root=root, shard=s) for s in self.shards]
+        scene-frame indexes of its shards (the frames themselves are read per video).
 
-    def unimodal_embeddings(self, models: Any) -> list[str]:
-        return [f"{self.results}/unimodal/{m}/embeddings.parquet" for m in models]
+        ``training``: the corpus's training videos only (the training job's
+        input, which a test video's arrival leaves unchanged).
+        """
+        part = ".training" if training else ""
+        if spec.input in ("embedding", "sequence"):
+            return [f"{root}/embeddings/{spec.modality}/{spec.embedding}{part}.parquet"]
+        if spec.input == "transcripts":
+            return [f"{root}/transcripts{part}.parquet"]
+        shards = self.training_shards if training else self.shards
+        return [SCENE_INDEX.format(root=root, shard=s) for s in shards]
+
+    def unimodal_embeddings(self, models: Any, fit: bool = False) -> list[str]:
+        """The unimodal models' embeddings of every video, or (``fit``) of the training videos
+        only, which their training jobs write and the fusion trains on."""
+        folder = "fit/" if fit else ""
+        return [f"{self.results}/unimodal/{m}/{folder}embeddings.parquet" for m in models]
 
     def run_best_params(self, run: str) -> list[str]:
         source = self.settings.runs[run].from_search
@@ -118,7 +130,7 @@ class WorkflowPlan:
 
     def search_embeddings(self, search: str) -> list[str]:
         return self.unimodal_embeddings(
-            self.settings.runs[self.settings.searches[search].run].models
+            self.settings.runs[self.settings.searches[search].run].models, fit=True
         )
 
     # -- results --------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 
+import pandas as pd
 import pytest
 
 from ahrec.corpus.bah import parse_split_line, read_text_lines
@@ -51,6 +52,7 @@ def test_fusion_hyperparameter_edit_reruns_only_that_run(default_run, tmp_path):
     seeds = 2  # the tiny run's fusion.seeds
     assert planned_jobs(workdir) == {
         "fusion_seed": seeds,
+        "fusion_predict": seeds,
         "fusion_ensemble": 1,
         "evaluate_fusion": 2,  # the table reports the first seed and the ensemble
         "select_run": 1,  # the choice of the submitted run sees every run's predictions
@@ -67,12 +69,12 @@ def test_face_setting_edit_reruns_the_face_chain_only(default_run, tmp_path):
     plan = planned_jobs(workdir)
     assert plan["face_frames"] == 2  # the face frames of every shard (so every video)...
     assert plan["faces"] == 2 and plan["embed_face"] == 2  # ...and the face chain rerun
-    assert plan["unimodal"] == 1 and plan["evaluate_unimodal"] == 1  # face_mlp only
+    assert plan["unimodal"] == plan["unimodal_predict"] == 1  # face_mlp only
+    assert plan["evaluate_unimodal"] == 1
     assert not AUDIO_TEXT_SCENE_RULES & set(plan), plan  # ...but scene, audio and text do not
     # the runs that fuse the face model, their ensembles, the search, table, submission
-    assert (
-        plan["fusion_seed"] == 2 + 2 + 1 + 1 + 6 + 2
-    )  # fusion, proto, tfidf x2, 6 ablations, tuned
+    # fusion, proto, tfidf x2, 6 ablations, tuned
+    assert plan["fusion_seed"] == plan["fusion_predict"] == 2 + 2 + 1 + 1 + 6 + 2
     assert {"search", "table", "submission"} <= set(plan)
 
 
@@ -106,8 +108,25 @@ def media_files(workdir):
     }
 
 
-def test_adding_one_video_recomputes_its_media_and_its_shard_only(default_run, tmp_path):
+def trained_files(workdir):
+    """What the training jobs wrote (models, selections, training predictions), with dates."""
+    results = workdir / "results"
+    files = [
+        *results.glob("unimodal/*/fit/*.parquet"),
+        *results.glob("unimodal/*/selection.json"),
+        *results.glob("unimodal/*/model/*"),
+        *results.glob("fusion/*/seed*/fit/predictions.parquet"),
+        *results.glob("fusion/*/seed*/model/*"),
+        *results.glob("search/*/best.yaml"),
+        results / "labels" / "training.parquet",
+    ]
+    return {str(p.relative_to(results)): p.stat().st_mtime_ns for p in files if p.is_file()}
+
+
+def test_adding_one_test_video_recomputes_its_shard_and_retrains_nothing(default_run, tmp_path):
     workdir = copy_run(default_run, tmp_path / "run")
+    trained = trained_files(workdir)
+    assert len([f for f in trained if f.endswith("best.yaml")]) == 1, trained
     before = media_files(workdir)
     assert len(before) == 3 * 8
     corpus = workdir / "results" / "demo_corpus"
@@ -133,3 +152,13 @@ def test_adding_one_video_recomputes_its_media_and_its_shard_only(default_run, t
     # TF-IDF is one table fitted on the training split: it is recomputed as a whole
     assert jobs.get("embed_tfidf", 0) == 1
     assert planned_jobs(workdir, "embeddings") == {}
+    # the rest of the run: the new test video is predicted; no model is trained again
+    result = snakemake(workdir)
+    jobs = executed_jobs(result.stdout + result.stderr)
+    retrained = {"training_labels", "unimodal", "fusion_seed", "search"} & set(jobs)
+    assert not retrained, jobs
+    seeds = len(list((workdir / "results" / "fusion").glob("*/seed*/model")))
+    assert jobs["unimodal_predict"] == 6 and jobs["fusion_predict"] == seeds, jobs
+    assert trained_files(workdir) == trained  # every model file is the one trained before
+    submission = pd.read_csv(workdir / "results" / "submission.csv")
+    assert new_path in set(submission["video_path"]) and len(submission) == 3

@@ -1,6 +1,7 @@
 """Fusion steps on files: missing modalities are masked, every listed video is submitted."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from ahrec.corpus.manifest import write_manifest
@@ -9,7 +10,7 @@ from ahrec.evaluation.settings import EvaluationSettings
 from ahrec.evaluation.submission import submission
 from ahrec.fusion.data import load_fusion_data
 from ahrec.fusion.model import load_fusion_model
-from ahrec.fusion.steps import SeedOutputs, ensemble, train_fusion_seed
+from ahrec.fusion.steps import SeedOutputs, ensemble, predict_fusion_seed, train_fusion_seed
 from ahrec.training.labels import training_labels
 from ahrec.training.predictions import read_predictions
 from tests.manifests import manifest_frame
@@ -118,3 +119,33 @@ def test_cross_validated_seeds_and_their_ensemble_share_the_folds(corpus):
     ensemble(files, folder / "cv_ensemble.parquet")
     averaged = read_predictions(folder / "cv_ensemble.parquet").set_index("video_id")
     assert (averaged["fold"] == one.loc[averaged.index, "fold"]).all()
+
+
+@pytest.mark.parametrize("selection", ["split", "cv"])
+def test_training_then_prediction_gives_what_one_job_gave(corpus, selection):
+    """The workflow's fusion trains on the training videos only; the saved model predicts the rest."""
+    folder, tables = corpus
+    labels = pd.read_parquet(folder / "labels.parquet")
+    labels.loc[labels["split"].isin(["train", "val"])].to_parquet(
+        folder / "training.parquet", index=False
+    )
+    settings = EvaluationSettings(selection=selection, folds=3)
+    one_job, fit = SeedOutputs.under(folder / "one-job"), SeedOutputs.under(folder / "fit")
+    train_fusion_seed(
+        True, PARAMS, 5, tables, folder / "labels.parquet", one_job, evaluation=settings
+    )
+    train_fusion_seed(
+        True, PARAMS, 5, tables, folder / "training.parquet", fit, evaluation=settings
+    )
+    assert len(read_predictions(fit.predictions)) == 52  # train and val only
+    out = folder / "predicted.parquet"
+    predict_fusion_seed(tables, fit, folder / "manifest.parquet", out)
+    expected, got = read_predictions(one_job.predictions), read_predictions(out)
+    pd.testing.assert_frame_equal(
+        got.drop(columns=["proba_0", "proba_1"]), expected.drop(columns=["proba_0", "proba_1"])
+    )
+    np.testing.assert_allclose(
+        got[["proba_0", "proba_1"]], expected[["proba_0", "proba_1"]], atol=1e-6
+    )
+    test = got.set_index("video_id")
+    assert test.loc["test03", "source"] == "prior" and test.loc["test01", "source"] == "model"

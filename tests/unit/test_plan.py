@@ -1,10 +1,19 @@
 """Planning jobs from the manifest (the logic behind the rules' input functions)."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from ahrec.config import load_config, load_settings
 from ahrec.corpus import plan
+from ahrec.corpus.records import prediction_shards, shard_for, video_id_for
+from ahrec.training.labels import training_fingerprint, training_rows
+from ahrec.workflow import WorkflowPlan
+from tests.manifests import manifest_frame
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture()
@@ -104,3 +113,52 @@ def test_shard_members_follow_a_new_manifest(manifest):
     assert plan.shard_video_ids(manifest, 0) == ["a", "b", "d"]
     moved = manifest.assign(shard=[1, 1, 1, 1])
     assert plan.shard_video_ids(moved, 0) == [] and plan.shard_video_ids(moved, 1) == list("abcd")
+
+
+def test_training_and_predicted_videos_live_in_separate_shards():
+    ids = [video_id_for(f"Videos/P{i}/q.mp4") for i in range(200)]
+    for n_shards, predicting in ((2, 1), (4, 1), (8, 2), (200, 50)):
+        assert prediction_shards(n_shards) == predicting
+        training = {shard_for(v, n_shards, "train") for v in ids} | {
+            shard_for(v, n_shards, "val") for v in ids
+        }
+        predicted = {shard_for(v, n_shards, "test") for v in ids} | {
+            shard_for(v, n_shards, "hidden") for v in ids
+        }
+        assert max(training) < n_shards - predicting <= min(predicted)
+        assert max(predicted) < n_shards
+    assert {shard_for(v, 1, "test") for v in ids} == {0}  # one shard: no separation
+    # a batch of new videos (no split given) spreads over every shard
+    assert {shard_for(v, 4) for v in ids} == {0, 1, 2, 3}
+
+
+def test_training_jobs_read_the_training_shards_and_tables():
+    settings = load_settings(load_config(REPO / ".test" / "config.yaml"))
+    workflow = WorkflowPlan(settings)
+    assert workflow.shards == [0, 1] and workflow.training_shards == [0]
+    face = settings.unimodal["face_mlp"]
+    assert workflow.model_inputs(face, "results", training=True) == [
+        "results/embeddings/face/hog.training.parquet"
+    ]
+    assert workflow.model_inputs(face, "results") == ["results/embeddings/face/hog.parquet"]
+    assert workflow.unimodal_embeddings(["face_mlp"], fit=True) == [
+        "results/unimodal/face_mlp/fit/embeddings.parquet"
+    ]
+    search = next(iter(settings.searches))
+    assert all("/fit/" in path for path in workflow.search_embeddings(search))
+
+
+def test_training_rows_and_their_fingerprint_ignore_test_videos():
+    rows = [
+        {"video_id": f"{split}{i}", "split": split, "participant": f"p{i}", "label": i % 2}
+        for split, n in (("train", 4), ("val", 2), ("test", 2))
+        for i in range(n)
+    ]
+    manifest = manifest_frame(rows)
+    kept = training_rows(manifest)
+    assert set(kept["split"]) == {"train", "val"} and len(kept) == 6
+    more_tests = manifest_frame([*rows, {**rows[-1], "video_id": "test9"}])
+    assert training_fingerprint(more_tests) == training_fingerprint(manifest)
+    relabelled = manifest.copy()
+    relabelled.loc[0, "label"] = 1 - relabelled.loc[0, "label"]
+    assert training_fingerprint(relabelled) != training_fingerprint(manifest)

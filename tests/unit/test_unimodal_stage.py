@@ -6,13 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ahrec.corpus.manifest import write_manifest
 from ahrec.embeddings.table import EmbeddingRow, read_embeddings, write_embeddings
 from ahrec.evaluation.settings import EvaluationSettings
 from ahrec.training.labels import training_labels
 from ahrec.training.predictions import read_predictions
 from ahrec.unimodal.base import load_unimodal
 from ahrec.unimodal.kinds import parse_unimodal
-from ahrec.unimodal.steps import UnimodalOutputs, train_unimodal
+from ahrec.unimodal.steps import UnimodalOutputs, predict_unimodal, train_unimodal
+from tests.manifests import manifest_frame
 
 
 @pytest.fixture()
@@ -178,3 +180,46 @@ def test_a_label_free_embedding_keeps_the_final_models_vector(inputs):
     texts = {r["video_id"]: r["transcript"] for r in rows}
     expected = model.vectorizer.transform([texts[v] for v in vectors.video_ids]).toarray()
     np.testing.assert_allclose(vectors.vectors, expected, rtol=1e-6)  # training videos too
+
+
+def test_training_then_prediction_gives_what_one_job_gave(inputs):
+    """The workflow trains on the training rows only, then the saved model predicts the rest."""
+    labels = pd.read_parquet(inputs / "labels.parquet")
+    manifest = manifest_frame(labels.assign(label=labels["label"].fillna(0)).to_dict("records"))
+    write_manifest(manifest, inputs / "manifest.parquet")
+    labels.loc[labels["split"].isin(["train", "val"])].to_parquet(
+        inputs / "training.parquet", index=False
+    )
+    one_job = UnimodalOutputs.under(inputs / "one-job")
+    fit = UnimodalOutputs.under(inputs / "fit")
+    settings = EvaluationSettings(folds=3)
+    train_unimodal(SPEC, [inputs / "hog.parquet"], inputs / "labels.parquet", one_job, settings)
+    train_unimodal(SPEC, [inputs / "hog.parquet"], inputs / "training.parquet", fit, settings)
+    fitted = read_predictions(fit.predictions)
+    assert set(fitted["split"]) == {"train", "val"} and len(fitted) == 32  # no test video
+    out = inputs / "predicted"
+    out.mkdir()
+    predict_unimodal(
+        SPEC,
+        [inputs / "hog.parquet"],
+        fit,
+        inputs / "manifest.parquet",
+        out / "predictions.parquet",
+        out / "embeddings.parquet",
+    )
+    expected, got = (
+        read_predictions(one_job.predictions),
+        read_predictions(out / "predictions.parquet"),
+    )
+    pd.testing.assert_frame_equal(
+        got.drop(columns=["proba_0", "proba_1"]), expected.drop(columns=["proba_0", "proba_1"])
+    )
+    np.testing.assert_allclose(
+        got[["proba_0", "proba_1"]], expected[["proba_0", "proba_1"]], atol=1e-6
+    )
+    assert got.set_index("video_id").loc["test-01-0", "source"] == "prior"
+    a, b = read_embeddings(one_job.embeddings), read_embeddings(out / "embeddings.parquet")
+    assert a.video_ids == b.video_ids and (a.available == b.available).all()
+    np.testing.assert_allclose(a.vectors, b.vectors, atol=1e-5)
+    assert b.reasons[b.video_ids.index("test-01-0")] == "no face found"
+    assert b.meta["oof_folds"] == 3

@@ -122,7 +122,12 @@ def build_manifest(
     progress: Callable[[Iterable[Any], int], Iterable[Any]] | None = None,
     required_splits: Sequence[str] = ("train", "val"),
 ) -> pd.DataFrame:
-    """Validate the records and probe every video; raises CorpusError on problems."""
+    """Validate the records and probe every video; raises CorpusError on problems.
+
+    A corpus (``required_splits`` holds train) keeps its training and its
+    predicted videos in separate shards (``shard_for``); new videos use all shards.
+    """
+    training = "train" in required_splits
     problems = validate_records(records, required_splits=required_splits)
     if problems:
         raise CorpusError(problems)
@@ -152,7 +157,7 @@ def build_manifest(
                 "has_audio": info.has_audio,
                 "readable": info.readable,
                 "problem": info.problem,
-                "shard": shard_for(video_id, n_shards),
+                "shard": shard_for(video_id, n_shards, record.split if training else None),
                 "list_order": record.list_order,
                 "source": record.source,
             }

@@ -53,13 +53,32 @@ def video_id_for(video_path: str) -> str:
     return f"{readable}-{digest}"
 
 
-def shard_for(video_id: str, n_shards: int) -> int:
+TRAINING_SPLITS = ("train", "val")
+
+
+def prediction_shards(n_shards: int) -> int:
+    """How many of a corpus's shards hold the videos that are only predicted (test, hidden)."""
+    return max(1, n_shards // 4) if n_shards >= 2 else 0
+
+
+def shard_for(video_id: str, n_shards: int, split: str | None = None) -> int:
     """The shard a video belongs to: a stable hash, independent of list order.
 
-    Adding a video therefore changes the membership of one shard only.
+    Adding a video therefore changes the membership of one shard only. Given
+    its ``split`` (and at least two shards), a video models train on (train,
+    val) goes to one of the first shards and a video that is only predicted
+    (test, hidden test) to one of the last ``prediction_shards``: adding or
+    removing a test video then changes no shard a model trains on, so no
+    model is retrained. A batch of new videos (no training videos) uses them all.
     """
-    digest = hashlib.sha1(video_id.encode("utf-8")).hexdigest()
-    return int(digest[:12], 16) % n_shards
+    digest = int(hashlib.sha1(video_id.encode("utf-8")).hexdigest()[:12], 16)
+    predicting = prediction_shards(n_shards)
+    if split is None or not predicting:
+        return digest % n_shards
+    training = n_shards - predicting
+    if split in TRAINING_SPLITS:
+        return digest % training
+    return training + digest % predicting
 
 
 def participant_from_path(video_path: str) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import yaml
 
 from ahrec.evaluation.settings import EvaluationSettings
@@ -24,6 +25,7 @@ from ahrec.fusion.params import FusionParams
 from ahrec.training.labels import participant_folds, prior_proba, read_labels
 from ahrec.training.loop import median_epochs
 from ahrec.training.predictions import (
+    complete_predictions,
     predictions_frame,
     proba_matrix,
     read_predictions,
@@ -162,6 +164,7 @@ def train_fusion_seed(
     )
     save_fusion_model(model, Path(outputs.model), data.input_dims, hyper, prototypes)
     summary.update(
+        prior=[float(p) for p in prior_proba([data.labels[i] for i in prior_rows])],
         params=dataclasses.asdict(hyper),
         best_epoch=result.best_epoch,
         best_val_mf1=result.best_val_mf1,
@@ -170,6 +173,47 @@ def train_fusion_seed(
     Path(outputs.selection).write_text(json.dumps(summary, indent=2) + "\n")
     LOG.info("best epoch %d, validation MF1 %s", result.best_epoch, result.best_val_mf1)
     return summary
+
+
+def predict_fusion_seed(
+    embedding_tables: Sequence[str | Path],
+    fit: SeedOutputs,
+    manifest_path: str | Path,
+    out: str | Path,
+    device: str = "auto",
+) -> pd.DataFrame:
+    """Every video's prediction by one seed: its training job's rows, the saved model's for the rest.
+
+    ``embedding_tables`` are the unimodal models' tables of every video;
+    ``fit`` names what the training job wrote (its predictions of the training
+    videos, its selection with the prior, its model). Adding a test video
+    reruns this job, never the training.
+    """
+    from ahrec.corpus.manifest import read_manifest
+    from ahrec.device import select_device
+    from ahrec.fusion.model import load_fusion_model, predict_fusion
+
+    fit_predictions = read_predictions(fit.predictions)
+    prior = json.loads(Path(fit.selection).read_text())["prior"]
+    videos = read_manifest(manifest_path)[["video_id", "split"]]
+    trained = set(fit_predictions["video_id"])
+    rest = videos.loc[~videos["video_id"].isin(trained)]
+    data = fusion_data(embedding_tables, rest.assign(label=pd.NA))
+    rows = [i for i in range(len(data.video_ids)) if data.mask[i].any()]
+    proba_of: dict[str, np.ndarray] = {}
+    if rows:
+        model = load_fusion_model(Path(fit.model), select_device(device))
+        proba = predict_fusion(model, data.items(rows), select_device(device))
+        proba_of = {data.video_ids[i]: p for i, p in zip(rows, proba, strict=True)}
+    frame = complete_predictions(fit_predictions, videos, proba_of, prior)
+    write_predictions(frame, out)
+    LOG.info(
+        "%d videos from training, %d predicted by the saved model (%d without any modality: prior)",
+        len(trained),
+        len(rest),
+        len(rest) - len(rows),
+    )
+    return frame
 
 
 def ensemble(seed_predictions: Sequence[str | Path], out: str | Path) -> None:

@@ -19,6 +19,7 @@ labels).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ahrec.corpus.records import TRAINING_SPLITS
 from ahrec.io import write_parquet
 
 LOG = logging.getLogger(__name__)
@@ -44,13 +46,30 @@ def training_labels(manifest: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values("video_id").reset_index(drop=True)
 
 
+def training_rows(manifest: pd.DataFrame) -> pd.DataFrame:
+    """The training labels of the videos models train and select on (train, val) only.
+
+    The workflow's training jobs read this table: the test and hidden-test
+    videos are not in it at all, so adding or removing one leaves it (and
+    every model trained from it) unchanged; they are only predicted.
+    """
+    labels = training_labels(manifest)
+    return labels.loc[labels["split"].isin(TRAINING_SPLITS)].reset_index(drop=True)
+
+
+def training_fingerprint(manifest: pd.DataFrame) -> str:
+    """A hash of ``training_rows``: the training-labels job reruns when, and only when, it changes."""
+    encoded = training_rows(manifest).to_csv(index=False).encode("utf-8")
+    return hashlib.sha256(encoded).hexdigest()
+
+
 def write_training_labels(manifest_path: str | Path, out: str | Path) -> pd.DataFrame:
-    """The training labels of a manifest file, written where every training job reads them."""
+    """The training rows of a manifest file, written where every training job reads them."""
     from ahrec.corpus.manifest import read_manifest
 
-    labels = training_labels(read_manifest(manifest_path))
+    labels = training_rows(read_manifest(manifest_path))
     write_parquet(labels, out)
-    LOG.info("%d videos; labels kept for %d", len(labels), int(labels["label"].notna().sum()))
+    LOG.info("%d training videos (train, val) with their labels", len(labels))
     return labels
 
 

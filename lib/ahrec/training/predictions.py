@@ -10,7 +10,7 @@ fold model (``source = oof``), and -1 otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -56,3 +56,39 @@ def read_predictions(path: str | Path) -> pd.DataFrame:
 
 def proba_matrix(frame: pd.DataFrame) -> np.ndarray:
     return frame[["proba_0", "proba_1"]].to_numpy(dtype=np.float32)
+
+
+def complete_predictions(
+    fit: pd.DataFrame,
+    videos: pd.DataFrame,
+    proba_of: Mapping[str, np.ndarray],
+    prior: Sequence[float],
+) -> pd.DataFrame:
+    """A model's rows for every video: the training job's, then the trained model's for the rest.
+
+    The training job predicts the videos it trained and selected on (train,
+    val: out of fold where so); the videos of ``videos`` (video_id, split)
+    it has no row for are only predicted, by the saved model (``proba_of``),
+    or get the training ``prior`` where the model has no input for them.
+    Training and predicting are separate jobs so that adding a test video
+    reruns the prediction only.
+    """
+    rest = videos.loc[~videos["video_id"].isin(set(fit["video_id"]))].sort_values("video_id")
+    ids = list(rest["video_id"])
+    prior_row = np.asarray(prior, dtype=np.float32)
+    proba = (
+        np.stack([np.asarray(proba_of.get(v, prior_row), dtype=np.float32) for v in ids])
+        if ids
+        else np.zeros((0, 2), np.float32)
+    )
+    predicted = predictions_frame(
+        ids,
+        list(rest["split"]),
+        proba,
+        np.array([v in proba_of for v in ids], dtype=bool),
+        ["model" if v in proba_of else "prior" for v in ids],
+    )
+    frame = pd.concat([fit[COLUMNS], predicted[COLUMNS]], ignore_index=True)
+    frame["fold"] = frame["fold"].astype(np.int16)
+    frame["prediction"] = frame["prediction"].astype(np.int8)
+    return frame.sort_values("video_id").reset_index(drop=True)

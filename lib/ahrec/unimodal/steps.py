@@ -32,11 +32,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ahrec.embeddings.table import EmbeddingRow, write_embeddings
 from ahrec.evaluation.settings import EvaluationSettings
 from ahrec.training.labels import Fold, participant_folds, prior_proba, read_labels, ridge_map
-from ahrec.training.predictions import predictions_frame, write_predictions
+from ahrec.training.predictions import (
+    complete_predictions,
+    predictions_frame,
+    read_predictions,
+    write_predictions,
+)
 from ahrec.unimodal.inputs import load_inputs
 from ahrec.unimodal.kinds import UnimodalSpec
 
@@ -181,6 +187,7 @@ def train_unimodal(
             fold_of[video_id] = run.number
 
     prior = prior_proba([label_of[v] for v in pool_ids])
+    summary["prior"] = [float(p) for p in prior]
     rows_proba = (
         np.stack([proba_of.get(v, prior) for v in all_ids]) if all_ids else np.zeros((0, 2))
     )
@@ -212,6 +219,68 @@ def train_unimodal(
     model.save(Path(outputs.model))
     Path(outputs.selection).write_text(json.dumps(summary, indent=2, default=_json) + "\n")
     return summary
+
+
+def predict_unimodal(
+    spec: UnimodalSpec,
+    sources: Sequence[str | Path],
+    fit: UnimodalOutputs,
+    manifest_path: str | Path,
+    predictions_out: str | Path,
+    embeddings_out: str | Path,
+    device: str = "auto",
+) -> pd.DataFrame:
+    """Every video's prediction and embedding: the training job's rows, the saved model's for the rest.
+
+    ``fit`` names what the training job wrote (its predictions and embeddings
+    of the training videos, its selection with the prior, its model). The
+    videos of the manifest it has no row for (test, hidden test) are
+    predicted here, so adding one reruns this job and never the training.
+    """
+    from ahrec.corpus.manifest import read_manifest
+    from ahrec.device import select_device
+    from ahrec.embeddings.table import read_embeddings
+    from ahrec.unimodal.base import load_unimodal
+
+    fit_predictions = read_predictions(fit.predictions)
+    fit_table = read_embeddings(fit.embeddings)
+    prior = json.loads(Path(fit.selection).read_text())["prior"]
+    videos = read_manifest(manifest_path)[["video_id", "split"]]
+    trained = set(fit_predictions["video_id"])
+    rest = sorted(v for v in videos["video_id"] if v not in trained)
+    inputs, reasons, _ = load_inputs(spec.input, sources)
+    present = [v for v in rest if v in inputs]
+    proba_of: dict[str, np.ndarray] = {}
+    emb_of: dict[str, np.ndarray] = {}
+    if present:
+        model = load_unimodal(Path(fit.model), select_device(device))
+        proba, embeddings = model.predict(_items(present, inputs, {}))
+        proba_of = dict(zip(present, proba, strict=True))
+        emb_of = dict(zip(present, embeddings, strict=True))
+    frame = complete_predictions(fit_predictions, videos, proba_of, prior)
+    write_predictions(frame, predictions_out)
+    rows = [
+        EmbeddingRow(v, fit_table.vectors[i])
+        if fit_table.available[i]
+        else EmbeddingRow.missing(v, fit_table.reasons[i] or "no input")
+        for i, v in enumerate(fit_table.video_ids)
+    ]
+    rows += [
+        EmbeddingRow(v, emb_of[v])
+        if v in emb_of
+        else EmbeddingRow.missing(v, reasons.get(v, "no input"))
+        for v in rest
+    ]
+    rows.sort(key=lambda row: row.video_id)
+    write_embeddings(embeddings_out, rows, fit_table.dim, fit_table.meta)
+    LOG.info(
+        "%s: %d videos from training, %d predicted by the saved model (%d without input: prior)",
+        spec.name,
+        len(trained),
+        len(rest),
+        len(rest) - len(present),
+    )
+    return frame
 
 
 @dataclass
