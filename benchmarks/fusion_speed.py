@@ -47,8 +47,14 @@ DEMO_SPACE = {
     "lambda_div": {"low": 0.0, "high": 0.15},
 }
 SIZES = {
-    "demo": ({"train": 42, "val": 15, "test": 15}, {"face": 256, "scene": 98, "audio": 64, "text": 128}),
-    "bah": ({"train": 616, "val": 110, "test": 392}, {"face": 256, "scene": 768, "audio": 128, "text": 128}),
+    "demo": (
+        {"train": 42, "val": 15, "test": 15},
+        {"face": 256, "scene": 98, "audio": 64, "text": 128},
+    ),
+    "bah": (
+        {"train": 616, "val": 110, "test": 392},
+        {"face": 256, "scene": 768, "audio": 128, "text": 128},
+    ),
 }
 
 
@@ -107,7 +113,9 @@ def write_inputs(folder: Path, size: str) -> tuple[list[Path], Path, dict[str, i
                 table_rows.append(EmbeddingRow.missing(row.video_id, "synthetic gap"))
                 continue
             sign = 1.0 if row.label == 1 else -1.0
-            vector = rng.normal(size=dim).astype(np.float32) + 0.04 * (number + 1) * sign * direction
+            vector = (
+                rng.normal(size=dim).astype(np.float32) + 0.04 * (number + 1) * sign * direction
+            )
             table_rows.append(EmbeddingRow(row.video_id, vector.astype(np.float32)))
         path = folder / f"{modality}.parquet"
         write_embeddings(path, table_rows, dim, {"modality": modality})
@@ -173,7 +181,15 @@ def run_size(size: str, args: argparse.Namespace, work: Path, figures: list) -> 
             )
         )
         n = trials * len(search_seeds)
-        figures.append((size, f"search, {trials} trials x {len(search_seeds)} seeds", seconds, seconds / n, "fit"))
+        figures.append(
+            (
+                size,
+                f"search, {trials} trials x {len(search_seeds)} seeds",
+                seconds,
+                seconds / n,
+                "fit",
+            )
+        )
 
 
 def compare(new: Path, old: Path) -> None:
@@ -196,7 +212,10 @@ def compare(new: Path, old: Path) -> None:
         y = a.loc[test, "video_id"].map(truth).to_numpy()
         pa, pb = proba_matrix(a), proba_matrix(b)
         mf1 = [macro_f1(y, p[test.to_numpy()].argmax(1)) for p in (pa, pb)]
-        val = [json.loads((q.parent / "selection.json").read_text())["best_val_mf1"] for q in (path, other)]
+        val = [
+            json.loads((q.parent / "selection.json").read_text())["best_val_mf1"]
+            for q in (path, other)
+        ]
         print(
             f"{str(path.parent.relative_to(new)):<34} {np.abs(pa - pb).max():>10.2e} "
             f"{val[0] - val[1]:>+10.4f} {mf1[0] - mf1[1]:>+11.4f}"
@@ -223,7 +242,9 @@ def main() -> None:
         work = args.out or Path(scratch)
         for size in args.sizes:
             run_size(size, args, work, figures)
-        print(f"ahrec from {Path(ahrec.__file__).parent}; torch {torch.__version__}, {args.threads} thread(s)")
+        print(
+            f"ahrec from {Path(ahrec.__file__).parent}; torch {torch.__version__}, {args.threads} thread(s)"
+        )
         print(f"{'size':<6} {'what':<32} {'seconds':>9} {'s per fit':>10}")
         for size, what, seconds, per, _ in figures:
             print(f"{size:<6} {what:<32} {seconds:>9.2f} {per:>10.3f}")

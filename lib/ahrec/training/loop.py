@@ -155,7 +155,7 @@ def make_optimizer(parameters: Any, settings: TrainSettings) -> torch.optim.Opti
     Python loop over the parameters (a few small operations each) that costs
     more than the arithmetic of a small model's step. Both implementations give
     the same numbers (checked bit for bit for AdamW, RMSprop and SGD in
-    ``tests/unit/test_training.py``).
+    ``tests/unit/test_tensor_batches.py``).
     """
     params = [p for p in parameters if p.requires_grad]
     if settings.optimizer == "adamw":
@@ -216,7 +216,7 @@ def shuffled_batches(
     with none), the sampler's ``randperm``, and a second ``randperm`` that
     ``RandomSampler`` draws for the remainder of ``num_samples % n`` (empty)
     when it runs out. So a seed gives the same batches, in the same order,
-    epoch after epoch, whichever path trains (``tests/unit/test_training.py``).
+    epoch after epoch, whichever path trains (``tests/unit/test_tensor_batches.py``).
     """
     torch.empty((), dtype=torch.int64).random_(generator=generator)
     order = torch.randperm(len(data), generator=generator)
