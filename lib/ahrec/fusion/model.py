@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ahrec.fusion.params import FusionParams
-from ahrec.training.loop import FitResult, Items, TrainSettings, fit, predict_proba
+from ahrec.training.loop import FitResult, TensorSplit, TrainSettings, fit, predict_proba
 from ahrec.training.seeding import seed_everything
 
 _INPUT_PREFIX = "inputs/"
@@ -206,6 +206,56 @@ class FusionModel(nn.Module):
             return self.forward(inputs, mask)["fused"]
 
 
+def collate_fusion(
+    items: Sequence[dict[str, Any]], input_dims: Mapping[str, int]
+) -> dict[str, Tensor]:
+    """A batch of fusion items: ``mask`` (B, M) bool, ``label`` (B,) long, one (B, D_m) per modality.
+
+    Every entry is row-wise (row i comes from item i alone), so collating a
+    whole split once and selecting rows gives the batches collating each
+    batch would (``fusion_split``).
+    """
+    modalities = list(input_dims)
+    masks = np.stack([np.asarray(item["mask"], dtype=bool) for item in items])
+    if masks.shape != (len(items), len(modalities)):
+        raise ValueError(
+            f"each item's mask must have {len(modalities)} entries ({', '.join(modalities)}), got shape {masks.shape[1:]}"
+        )
+    batch: dict[str, Tensor] = {
+        "mask": torch.from_numpy(masks),
+        "label": torch.tensor([int(item.get("label", -1)) for item in items], dtype=torch.long),
+    }
+    for index, modality in enumerate(modalities):
+        dim = int(input_dims[modality])
+        rows = []
+        for row, item in enumerate(items):
+            value = item["inputs"].get(modality)
+            if value is None:
+                if masks[row, index]:
+                    raise ValueError(f"modality {modality!r} is marked present but missing")
+                value = np.zeros(dim, dtype=np.float32)
+            value = np.asarray(value, dtype=np.float32).reshape(-1)
+            if value.shape[0] != dim:
+                raise ValueError(
+                    f"modality {modality!r} expects {dim} values per video, got {value.shape[0]}"
+                )
+            rows.append(value)
+        # Flat keys: the trainer moves top-level tensors to the device only.
+        batch[_INPUT_PREFIX + modality] = torch.from_numpy(np.stack(rows))
+    return batch
+
+
+def fusion_split(items: Sequence[dict[str, Any]], input_dims: Mapping[str, int]) -> TensorSplit:
+    """A split of fusion items collated once, for training, evaluation or prediction.
+
+    Build it once and reuse it (the search does, across trials and seeds):
+    the per-item work is then paid once per split, not per batch and epoch.
+    """
+    if not items:
+        raise ValueError("a fusion split needs at least one item")
+    return TensorSplit(collate_fusion(items, input_dims))
+
+
 class FusionTask:
     """The shared trainer's ``Task`` for a ``FusionModel``.
 
@@ -222,34 +272,7 @@ class FusionTask:
         self.params = model.params
 
     def collate(self, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
-        modalities = self.model.modalities
-        masks = np.stack([np.asarray(item["mask"], dtype=bool) for item in items])
-        if masks.shape != (len(items), len(modalities)):
-            raise ValueError(
-                f"each item's mask must have {len(modalities)} entries ({', '.join(modalities)}), got shape {masks.shape[1:]}"
-            )
-        batch: dict[str, Any] = {
-            "mask": torch.from_numpy(masks),
-            "label": torch.tensor([int(item.get("label", -1)) for item in items], dtype=torch.long),
-        }
-        for index, modality in enumerate(modalities):
-            dim = self.model.input_dims[modality]
-            rows = []
-            for row, item in enumerate(items):
-                value = item["inputs"].get(modality)
-                if value is None:
-                    if masks[row, index]:
-                        raise ValueError(f"modality {modality!r} is marked present but missing")
-                    value = np.zeros(dim, dtype=np.float32)
-                value = np.asarray(value, dtype=np.float32).reshape(-1)
-                if value.shape[0] != dim:
-                    raise ValueError(
-                        f"modality {modality!r} expects {dim} values per video, got {value.shape[0]}"
-                    )
-                rows.append(value)
-            # Flat keys: the trainer moves top-level tensors to the device only.
-            batch[_INPUT_PREFIX + modality] = torch.from_numpy(np.stack(rows))
-        return batch
+        return collate_fusion(items, self.model.input_dims)
 
     def _forward(self, batch: dict[str, Any]) -> dict[str, Tensor]:
         inputs = {m: batch[_INPUT_PREFIX + m] for m in self.model.modalities}
@@ -258,10 +281,25 @@ class FusionTask:
     def loss(self, batch: dict[str, Any], class_weights: Tensor, settings: TrainSettings) -> Tensor:
         """Weighted, smoothed CE on the logits (+ lambda_proto * the same on the prototype
         scores + lambda_div * the diversity regulariser, with prototypes)."""
+        return self._loss(batch, self._forward(batch), class_weights, settings)
+
+    def loss_and_proba(
+        self, batch: dict[str, Any], class_weights: Tensor, settings: TrainSettings
+    ) -> tuple[Tensor, Tensor]:
+        """``loss`` and ``proba`` from one forward pass (the trainer's evaluation; eval mode)."""
+        out = self._forward(batch)
+        return self._loss(batch, out, class_weights, settings), torch.softmax(out["logits"], dim=-1)
+
+    def _loss(
+        self,
+        batch: dict[str, Any],
+        out: dict[str, Tensor],
+        class_weights: Tensor,
+        settings: TrainSettings,
+    ) -> Tensor:
         labels = batch["label"]
         if bool(((labels < 0) | (labels > 1)).any()):
             raise ValueError("items of unknown label (-1) must never enter the fusion loss")
-        out = self._forward(batch)
         weights = class_weights.to(out["logits"].device)
         smoothing = settings.label_smoothing
         loss = F.cross_entropy(out["logits"], labels, weight=weights, label_smoothing=smoothing)
@@ -282,8 +320,11 @@ class FusionTask:
         return torch.softmax(self._forward(batch)["logits"], dim=-1)
 
 
-def _check_labelled(items: Sequence[dict[str, Any]], split: str) -> list[int]:
-    labels = [int(item["label"]) for item in items]
+FusionItems = Sequence[dict[str, Any]] | TensorSplit
+
+
+def _check_labelled(items: FusionItems, split: str) -> list[int]:
+    labels = items.labels if isinstance(items, TensorSplit) else [int(i["label"]) for i in items]
     bad = [label for label in labels if label not in (0, 1)]
     if bad:
         raise ValueError(
@@ -292,9 +333,15 @@ def _check_labelled(items: Sequence[dict[str, Any]], split: str) -> list[int]:
     return labels
 
 
+def _as_split(items: FusionItems, input_dims: Mapping[str, int]) -> TensorSplit | None:
+    if isinstance(items, TensorSplit):
+        return items if len(items) else None
+    return fusion_split(items, input_dims) if len(items) else None
+
+
 def train_fusion(
-    train_items: Sequence[dict[str, Any]],
-    val_items: Sequence[dict[str, Any]],
+    train_items: FusionItems,
+    val_items: FusionItems,
     input_dims: Mapping[str, int],
     params: FusionParams,
     prototypes: bool,
@@ -306,37 +353,38 @@ def train_fusion(
     Everything is seeded before the model is built, so the seed fixes the
     initial weights as well as batch order and dropout: one seed of the
     ensemble is one reproducible model. The returned model holds the best
-    state and sits on ``device``.
+    state and sits on ``device``. The splits may be item lists or
+    ``fusion_split``s built once (a caller fitting many models on the same
+    splits, as the search does, saves collating them again).
     """
-    if not train_items:
+    if not len(train_items):
         raise ValueError("the fusion has no labelled training items")
     train_labels = _check_labelled(train_items, "training")
     _check_labelled(val_items, "validation")
+    train_split = _as_split(train_items, input_dims)
+    val_split = _as_split(val_items, input_dims)
     seed_everything(seed)
     model = FusionModel(input_dims, params, prototypes)
     task = FusionTask(model)
     result = fit(
-        task,
-        Items(train_items),
-        Items(val_items) if len(val_items) else None,
-        params,
-        torch.device(device),
-        train_labels,
-        seed=seed,
+        task, train_split, val_split, params, torch.device(device), train_labels, seed=seed
     )
     return model, result
 
 
 def predict_fusion(
     model: FusionModel,
-    items: Sequence[dict[str, Any]],
+    items: FusionItems,
     device: torch.device | str = "cpu",
     batch_size: int = 64,
 ) -> np.ndarray:
     """(N, 2) float32 class probabilities of ``items`` (any label, -1 included), in order."""
     device = torch.device(device)
     model.to(device)
-    return predict_proba(FusionTask(model), Items(items), device, batch_size)
+    split = _as_split(items, model.input_dims)
+    if split is None:
+        return np.zeros((0, 2), dtype=np.float32)
+    return predict_proba(FusionTask(model), split, device, batch_size)
 
 
 def average_probabilities(

@@ -90,7 +90,7 @@ def run_search(
     import optuna
 
     from ahrec.device import select_device
-    from ahrec.fusion.model import train_fusion
+    from ahrec.fusion.model import fusion_split, train_fusion
 
     evaluation = evaluation or EvaluationSettings()
     torch_device = select_device(device)
@@ -113,7 +113,14 @@ def run_search(
         raise ValueError(
             "the search needs labelled videos to score on (validation split, or every CV fold)"
         )
-    parts = [(data.items(fit), data.items(stop)) for fit, stop in splits]
+    # Collated once for every trial and seed (not once per fit, batch and epoch).
+    parts = [
+        (
+            fusion_split(data.items(fit), data.input_dims),
+            fusion_split(data.items(stop), data.input_dims),
+        )
+        for fit, stop in splits
+    ]
     searched = [d for d in dimensions if prototypes or not d.prototypes_only]
 
     def objective(trial: Any) -> float:
