@@ -34,6 +34,8 @@ EXPORT = f"{RESULTS}/export"
 PLOTS = f"{RESULTS}/plots"
 DEMO_ROOT = f"{RESULTS}/demo_corpus"
 MANIFEST = f"{RESULTS}/manifest.parquet"
+# ffprobe results kept across manifest builds; deliberately no rule's output
+PROBE_CACHE = f"{RESULTS}/cache/probes.parquet"
 LABELS = f"{RESULTS}/labels/training.parquet"
 UNIMODAL = f"{RESULTS}/unimodal/{{model}}"
 FUSION = f"{RESULTS}/fusion/{{run}}"

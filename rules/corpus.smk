@@ -39,6 +39,8 @@ checkpoint manifest:
         corpus=config["corpus"],
         shards=config["shards"],
         demo_root=lambda wc, input: os.path.dirname(input[0]) if config["corpus"]["type"] == "demo" else None,
+        # not an output: Snakemake deletes outputs before a rerun (docs/corpora.md)
+        probe_cache=PROBE_CACHE,
     log:
         f"{LOGS}/manifest.log",
     benchmark:

@@ -42,6 +42,7 @@ checkpoint predict_manifest:
         name=names_regex(BATCHES.names),
     params:
         shards=config["shards"],
+        probe_cache=PROBE_CACHE,
     log:
         f"{PREDICT}/{{name}}/logs/manifest.log",
     threads: 2

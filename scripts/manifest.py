@@ -11,5 +11,6 @@ with rule_logging(snakemake.log[0], snakemake.threads):
         snakemake.output.manifest,
         snakemake.output.report,
         demo_root=snakemake.params.demo_root,
-        workers=2 * snakemake.threads,
+        workers=snakemake.threads,
+        probe_cache=snakemake.params.probe_cache,
     )

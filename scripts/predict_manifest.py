@@ -10,5 +10,6 @@ with rule_logging(snakemake.log[0], snakemake.threads):
         snakemake.params.shards,
         snakemake.output.manifest,
         snakemake.output.report,
-        workers=2 * snakemake.threads,
+        workers=snakemake.threads,
+        probe_cache=snakemake.params.probe_cache,
     )

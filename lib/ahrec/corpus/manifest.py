@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ahrec.corpus.probe_cache import ProbeCache, ProbeStats, probe_videos
 from ahrec.corpus.records import (
     LABELLED_SPLITS,
     VideoRecord,
@@ -119,11 +119,15 @@ def build_manifest(
     n_shards: int,
     probe: Callable[[Path], VideoInfo] = probe_video,
     workers: int = 4,
-    progress: Callable[[Iterable[Any], int], Iterable[Any]] | None = None,
     required_splits: Sequence[str] = ("train", "val"),
+    cache: ProbeCache | None = None,
+    stats: ProbeStats | None = None,
 ) -> pd.DataFrame:
     """Validate the records and probe every video; raises CorpusError on problems.
 
+    Probes run in ``workers`` threads; with a ``cache``, files probed by an
+    earlier build (same resolved path, size and mtime) are not probed again.
+    ``stats``, when given, is filled in with how many probes ran and were reused.
     A corpus (``required_splits`` holds train) keeps its training and its
     predicted videos in separate shards (``shard_for``); new videos use all shards.
     """
@@ -131,11 +135,8 @@ def build_manifest(
     problems = validate_records(records, required_splits=required_splits)
     if problems:
         raise CorpusError(problems)
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        results: Iterable[VideoInfo] = pool.map(probe, [r.path for r in records])
-        if progress is not None:
-            results = progress(results, len(records))
-        infos = list(results)
+    paths = [r.path for r in records]
+    infos, _ = probe_videos(paths, probe, workers=workers, cache=cache, stats=stats)
     rows = []
     for record, info in zip(records, infos, strict=True):
         video_id = video_id_for(record.video_path)

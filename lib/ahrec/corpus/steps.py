@@ -17,9 +17,9 @@ import pandas as pd
 from ahrec.corpus.formats import read_corpus
 from ahrec.corpus.manifest import build_manifest, write_manifest
 from ahrec.corpus.new_videos import read_new_videos
+from ahrec.corpus.probe_cache import ProbeCache
 from ahrec.corpus.records import VideoRecord
 from ahrec.io import atomic_path, write_csv
-from ahrec.runtime import progress
 
 LOG = logging.getLogger(__name__)
 
@@ -84,10 +84,16 @@ def build_manifest_file(
     report: str | Path,
     demo_root: str | Path | None = None,
     workers: int = 4,
+    probe_cache: str | Path | None = None,
 ) -> pd.DataFrame:
-    """The corpus's manifest (``corpus`` is the validated ``corpus:`` section)."""
+    """The corpus's manifest (``corpus`` is the validated ``corpus:`` section).
+
+    ``probe_cache`` is a file outside the job's outputs (Snakemake deletes
+    those before a rerun) that keeps probes across builds, so re-listing an
+    unchanged corpus probes nothing again.
+    """
     records = read_corpus(corpus, demo_root)
-    return _write_manifest(records, shards, out, workers, report, ("train", "val"))
+    return _write_manifest(records, shards, out, workers, report, ("train", "val"), probe_cache)
 
 
 def build_new_videos_manifest(
@@ -96,10 +102,14 @@ def build_new_videos_manifest(
     out: str | Path,
     report: str | Path,
     workers: int = 4,
+    probe_cache: str | Path | None = None,
 ) -> pd.DataFrame:
-    """The manifest of new videos to predict (a folder or a CSV list; no labels, no splits)."""
+    """The manifest of new videos to predict (a folder or a CSV list; no labels, no splits).
+
+    ``probe_cache`` as for ``build_manifest_file`` (the same file serves both).
+    """
     records = read_new_videos(videos)
-    return _write_manifest(records, shards, out, workers, report, ())
+    return _write_manifest(records, shards, out, workers, report, (), probe_cache)
 
 
 def _write_manifest(
@@ -109,14 +119,12 @@ def _write_manifest(
     workers: int,
     report: str | Path,
     required_splits: tuple[str, ...],
+    probe_cache: str | Path | None,
 ) -> pd.DataFrame:
     LOG.info("read %d videos from the corpus; probing them with ffprobe", len(records))
+    cache = ProbeCache(probe_cache) if probe_cache is not None else None
     manifest = build_manifest(
-        records,
-        shards,
-        workers=workers,
-        progress=lambda items, total: progress(items, total, "probe"),
-        required_splits=required_splits,
+        records, shards, workers=workers, required_splits=required_splits, cache=cache
     )
     with atomic_path(out) as temporary:
         write_manifest(manifest, temporary)
