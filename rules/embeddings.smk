@@ -148,7 +148,7 @@ use rule embed_tfidf as embed_tfidf_training with:
 
 rule gather_embeddings:
     input:
-        expand(EMBED_SHARD, shard=SHARDS, allow_missing=True),
+        get_after_manifest(*expand(EMBED_SHARD, shard=SHARDS, allow_missing=True)),
     output:
         "{root}/embeddings/{modality}/{encoder}.parquet",
     log:

@@ -32,7 +32,7 @@ rule faces:
 
 rule face_detection_table:
     input:
-        expand(FACE_STATS, shard=SHARDS, allow_missing=True),
+        get_after_manifest(*expand(FACE_STATS, shard=SHARDS, allow_missing=True)),
     output:
         "{root}/faces/detection.parquet",
     log:

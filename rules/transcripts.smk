@@ -29,7 +29,7 @@ rule transcripts:
 
 rule transcripts_table:
     input:
-        expand(TRANSCRIPTS, shard=SHARDS, allow_missing=True),
+        get_after_manifest(*expand(TRANSCRIPTS, shard=SHARDS, allow_missing=True)),
     output:
         "{root}/transcripts.parquet",
     log:

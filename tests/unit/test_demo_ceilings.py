@@ -282,3 +282,23 @@ def test_single_modality_ceiling_is_100_with_perfect_cues(perfect_corpus: pd.Dat
         unseen = cues[cues[f"{modality}_cue_present"] == 0]
         predicted = ceiling_predictions(unseen, [modality], 1.0, prior)
         assert (predicted == int(prior > 0.5)).all()
+
+
+def test_a_video_listed_after_the_demo_was_made_gets_the_priors_guess(tmp_path) -> None:
+    """A user's own video added to a demo list has no planted cue: the table still builds."""
+    from ahrec.evaluation.settings import EvaluationSettings
+    from ahrec.evaluation.table import demo_ceiling
+
+    cues = table((1, 1, 1, 1, 1), (0, 0, 0, 0, 0), (1, 1, 1, 1, 1))
+    cues["participant"] = ["p0", "p1", "p2"]
+    cues.to_csv(tmp_path / "cues.csv", index=False)
+    manifest = pd.DataFrame(
+        {
+            "video_id": ["a", "b", "c", "d"],
+            "video_path": ["v0.mp4", "v1.mp4", "v2.mp4", "added.mp4"],
+            "split": ["train", "train", "train", "test"],
+            "label": pd.array([1, 0, 1, 0], dtype="Int8"),
+        }
+    )
+    ceiling = demo_ceiling(manifest, tmp_path / "cues.csv", 0.9, EvaluationSettings())
+    assert ceiling(["face"]).tolist() == [1, 0, 1, 1]  # the added video: the prior's class (2/3)

@@ -262,23 +262,31 @@ def demo_ceiling(
     """Per video (in video-id order, as predictions are), the Bayes-optimal guess from the planted cues.
 
     The prior is the training labels' share of A/H (train, or train + val in
-    CV selection): what a model could know before seeing a video.
+    CV selection): what a model could know before seeing a video. A video
+    listed after the demo was generated (a user's own, added to a list) has no
+    planted cue: the best guess for it is the prior's.
     """
     from ahrec.demo.ceilings import ceiling_predictions, read_demo_cues
 
     cues = read_demo_cues(demo_cues).set_index("video_path")
     ordered = manifest.sort_values("video_id")
-    missing = sorted(set(ordered["video_path"]) - set(cues.index))
-    if missing:
-        raise ValueError(
-            f"{demo_cues}: no planted cues for {len(missing)} videos, e.g. {missing[0]}"
+    planted = ordered["video_path"].isin(cues.index).to_numpy()
+    if not planted.all():
+        missing = sorted(ordered.loc[~planted, "video_path"])
+        LOG.warning(
+            "%s: no planted cues for %d listed videos (e.g. %s): their ceiling is the prior's guess",
+            demo_cues,
+            len(missing),
+            missing[0],
         )
-    cues = cues.loc[ordered["video_path"]].reset_index()
+    cues = cues.loc[ordered.loc[planted, "video_path"]].reset_index()
     pool = ("train", "val") if settings.cv else ("train",)
     known = manifest[manifest["split"].isin(pool) & manifest["label"].notna()]
     prior = float(known["label"].astype(int).mean()) if len(known) else 0.5
 
     def ceiling(modalities: Sequence[str]) -> np.ndarray:
-        return np.asarray(ceiling_predictions(cues, modalities, reliability, prior), dtype=int)
+        guesses = np.full(len(ordered), int(prior > 0.5), dtype=int)
+        guesses[planted] = ceiling_predictions(cues, modalities, reliability, prior)
+        return guesses
 
     return ceiling
