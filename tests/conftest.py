@@ -18,3 +18,14 @@ def default_run(tmp_path_factory):
     write_config(workdir, {})
     snakemake(workdir)
     return workdir
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny models gain nothing from threads; one thread stays fast when the CPU is shared."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

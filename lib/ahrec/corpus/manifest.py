@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ahrec.corpus.probe_cache import ProbeCache, ProbeStats, probe_videos
+from ahrec.corpus.probe_cache import PROBE_FIELDS, ProbeCache, ProbeStats, probe_videos
 from ahrec.corpus.records import (
     LABELLED_SPLITS,
     VideoRecord,
@@ -41,14 +41,7 @@ MANIFEST_SCHEMA = pa.schema(
         ("participant", pa.string()),
         ("transcript", pa.string()),
         ("transcript_source", pa.string()),
-        ("duration", pa.float64()),
-        ("fps", pa.float64()),
-        ("n_frames", pa.int64()),
-        ("width", pa.int32()),
-        ("height", pa.int32()),
-        ("has_audio", pa.bool_()),
-        ("readable", pa.bool_()),
-        ("problem", pa.string()),
+        *PROBE_FIELDS,
         ("shard", pa.int32()),
         ("list_order", pa.int32()),
         ("source", pa.string()),

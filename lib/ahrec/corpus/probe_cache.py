@@ -52,20 +52,25 @@ TRANSIENT_PROBLEMS = ("ffprobe did not finish", "ffprobe is not installed")
 
 FileKey = tuple[str, int, int]
 
+# What a probe says of a file (VideoInfo's fields), as columns of the manifest and the cache.
+PROBE_FIELDS = [
+    ("duration", pa.float64()),
+    ("fps", pa.float64()),
+    ("n_frames", pa.int64()),
+    ("width", pa.int32()),
+    ("height", pa.int32()),
+    ("has_audio", pa.bool_()),
+    ("readable", pa.bool_()),
+    ("problem", pa.string()),
+]
+
 CACHE_SCHEMA = pa.schema(
     [
         ("realpath", pa.string()),
         ("size", pa.int64()),
         ("mtime_ns", pa.int64()),
         ("version", pa.string()),
-        ("readable", pa.bool_()),
-        ("duration", pa.float64()),
-        ("fps", pa.float64()),
-        ("n_frames", pa.int64()),
-        ("width", pa.int32()),
-        ("height", pa.int32()),
-        ("has_audio", pa.bool_()),
-        ("problem", pa.string()),
+        *PROBE_FIELDS,
     ]
 )
 INFO_FIELDS = [f.name for f in fields(VideoInfo)]
