@@ -112,7 +112,7 @@ def after_manifest(function):
     return inputs
 
 
-# --- per shard (media, faces, transcripts, embeddings) --------------------------------------------------------
+# --- per shard (media, faces, transcripts, embeddings) ----------------------------
 
 
 def get_shard_paths(wc):

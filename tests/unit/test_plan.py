@@ -43,12 +43,12 @@ def test_shard_members_are_sorted_and_disjoint(manifest):
 
 
 def test_cells_become_plain_values(manifest):
-    assert plan.cell(plan.video_row(manifest, "b")["n_frames"]) == 10
-    assert isinstance(plan.cell(plan.video_row(manifest, "b")["n_frames"]), int)
-    assert plan.cell(plan.video_row(manifest, "a")["n_frames"]) is None
-    assert plan.cell(plan.video_row(manifest, "d")["transcript"]) is None
-    with pytest.raises(KeyError, match="not in the manifest"):
-        plan.video_row(manifest, "zzz")
+    rows = manifest.set_index("video_id")
+    assert plan.cell(rows.loc["b", "n_frames"]) == 10
+    assert isinstance(plan.cell(rows.loc["b", "n_frames"]), int)
+    assert plan.cell(rows.loc["a", "n_frames"]) is None
+    assert plan.cell(rows.loc["d", "transcript"]) is None
+    assert plan.cell(rows.loc["c", "transcript"]) == ""
 
 
 def test_speech_recognition_only_where_the_corpus_has_no_transcript(manifest):

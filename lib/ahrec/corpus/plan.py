@@ -26,13 +26,6 @@ def cell(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def video_row(manifest: pd.DataFrame, video_id: str) -> pd.Series:
-    match = manifest[manifest["video_id"] == video_id]
-    if match.empty:
-        raise KeyError(f"video id {video_id!r} is not in the manifest")
-    return match.iloc[0]
-
-
 def shard_video_ids(manifest: pd.DataFrame, shard: int | str) -> list[str]:
     return list(shard_members(manifest, int(shard))["video_id"])
 
