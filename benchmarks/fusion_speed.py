@@ -68,6 +68,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--trials", type=int, default=3, help="search trials (0: no search)")
     parser.add_argument("--search-seeds", type=int, default=5, help="seeds per trial (the demo: 5)")
     parser.add_argument("--bah-trials", type=int, default=0, help="search trials at BAH size")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="search: worker processes (the job's threads)"
+    )
     parser.add_argument("--out", type=Path, help="keep predictions and trials here")
     parser.add_argument("--compare-to", type=Path, help="an earlier --out to compare with")
     return parser.parse_args()
@@ -178,13 +181,15 @@ def run_size(size: str, args: argparse.Namespace, work: Path, figures: list) -> 
                 device="cpu",
                 evaluation=evaluation,
                 multivariate=False,
+                **({"workers": args.workers} if args.workers > 1 else {}),
             )
         )
         n = trials * len(search_seeds)
         figures.append(
             (
                 size,
-                f"search, {trials} trials x {len(search_seeds)} seeds",
+                f"search, {trials} trials x {len(search_seeds)} seeds"
+                + (f", {args.workers} workers" if args.workers > 1 else ""),
                 seconds,
                 seconds / n,
                 "fit",

@@ -102,9 +102,10 @@ rule search:
         f"{LOGS}/search/{{name}}.log",
     benchmark:
         f"{BENCH}/search/{{name}}.tsv"
-    threads: 1
+    # one worker process per fit of a trial (its seeds x CV folds), as many as there are cores
+    threads: lambda wc: PLAN.search_fits(wc.name)
     resources:
-        mem_mb=4000,
+        mem_mb=lambda wc, threads: 2000 + 1000 * threads,
         runtime=720,
         gpu=PLAN.gpus(True),
     conda:

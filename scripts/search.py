@@ -24,4 +24,5 @@ with rule_logging(snakemake.log[0], snakemake.threads):
         multivariate=params.search.get("multivariate", True),
         device=params.device,
         evaluation=EvaluationSettings(**params.evaluation),
+        workers=snakemake.threads,
     )

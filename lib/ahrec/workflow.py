@@ -128,6 +128,14 @@ class WorkflowPlan:
             f"{self.results}/fusion/{run}/seed{s}/{name}" for s in self.settings.runs[run].seeds
         ]
 
+    def search_fits(self, search: str) -> int:
+        """Fits per trial of a search (seeds, times the CV folds): the most threads it can use,
+        one worker process per fit (Snakemake lowers a job's threads to ``--cores``)."""
+        evaluation = self.settings.evaluation
+        return len(self.settings.searches[search].seeds) * (
+            evaluation.folds if evaluation.cv else 1
+        )
+
     def search_embeddings(self, search: str) -> list[str]:
         return self.unimodal_embeddings(
             self.settings.runs[self.settings.searches[search].run].models, fit=True

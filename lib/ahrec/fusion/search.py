@@ -80,17 +80,21 @@ def run_search(
     device: str = "auto",
     evaluation: EvaluationSettings | None = None,
     multivariate: bool = True,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Run (or resume) the study; write the best parameters and every trial.
 
     The objective is the mean MF1 over the seeds on the validation split
     (split selection), or over the seeds and the held-out folds of
-    participant-grouped CV over train + val (cv selection).
+    participant-grouped CV over train + val (cv selection). A trial's fits
+    run on up to ``workers`` processes on the CPU (the job's ``threads``);
+    the trials and their scores do not depend on how many.
     """
     import optuna
 
     from ahrec.device import select_device
-    from ahrec.fusion.model import fusion_split, train_fusion
+    from ahrec.fusion.model import fusion_split
+    from ahrec.fusion.pool import FitPool
 
     evaluation = evaluation or EvaluationSettings()
     torch_device = select_device(device)
@@ -123,15 +127,17 @@ def run_search(
     ]
     searched = [d for d in dimensions if prototypes or not d.prototypes_only]
 
+    pool = FitPool(
+        parts,
+        data.input_dims,
+        prototypes,
+        torch_device,
+        workers=min(workers, len(seeds) * len(parts)),
+    )
+
     def objective(trial: Any) -> float:
         params = FusionParams(**{**base_params, **suggest(trial, searched)})
-        scores = []
-        for seed in seeds:
-            for fit, stop in parts:
-                _, result = train_fusion(
-                    fit, stop, data.input_dims, params, prototypes, seed, torch_device
-                )
-                scores.append(result.best_val_mf1 or 0.0)
+        scores = pool.scores(params, seeds)
         trial.set_user_attr("scores", scores)
         return float(np.mean(scores))
 
@@ -176,7 +182,8 @@ def run_search(
         )
 
     if remaining:
-        study.optimize(objective, n_trials=remaining, callbacks=[log_trial])
+        with pool:
+            study.optimize(objective, n_trials=remaining, callbacks=[log_trial])
     best = study.best_trial
     tidy = {d.name: d for d in searched}
     chosen = {k: tidy[k].tidy(v) if k in tidy else v for k, v in best.params.items()}

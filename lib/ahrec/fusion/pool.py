@@ -1,0 +1,134 @@
+"""Independent fusion fits on worker processes: a search trial's seeds and folds at once.
+
+A trial of the search fits one model per seed (and per CV fold): fits that
+share nothing but their inputs. On the CPU each fit is arithmetic (a trial
+may draw a 6-layer, 512-wide encoder), so the way to make a trial faster is
+to run its fits side by side, one per core. Each worker process fits with
+one torch thread and seeds everything before building its model, exactly as
+a fit in the job's own process does with one thread: the scores, and so the
+whole search, are the same whatever the number of workers (tested).
+
+Threads would not do: dropout draws from torch's process-wide generator, so
+two fits in one process would take each other's random numbers.
+
+Workers are spawned (not forked: a process that has run torch, pandas and
+Optuna holds thread pools and locks that a fork copies half-way), and while
+they start the job's main script is hidden from them: Snakemake runs a rule's
+script as ``__main__``, and a spawned worker would otherwise run it again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+LOG = logging.getLogger(__name__)
+
+# The worker's inputs, set once per worker process by ``_start_worker``.
+_PARTS: list[tuple[Any, Any]] = []
+_SETUP: dict[str, Any] = {}
+
+
+def _start_worker(
+    parts: list[tuple[Any, Any]], input_dims: dict[str, int], prototypes: bool
+) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    _PARTS[:] = parts
+    _SETUP.update(input_dims=input_dims, prototypes=prototypes)
+
+
+def fit_score(
+    parts: Sequence[tuple[Any, Any]],
+    input_dims: Mapping[str, int],
+    prototypes: bool,
+    params: Any,
+    seed: int,
+    part: int,
+    device: Any,
+) -> float:
+    """The validation MF1 of one fit (0 when it never scored): what a trial averages."""
+    from ahrec.fusion.model import train_fusion
+
+    fit, stop = parts[part]
+    _, result = train_fusion(fit, stop, input_dims, params, prototypes, seed, device)
+    return result.best_val_mf1 or 0.0
+
+
+def _score_in_worker(params: Any, seed: int, part: int) -> float:
+    import torch
+
+    return fit_score(
+        _PARTS, _SETUP["input_dims"], _SETUP["prototypes"], params, seed, part, torch.device("cpu")
+    )
+
+
+@contextlib.contextmanager
+def _main_script_hidden() -> Iterator[None]:
+    """Spawned workers import ``__main__`` from its file unless it has none: hide it meanwhile."""
+    main = sys.modules.get("__main__")
+    saved = main.__dict__.pop("__file__", None) if main is not None else None
+    try:
+        yield
+    finally:
+        if saved is not None and main is not None:
+            main.__file__ = saved
+
+
+class FitPool:
+    """Scores fits on ``workers`` processes (CPU), or one after another in this process.
+
+    ``parts`` are the (fit, stop) split pairs every trial is scored on (the
+    validation split, or the CV folds), collated once and sent once to each
+    worker. ``scores`` returns one score per (seed, part), in the order of the
+    sequential loop.
+    """
+
+    def __init__(
+        self,
+        parts: Sequence[tuple[Any, Any]],
+        input_dims: Mapping[str, int],
+        prototypes: bool,
+        device: Any,
+        workers: int = 1,
+    ) -> None:
+        self.parts = list(parts)
+        self.input_dims = dict(input_dims)
+        self.prototypes = prototypes
+        self.device = device
+        # A GPU runs one fit at a time well; worker processes are for the CPU.
+        self.workers = max(1, int(workers)) if getattr(device, "type", "cpu") == "cpu" else 1
+        self._executor: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> FitPool:
+        if self.workers > 1:
+            LOG.info("fits on %d worker processes (one torch thread each)", self.workers)
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+                initargs=(self.parts, self.input_dims, self.prototypes),
+            )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def scores(self, params: Any, seeds: Sequence[int]) -> list[float]:
+        jobs = [(seed, part) for seed in seeds for part in range(len(self.parts))]
+        if self._executor is None:
+            return [
+                fit_score(self.parts, self.input_dims, self.prototypes, params, s, p, self.device)
+                for s, p in jobs
+            ]
+        with _main_script_hidden():
+            futures = [self._executor.submit(_score_in_worker, params, s, p) for s, p in jobs]
+        return [future.result() for future in futures]
