@@ -19,7 +19,9 @@ of config.yaml) and the search its ``search.proto`` space, univariate TPE.
 ``--out`` keeps every prediction file and the search's trials; ``--compare-to``
 prints how far this run's probabilities and MF1 are from an earlier one on the
 same data and seeds (the tolerance of a speed change). Fusion jobs run with
-one thread in the workflow (``rules/fusion.smk``), hence ``--threads 1``.
+one thread in the workflow (``rules/fusion.smk``), hence ``--threads 1``; the
+search runs a trial's fits on as many worker processes as its job has
+threads (``--workers``, one torch thread each: the same trials, to the bit).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The Optuna search on files: resumable, and never reusing trials scored on other data."""
 
 import ast
+import sys
 
 import optuna
 import pandas as pd
@@ -94,7 +95,7 @@ with open({ran!r}, "a") as ran:
 from ahrec.fusion.params import parse_space
 from ahrec.fusion.search import run_search
 folder = Path({folder!r})
-run_search("proto", True, {base!r}, parse_space("search.proto.space", {{}})[0], [1, 2, 3], 2,
+run_search("proto", True, {base!r}, parse_space("search.proto.space", {{}})[0], [1, 2, 3], {trials},
            {tables!r}, folder / "labels.parquet", folder / "workers2" / "study.sqlite",
            folder / "workers2" / "best.yaml", folder / "workers2" / "trials.csv", workers=2)
 """
@@ -134,6 +135,7 @@ def test_worker_processes_give_the_same_trials_as_one_process(corpus, one_torch_
             folder=str(folder),
             base=base,
             tables=[str(t) for t in tables],
+            trials=2,
         )
     )
     result = subprocess.run(
@@ -149,3 +151,109 @@ def test_worker_processes_give_the_same_trials_as_one_process(corpus, one_torch_
     assert one["user_attrs_scores"].tolist() == two["user_attrs_scores"].tolist()
     params = [c for c in one.columns if c.startswith("params_")]
     assert one[params].equals(two[params])
+
+
+def children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (Linux's /proc)."""
+    from pathlib import Path
+
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_workers_end_when_the_job_is_killed(corpus, tmp_path):  # noqa: F811
+    """A job killed outright (SIGKILL: a scheduler's, or an impatient user's) leaves no
+    worker behind computing for nobody."""
+    import os
+    import signal
+    import subprocess
+    import time
+    from pathlib import Path
+
+    folder, tables = corpus
+    repo = Path(__file__).resolve().parents[2]
+    script = tmp_path / "rule_script.py"
+    script.write_text(
+        SCRIPT.format(
+            paths=[str(repo / "lib"), str(repo)],
+            ran=str(tmp_path / "ran.txt"),
+            folder=str(tmp_path),
+            base={"epochs": 200, "patience": 200},
+            tables=[str(t) for t in tables],
+            trials=1000,
+        ).replace('folder / "labels.parquet"', repr(str(folder / "labels.parquet")))
+    )
+    log = tmp_path / "job.log"
+    with open(log, "w") as stream:
+        job = subprocess.Popen([sys.executable, str(script)], stdout=stream, stderr=stream)
+    try:
+        deadline = time.monotonic() + 120
+        while len(children(job.pid) - {job.pid}) < 3:  # two workers and the resource tracker
+            assert job.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.5)
+        workers = children(job.pid)
+        time.sleep(5)  # into the first fits (a kill while the workers start is covered too)
+        assert job.poll() is None, log.read_text()[-3000:]
+    finally:
+        os.kill(job.pid, signal.SIGKILL)
+        job.wait()
+    deadline = time.monotonic() + 20
+    while {p for p in workers if Path(f"/proc/{p}").exists()} and time.monotonic() < deadline:
+        time.sleep(0.5)
+    left = {p for p in workers if Path(f"/proc/{p}").exists()}
+    assert not left, f"workers still running after their job was killed: {left}"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_worker_that_dies_fails_the_search_with_a_reason(corpus):  # noqa: F811
+    """A worker killed mid-fit (the kernel's OOM killer does this) stops the job with a
+    message about memory, not a bare BrokenProcessPool or a hang."""
+    import os
+    import signal
+    import threading
+    import time
+    from pathlib import Path
+
+    import torch
+
+    from ahrec.fusion.data import fusion_data
+    from ahrec.fusion.model import fusion_split
+    from ahrec.fusion.params import FusionParams
+    from ahrec.fusion.pool import FitPool
+    from ahrec.training.labels import read_labels
+
+    folder, tables = corpus
+    data = fusion_data(tables, read_labels(folder / "labels.parquet"))
+    parts = [
+        tuple(
+            fusion_split(data.items(data.rows_of((split,), labelled=True)), data.input_dims)
+            for split in ("train", "val")
+        )
+    ]
+    params = FusionParams(epochs=500, patience=500)
+
+    def kill_a_worker() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            for pid in children(os.getpid()):
+                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    time.sleep(3)
+                    os.kill(pid, signal.SIGKILL)
+                    return
+            time.sleep(0.2)
+
+    with FitPool(parts, data.input_dims, True, torch.device("cpu"), workers=2) as pool:
+        killer = threading.Thread(target=kill_a_worker)
+        killer.start()
+        with pytest.raises(RuntimeError, match="worker process died.*memory"):
+            pool.scores(params, [1, 2])
+        killer.join()

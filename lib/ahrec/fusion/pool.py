@@ -22,9 +22,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import os
 import sys
+import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 LOG = logging.getLogger(__name__)
@@ -34,9 +38,19 @@ _PARTS: list[tuple[Any, Any]] = []
 _SETUP: dict[str, Any] = {}
 
 
+def _exit_with(parent: int) -> None:
+    """End this worker once its job's process is gone (killed: no chance to stop its workers)."""
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
 def _start_worker(
-    parts: list[tuple[Any, Any]], input_dims: dict[str, int], prototypes: bool
+    job: int, parts: list[tuple[Any, Any]], input_dims: dict[str, int], prototypes: bool
 ) -> None:
+    # The job's pid comes from the job: a worker that starts after its job died sees init.
+    threading.Thread(target=_exit_with, args=(job,), daemon=True).start()
     import torch
 
     torch.set_num_threads(1)
@@ -113,7 +127,7 @@ class FitPool:
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start_worker,
-                initargs=(self.parts, self.input_dims, self.prototypes),
+                initargs=(os.getpid(), self.parts, self.input_dims, self.prototypes),
             )
         return self
 
@@ -129,6 +143,13 @@ class FitPool:
                 fit_score(self.parts, self.input_dims, self.prototypes, params, s, p, self.device)
                 for s, p in jobs
             ]
-        with _main_script_hidden():
-            futures = [self._executor.submit(_score_in_worker, params, s, p) for s, p in jobs]
-        return [future.result() for future in futures]
+        try:
+            with _main_script_hidden():
+                futures = [self._executor.submit(_score_in_worker, params, s, p) for s, p in jobs]
+            return [future.result() for future in futures]
+        except BrokenProcessPool as error:
+            raise RuntimeError(
+                f"a fit's worker process died ({error}); out of memory? Each of the "
+                f"{self.workers} workers holds one model: give the job more memory "
+                "(resources: mem_mb) or fewer threads"
+            ) from error
