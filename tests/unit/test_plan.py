@@ -148,6 +148,15 @@ def test_training_jobs_read_the_training_shards_and_tables():
     assert all("/fit/" in path for path in workflow.search_embeddings(search))
 
 
+def test_a_search_asks_for_one_thread_per_fit_of_a_trial():
+    """Its seeds on the validation split; its seeds times the folds under CV selection."""
+    config = load_config(REPO / "config.yaml")
+    workflow = WorkflowPlan(load_settings(config))
+    assert workflow.search_fits("proto") == 5  # the demo's five seeds
+    config["evaluation"] = {**config["evaluation"], "selection": "cv", "folds": 3}
+    assert WorkflowPlan(load_settings(config)).search_fits("proto") == 15
+
+
 def test_training_rows_and_their_fingerprint_ignore_test_videos():
     rows = [
         {"video_id": f"{split}{i}", "split": split, "participant": f"p{i}", "label": i % 2}
