@@ -1,7 +1,12 @@
 """The Optuna search on files: resumable, and never reusing trials scored on other data."""
 
 import ast
+import os
+import signal
+import subprocess
 import sys
+import time
+from pathlib import Path
 
 import optuna
 import pandas as pd
@@ -13,6 +18,8 @@ from ahrec.evaluation.settings import EvaluationSettings
 from ahrec.fusion.params import parse_space
 from ahrec.fusion.search import run_search
 from tests.unit.test_fusion_stage import corpus  # noqa: F401  (the fixture)
+
+REPO = Path(__file__).resolve().parents[2]
 
 BASE = {"epochs": 2, "patience": 2}
 
@@ -94,20 +101,34 @@ with open({ran!r}, "a") as ran:
     ran.write("ran\\n")
 from ahrec.fusion.params import parse_space
 from ahrec.fusion.search import run_search
-folder = Path({folder!r})
+out = Path({out!r})
 run_search("proto", True, {base!r}, parse_space("search.proto.space", {{}})[0], [1, 2, 3], {trials},
-           {tables!r}, folder / "labels.parquet", folder / "workers2" / "study.sqlite",
-           folder / "workers2" / "best.yaml", folder / "workers2" / "trials.csv", workers=2)
+           {tables!r}, {labels!r}, out / "study.sqlite", out / "best.yaml", out / "trials.csv",
+           workers=2)
 """
+
+
+def rule_script(folder: Path, tables, labels: Path, base: dict, trials: int) -> Path:
+    """A search on two workers as a rule's script; it writes to ``folder / "workers2"`` and
+    appends a line to ``folder / "ran.txt"`` each time it runs."""
+    script = folder / "rule_script.py"
+    script.write_text(
+        SCRIPT.format(
+            paths=[str(REPO / "lib"), str(REPO)],
+            ran=str(folder / "ran.txt"),
+            out=str(folder / "workers2"),
+            base=base,
+            tables=[str(t) for t in tables],
+            labels=str(labels),
+            trials=trials,
+        )
+    )
+    return script
 
 
 def test_worker_processes_give_the_same_trials_as_one_process(corpus, one_torch_thread):  # noqa: F811
     """A trial's fits on two spawned workers, from a script without a main guard (a rule's):
     the script runs once, and the trials are those of one process, to the bit."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
     folder, tables = corpus
     base = {"epochs": 3, "patience": 3}
     out = folder / "workers1"
@@ -126,18 +147,7 @@ def test_worker_processes_give_the_same_trials_as_one_process(corpus, one_torch_
         workers=1,
     )
     ran = folder / "ran.txt"
-    script = folder / "rule_script.py"
-    repo = Path(__file__).resolve().parents[2]
-    script.write_text(
-        SCRIPT.format(
-            paths=[str(repo / "lib"), str(repo)],
-            ran=str(ran),
-            folder=str(folder),
-            base=base,
-            tables=[str(t) for t in tables],
-            trials=2,
-        )
-    )
+    script = rule_script(folder, tables, folder / "labels.parquet", base, trials=2)
     result = subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, timeout=600
     )
@@ -155,8 +165,6 @@ def test_worker_processes_give_the_same_trials_as_one_process(corpus, one_torch_
 
 def children(pid: int) -> set[int]:
     """The processes whose parent is ``pid`` (Linux's /proc)."""
-    from pathlib import Path
-
     found = set()
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -172,25 +180,9 @@ def children(pid: int) -> set[int]:
 def test_the_workers_end_when_the_job_is_killed(corpus, tmp_path):  # noqa: F811
     """A job killed outright (SIGKILL: a scheduler's, or an impatient user's) leaves no
     worker behind computing for nobody."""
-    import os
-    import signal
-    import subprocess
-    import time
-    from pathlib import Path
-
     folder, tables = corpus
-    repo = Path(__file__).resolve().parents[2]
-    script = tmp_path / "rule_script.py"
-    script.write_text(
-        SCRIPT.format(
-            paths=[str(repo / "lib"), str(repo)],
-            ran=str(tmp_path / "ran.txt"),
-            folder=str(tmp_path),
-            base={"epochs": 200, "patience": 200},
-            tables=[str(t) for t in tables],
-            trials=1000,
-        ).replace('folder / "labels.parquet"', repr(str(folder / "labels.parquet")))
-    )
+    base = {"epochs": 200, "patience": 200}
+    script = rule_script(tmp_path, tables, folder / "labels.parquet", base, trials=1000)
     log = tmp_path / "job.log"
     with open(log, "w") as stream:
         job = subprocess.Popen([sys.executable, str(script)], stdout=stream, stderr=stream)
@@ -217,11 +209,7 @@ def test_the_workers_end_when_the_job_is_killed(corpus, tmp_path):  # noqa: F811
 def test_a_worker_that_dies_fails_the_search_with_a_reason(corpus):  # noqa: F811
     """A worker killed mid-fit (the kernel's OOM killer does this) stops the job with a
     message about memory, not a bare BrokenProcessPool or a hang."""
-    import os
-    import signal
     import threading
-    import time
-    from pathlib import Path
 
     import torch
 

@@ -36,6 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ahrec.evaluation.metrics import mf1_from_confusion
+
 #: Column order of a confusion row: (truth, prediction) pairs.
 CELLS: tuple[tuple[int, int], ...] = ((0, 0), (0, 1), (1, 0), (1, 1))
 
@@ -137,33 +139,6 @@ def confusion_by_participant(
     rows = np.fromiter((index[p] for p in who), dtype=np.int64, count=len(who))
     flat = rows * 4 + 2 * y + yhat
     return np.bincount(flat, minlength=len(index) * 4).reshape(len(index), 4).astype(np.int64)
-
-
-def mf1_from_confusion(confusion: np.ndarray) -> np.ndarray:
-    """Macro F1 of confusion rows ``(..., 4)`` -> ``(...)``, vectorised.
-
-    Exactly sklearn's ``f1_score(average="macro", labels=[0, 1],
-    zero_division=0)``: per class ``F1 = 2 tp / (n_true + n_predicted)``, 0
-    when the class is absent from both truth and prediction, and the unweighted
-    mean of the two classes (an absent class still counts, with F1 0). NaN
-    where a row has no videos at all: there is nothing to score.
-    """
-    c = np.asarray(confusion, dtype=np.float64)
-    if c.ndim == 0 or c.shape[-1] != 4:
-        raise ValueError(f"confusion must have a last axis of 4 counts, got shape {c.shape}")
-    tn, fp, fn, tp = c[..., 0], c[..., 1], c[..., 2], c[..., 3]
-    f1 = _f1(tp, true=fn + tp, predicted=fp + tp)
-    f0 = _f1(tn, true=tn + fp, predicted=tn + fn)
-    mf1 = (f0 + f1) / 2
-    return np.where(c.sum(axis=-1) > 0, mf1, np.nan)
-
-
-def _f1(hits: np.ndarray, true: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    """One class's F1 as sklearn computes it: 2 tp / (n_true + n_predicted), 0 for 0/0."""
-    denominator = 1.0 * true + predicted
-    out = np.zeros(np.broadcast(hits, denominator).shape)
-    np.divide(2.0 * hits, denominator, out=out, where=denominator > 0)
-    return out
 
 
 @dataclass(frozen=True)

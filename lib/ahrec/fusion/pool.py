@@ -33,9 +33,8 @@ from typing import Any
 
 LOG = logging.getLogger(__name__)
 
-# The worker's inputs, set once per worker process by ``_start_worker``.
-_PARTS: list[tuple[Any, Any]] = []
-_SETUP: dict[str, Any] = {}
+# A worker's inputs (parts, input_dims, prototypes), set once per worker by ``_start_worker``.
+_INPUTS: dict[str, Any] = {}
 
 
 def _exit_with(parent: int) -> None:
@@ -54,8 +53,7 @@ def _start_worker(
     import torch
 
     torch.set_num_threads(1)
-    _PARTS[:] = parts
-    _SETUP.update(input_dims=input_dims, prototypes=prototypes)
+    _INPUTS.update(parts=parts, input_dims=input_dims, prototypes=prototypes)
 
 
 def fit_score(
@@ -78,9 +76,7 @@ def fit_score(
 def _score_in_worker(params: Any, seed: int, part: int) -> float:
     import torch
 
-    return fit_score(
-        _PARTS, _SETUP["input_dims"], _SETUP["prototypes"], params, seed, part, torch.device("cpu")
-    )
+    return fit_score(**_INPUTS, params=params, seed=seed, part=part, device=torch.device("cpu"))
 
 
 @contextlib.contextmanager
