@@ -2,6 +2,7 @@
 
 import ast
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import yaml
 from ahrec.embeddings.table import EmbeddingRow, read_embeddings, write_embeddings
 from ahrec.evaluation.settings import EvaluationSettings
 from ahrec.fusion.params import parse_space
-from ahrec.fusion.search import run_search
+from ahrec.fusion.search import fit_time_bounds, run_search
 from tests.unit.test_fusion_stage import corpus  # noqa: F401  (the fixture)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,6 +39,16 @@ def search(folder, tables, n_trials):
         folder / "search" / "best.yaml",
         folder / "search" / "trials.csv",
     )
+
+
+def test_fit_time_bounds_sum_the_fits_and_the_slowest_fit_of_each_trial():
+    """One core takes every fit in turn; any number of workers still waits, trial after
+    trial, for each trial's slowest fit."""
+    timings = {0: [13.4, 5.6, 5.4, 6.6, 7.9], 1: [1.5, 1.5], 2: []}
+    total, floor = fit_time_bounds(timings)
+    assert total == pytest.approx(13.4 + 5.6 + 5.4 + 6.6 + 7.9 + 3.0)
+    assert floor == pytest.approx(13.4 + 1.5)
+    assert fit_time_bounds({}) == (0.0, 0.0)
 
 
 def studies(folder):
@@ -100,7 +111,7 @@ logging.basicConfig(level=logging.INFO)
 with open({ran!r}, "a") as ran:
     ran.write("ran\\n")
 from ahrec.fusion.params import parse_space
-from ahrec.fusion.search import run_search
+from ahrec.fusion.search import fit_time_bounds, run_search
 out = Path({out!r})
 run_search("proto", True, {base!r}, parse_space("search.proto.space", {{}})[0], [1, 2, 3], {trials},
            {tables!r}, {labels!r}, out / "study.sqlite", out / "best.yaml", out / "trials.csv",
@@ -159,8 +170,20 @@ def test_worker_processes_give_the_same_trials_as_one_process(corpus, one_torch_
     assert len(one) == 2
     assert one["value"].tolist() == two["value"].tolist()
     assert one["user_attrs_scores"].tolist() == two["user_attrs_scores"].tolist()
+    assert one["user_attrs_epochs"].tolist() == two["user_attrs_epochs"].tolist()
     params = [c for c in one.columns if c.startswith("params_")]
     assert one[params].equals(two[params])
+    # each trial's fits are timed in the log, and the job says what more workers would buy
+    timed = re.findall(r"trial (\d+): .*; fits ([\d. /]+) s, epochs ([\d /]+)", result.stderr)
+    assert [int(number) for number, _, _ in timed] == [0, 1]
+    for number, seconds, epochs in timed:
+        assert len(seconds.split(" / ")) == 3 and all(float(s) > 0 for s in seconds.split(" / "))
+        recorded = ast.literal_eval(two.loc[int(number), "user_attrs_epochs"])
+        assert [int(e) for e in epochs.split(" / ")] == recorded
+        assert all(1 <= e <= 3 for e in recorded)
+    assert re.search(
+        r"6 fits took [\d.]+ s of fitting in all; the 2 trials' slowest", result.stderr
+    )
 
 
 def children(pid: int) -> set[int]:
@@ -243,5 +266,5 @@ def test_a_worker_that_dies_fails_the_search_with_a_reason(corpus):  # noqa: F81
         killer = threading.Thread(target=kill_a_worker)
         killer.start()
         with pytest.raises(RuntimeError, match="worker process died.*memory"):
-            pool.scores(params, [1, 2])
+            pool.fits(params, [1, 2])
         killer.join()

@@ -20,6 +20,7 @@ script as ``__main__``, and a spawned worker would otherwise run it again.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import multiprocessing
 import os
@@ -56,7 +57,20 @@ def _start_worker(
     _INPUTS.update(parts=parts, input_dims=input_dims, prototypes=prototypes)
 
 
-def fit_score(
+@dataclasses.dataclass(frozen=True)
+class Fit:
+    """One fit of a trial: its score, how long it trained, and how long that took.
+
+    A trial waits for its slowest fit, so the fits' seconds say what more
+    cores would buy: with one worker per fit, a trial takes its longest fit.
+    """
+
+    score: float  # validation MF1 of the kept state (0 when it never scored)
+    epochs: int  # epochs trained before early stopping (or the maximum)
+    seconds: float  # wall time of the fit in its process
+
+
+def fit_once(
     parts: Sequence[tuple[Any, Any]],
     input_dims: Mapping[str, int],
     prototypes: bool,
@@ -64,19 +78,21 @@ def fit_score(
     seed: int,
     part: int,
     device: Any,
-) -> float:
-    """The validation MF1 of one fit (0 when it never scored): what a trial averages."""
+) -> Fit:
+    """One fit of a trial on one (fit, stop) pair; its score is what the trial averages."""
     from ahrec.fusion.model import train_fusion
 
     fit, stop = parts[part]
+    start = time.perf_counter()
     _, result = train_fusion(fit, stop, input_dims, params, prototypes, seed, device)
-    return result.best_val_mf1 or 0.0
+    seconds = time.perf_counter() - start
+    return Fit(result.best_val_mf1 or 0.0, len(result.history), seconds)
 
 
-def _score_in_worker(params: Any, seed: int, part: int) -> float:
+def _fit_in_worker(params: Any, seed: int, part: int) -> Fit:
     import torch
 
-    return fit_score(**_INPUTS, params=params, seed=seed, part=part, device=torch.device("cpu"))
+    return fit_once(**_INPUTS, params=params, seed=seed, part=part, device=torch.device("cpu"))
 
 
 @contextlib.contextmanager
@@ -92,11 +108,11 @@ def _main_script_hidden() -> Iterator[None]:
 
 
 class FitPool:
-    """Scores fits on ``workers`` processes (CPU), or one after another in this process.
+    """Runs a trial's fits on ``workers`` processes (CPU), or one after another in this process.
 
     ``parts`` are the (fit, stop) split pairs every trial is scored on (the
     validation split, or the CV folds), collated once and sent once to each
-    worker. ``scores`` returns one score per (seed, part), in the order of the
+    worker. ``fits`` returns one ``Fit`` per (seed, part), in the order of the
     sequential loop.
     """
 
@@ -132,16 +148,16 @@ class FitPool:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
 
-    def scores(self, params: Any, seeds: Sequence[int]) -> list[float]:
+    def fits(self, params: Any, seeds: Sequence[int]) -> list[Fit]:
         jobs = [(seed, part) for seed in seeds for part in range(len(self.parts))]
         if self._executor is None:
             return [
-                fit_score(self.parts, self.input_dims, self.prototypes, params, s, p, self.device)
+                fit_once(self.parts, self.input_dims, self.prototypes, params, s, p, self.device)
                 for s, p in jobs
             ]
         try:
             with _main_script_hidden():
-                futures = [self._executor.submit(_score_in_worker, params, s, p) for s, p in jobs]
+                futures = [self._executor.submit(_fit_in_worker, params, s, p) for s, p in jobs]
             return [future.result() for future in futures]
         except BrokenProcessPool as error:
             raise RuntimeError(
