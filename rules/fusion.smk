@@ -104,6 +104,8 @@ rule search:
         f"{BENCH}/search/{{name}}.tsv"
     # one worker process per fit of a trial (its seeds x CV folds), as many as there are cores
     threads: lambda wc: PLAN.search_fits(wc.name)
+    # the stage's longest job, which the tuned runs wait for: before the short fusion jobs
+    priority: 10
     resources:
         mem_mb=lambda wc, threads: 2000 + 1000 * threads,
         runtime=720,
