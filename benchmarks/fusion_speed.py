@@ -239,6 +239,8 @@ def main() -> None:
     args = parse_args()
     sys.path.insert(0, str(args.lib.resolve()))
     logging.basicConfig(level=logging.WARNING)
+    # the search's trials as they end, their fits' seconds and the least the search can take
+    logging.getLogger("ahrec.fusion.search").setLevel(logging.INFO)
     import torch
 
     torch.set_num_threads(args.threads)
