@@ -17,6 +17,7 @@ import yaml
 from ahrec.embeddings.table import EmbeddingRow, read_embeddings, write_embeddings
 from ahrec.evaluation.settings import EvaluationSettings
 from ahrec.fusion.params import parse_space
+from ahrec.fusion.pool import Fit
 from ahrec.fusion.search import fit_time_bounds, run_search
 from tests.unit.test_fusion_stage import corpus  # noqa: F401  (the fixture)
 
@@ -45,7 +46,10 @@ def test_fit_time_bounds_sum_the_fits_and_the_slowest_fit_of_each_trial():
     """One core takes every fit in turn; any number of workers still waits, trial after
     trial, for each trial's slowest fit."""
     timings = {0: [13.4, 5.6, 5.4, 6.6, 7.9], 1: [1.5, 1.5], 2: []}
-    total, floor = fit_time_bounds(timings)
+    fits = {
+        n: [Fit(score=0.5, epochs=10, seconds=s) for s in seconds] for n, seconds in timings.items()
+    }
+    total, floor = fit_time_bounds(fits)
     assert total == pytest.approx(13.4 + 5.6 + 5.4 + 6.6 + 7.9 + 3.0)
     assert floor == pytest.approx(13.4 + 1.5)
     assert fit_time_bounds({}) == (0.0, 0.0)

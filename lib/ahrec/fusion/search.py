@@ -26,6 +26,7 @@ import yaml
 from ahrec.evaluation.settings import EvaluationSettings
 from ahrec.fusion.data import FusionData, fusion_data
 from ahrec.fusion.params import Dimension, FusionParams
+from ahrec.fusion.pool import Fit, FitPool
 from ahrec.io import write_csv
 from ahrec.training.labels import participant_folds, read_labels
 
@@ -64,31 +65,17 @@ def study_name(name: str, definition: Mapping[str, Any]) -> str:
     return f"{name}-{digest}"
 
 
-def fit_time_bounds(timings: Mapping[int, Sequence[float]]) -> tuple[float, float]:
-    """(the fits' seconds summed, the trials' slowest fits summed).
+def fit_time_bounds(fits_of: Mapping[int, Sequence[Fit]]) -> tuple[float, float]:
+    """(the fits' seconds summed, the trials' slowest fits summed), over trial number -> fits.
 
     The sum is what the trials take on one core; the sum of each trial's
     slowest fit is the least they can take on any number of workers, since
     trials run one after another (TPE samples each from the ones before) and
     a trial waits for its last fit.
     """
-    total = sum(sum(seconds) for seconds in timings.values())
-    floor = sum(max(seconds, default=0.0) for seconds in timings.values())
+    total = sum(fit.seconds for fits in fits_of.values() for fit in fits)
+    floor = sum(max((fit.seconds for fit in fits), default=0.0) for fits in fits_of.values())
     return total, floor
-
-
-def log_fit_times(timings: Mapping[int, Sequence[float]], workers: int) -> None:
-    total, floor = fit_time_bounds(timings)
-    fits = sum(len(seconds) for seconds in timings.values())
-    LOG.info(
-        "%d fits took %.1f s of fitting in all; the %d trials' slowest fits add up to %.1f s, "
-        "the least these trials take with one worker per fit (this job had %d)",
-        fits,
-        total,
-        len(timings),
-        floor,
-        workers,
-    )
 
 
 def run_search(
@@ -121,7 +108,6 @@ def run_search(
 
     from ahrec.device import select_device
     from ahrec.fusion.model import fusion_split
-    from ahrec.fusion.pool import FitPool
 
     evaluation = evaluation or EvaluationSettings()
     torch_device = select_device(device)
@@ -162,15 +148,14 @@ def run_search(
         workers=min(workers, len(seeds) * len(parts)),
     )
 
-    timings: dict[int, list[float]] = {}  # trial number -> its fits' seconds (this job's)
+    fits_of: dict[int, list[Fit]] = {}  # trial number -> its fits (this job's trials)
 
     def objective(trial: Any) -> float:
         params = FusionParams(**{**base_params, **suggest(trial, searched)})
-        fits = pool.fits(params, seeds)
+        fits = fits_of[trial.number] = pool.fits(params, seeds)
         scores = [fit.score for fit in fits]
         trial.set_user_attr("scores", scores)
         trial.set_user_attr("epochs", [fit.epochs for fit in fits])
-        timings[trial.number] = [fit.seconds for fit in fits]
         return float(np.mean(scores))
 
     definition = {
@@ -206,20 +191,29 @@ def run_search(
     )
 
     def log_trial(study: Any, trial: Any) -> None:
-        seconds = timings.get(trial.number, [])
+        fits = fits_of.get(trial.number, [])
         LOG.info(
             "trial %d: mean val MF1 %.4f (best %.4f); fits %s s, epochs %s",
             trial.number,
             trial.value or 0,
             study.best_value,
-            " / ".join(f"{s:.1f}" for s in seconds),
-            " / ".join(str(e) for e in trial.user_attrs.get("epochs", [])),
+            " / ".join(f"{fit.seconds:.1f}" for fit in fits),
+            " / ".join(str(fit.epochs) for fit in fits),
         )
 
     if remaining:
         with pool:
             study.optimize(objective, n_trials=remaining, callbacks=[log_trial])
-        log_fit_times(timings, pool.workers)
+        total, floor = fit_time_bounds(fits_of)
+        LOG.info(
+            "%d fits took %.1f s of fitting in all; the %d trials' slowest fits add up to "
+            "%.1f s, the least these trials take on any number of workers (this job had %d)",
+            sum(len(fits) for fits in fits_of.values()),
+            total,
+            len(fits_of),
+            floor,
+            pool.workers,
+        )
     best = study.best_trial
     tidy = {d.name: d for d in searched}
     chosen = {k: tidy[k].tidy(v) if k in tidy else v for k, v in best.params.items()}
