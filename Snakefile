@@ -15,7 +15,7 @@ min_version("9.0")
 # same through scripts/_lib.py).
 sys.path.insert(0, os.path.join(workflow.basedir, "lib"))
 
-from ahrec.config import load_settings
+from ahrec.config import load_settings, load_yaml
 from ahrec.errors import ConfigError
 
 # A preset (presets/*.yaml) is a whole configuration; any other --configfile
@@ -25,7 +25,13 @@ if not config.get("preset"):
     configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
+# Snakemake has read the config files itself (its YAML reader keeps anchors and
+# aliases); read each again with the bounded, alias-free loader before anything
+# walks the configuration, so that a few hundred bytes of nested aliases are one
+# message here rather than gigabytes in load_settings.
 try:
+    for path in workflow.configfiles:
+        load_yaml(path)
     SETTINGS = load_settings(config)
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None

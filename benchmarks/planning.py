@@ -160,17 +160,19 @@ def probes(run_dir: Path) -> str:
 
 
 def seed_cache(run_dir: Path, corpus: Path, sources: list[tuple[Path, str]], n: int) -> None:
-    """The probe cache of ``run_dir`` filled from one probe per distinct source video."""
+    """The probe cache of ``run_dir`` filled from one digest and probe per distinct source
+    video (the copies are byte-identical)."""
     sys.path.insert(0, str(REPO / "lib"))
+    from ahrec.corpus.identity import content_digest
     from ahrec.corpus.probe_cache import ProbeCache, file_key
     from ahrec.media.probe import probe_video
 
-    infos = {path: probe_video(path) for path, _ in sources}
+    infos = {path: (content_digest(path), probe_video(path)) for path, _ in sources}
     cache = ProbeCache(run_dir / "results" / "cache" / "probes.parquet")
     for index in range(n):
         key = file_key(corpus / video_path(index))
         if key is not None:
-            cache.put(key, infos[sources[index % len(sources)][0]])
+            cache.put(key, *infos[sources[index % len(sources)][0]])
     cache.save()
 
 

@@ -41,6 +41,9 @@ checkpoint manifest:
         demo_root=lambda wc, input: os.path.dirname(input[0]) if config["corpus"]["type"] == "demo" else None,
         # not an output: Snakemake deletes outputs before a rerun (docs/corpora.md)
         probe_cache=PROBE_CACHE,
+        # the listed videos' paths and stats: a replaced or edited recording reruns the
+        # manifest, which hashes and probes it again (docs/corpora.md, "Identity")
+        identity=lambda wc: PLAN.manifest_identity(),
     log:
         f"{LOGS}/manifest.log",
     benchmark:

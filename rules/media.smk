@@ -1,8 +1,13 @@
 # Per shard: the scene frames, the face frames (one decoding pass each, so that
 # a change to one modality's sampling reruns that modality's chain only) and
-# 16 kHz mono audio. Files stay per video; a job extracts only the videos of its
-# shard whose file is missing or stale, and writes the shard's index (its
-# output). {root} is the dataset: results/ (the corpus) or results/predict/<name>/.
+# 16 kHz mono audio. Files stay per video, keyed by the video's content digest,
+# its manifest values, the settings and the media code and tool builds; a job
+# extracts only the videos of its shard whose file is missing or stale, and
+# writes the shard's index (its output). The videos' values (digest included)
+# are params: a recording whose content changed reruns its shard's job, which
+# refuses it if it changed again since the manifest. media.extract_again, a
+# token in every key, forces re-extraction (--forcerun reuses the files).
+# {root} is the dataset: results/ (the corpus) or results/predict/<name>/.
 
 
 rule scene_frames:
@@ -18,6 +23,7 @@ rule scene_frames:
         max_side=None,
         jpeg_quality=get_setting("media", "jpeg_quality"),
         max_seconds=get_setting("media", "max_seconds"),
+        extract_again=config["media"]["extract_again"],
     log:
         f"{ROOT_LOGS}/scene_frames/shard-{{shard}}.log",
     benchmark:
@@ -45,6 +51,7 @@ rule face_frames:
         max_side=get_setting("media", "face_frame_max_side"),
         jpeg_quality=get_setting("media", "jpeg_quality"),
         max_seconds=get_setting("media", "max_seconds"),
+        extract_again=config["media"]["extract_again"],
     log:
         f"{ROOT_LOGS}/face_frames/shard-{{shard}}.log",
     benchmark:
@@ -69,6 +76,7 @@ rule audio:
         videos=get_shard_media("audio"),
         sample_rate=get_setting("media", "audio_sample_rate"),
         max_seconds=get_setting("media", "max_seconds"),
+        extract_again=config["media"]["extract_again"],
     log:
         f"{ROOT_LOGS}/audio/shard-{{shard}}.log",
     benchmark:

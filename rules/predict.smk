@@ -43,6 +43,9 @@ checkpoint predict_manifest:
     params:
         shards=config["shards"],
         probe_cache=PROBE_CACHE,
+        # the rerun trigger: every video below the folder (any depth) or in the list, with
+        # size and mtime; the folder's own mtime misses subfolders (docs/outputs.md)
+        listing=lambda wc: PLAN.batch_listing(wc.name),
     log:
         f"{PREDICT}/{{name}}/logs/manifest.log",
     threads: 2
@@ -84,7 +87,8 @@ rule predict:
     input:
         ensemble=lambda wc: BATCHES.ensemble_folder(wc.name),
         tables=lambda wc: PLAN.predict_tables(wc.name),
-        manifest=f"{PREDICT}/{{name}}/manifest.parquet",
+        # none when the ensemble cannot be used: the job then fails with its problems
+        manifest=lambda wc: BATCHES.unless_broken(wc.name, f"{PREDICT}/{wc.name}/manifest.parquet"),
         faces=lambda wc: PLAN.predict_face_detection(wc.name),
     output:
         f"{PREDICT}/{{name}}/predictions.csv",
@@ -92,6 +96,7 @@ rule predict:
         name=names_regex(BATCHES.names),
     params:
         device=DEVICE,
+        problem=lambda wc: BATCHES.problem(wc.name),
     log:
         f"{PREDICT}/{{name}}/logs/predict.log",
     threads: 1

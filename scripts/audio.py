@@ -13,4 +13,5 @@ with rule_logging(snakemake.log[0], snakemake.threads):
         sample_rate=params.sample_rate,
         max_seconds=params.max_seconds,
         threads=snakemake.threads,
+        extract_again=params.extract_again,
     )

@@ -16,4 +16,5 @@ with rule_logging(snakemake.log[0], snakemake.threads):
         max_side=params.max_side,
         max_seconds=params.max_seconds,
         threads=snakemake.threads,
+        extract_again=params.extract_again,
     )

@@ -17,10 +17,11 @@ The result is a ``Settings``: the configuration with every default filled in
 from __future__ import annotations
 
 import copy
+import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -31,8 +32,23 @@ from ahrec.embeddings.kinds import EncoderSpec, parse_encoder
 from ahrec.errors import ConfigError
 from ahrec.evaluation.settings import EvaluationSettings
 from ahrec.faces.kinds import DETECTORS
-from ahrec.fusion.params import FusionRun, SearchSpec, parse_fusion_run, parse_search
-from ahrec.kinds import Kind, did_you_mean, options_dict, parse_options, require, unknown_key
+from ahrec.fusion.params import (
+    FusionParams,
+    FusionRun,
+    SearchSpec,
+    parse_fusion_run,
+    parse_search,
+)
+from ahrec.kinds import (
+    Kind,
+    did_you_mean,
+    key_order,
+    options_dict,
+    parse_options,
+    require,
+    shown_key,
+    unknown_key,
+)
 from ahrec.transcripts.kinds import RECOGNIZERS
 from ahrec.unimodal.kinds import UnimodalSpec, parse_unimodal
 
@@ -40,9 +56,18 @@ SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.y
 
 
 def load_yaml(path: str | Path) -> Any:
-    """Read YAML with the safe loader: a config file must never run code."""
-    with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    """Read a configuration file: plain data only, bounded, without anchors or aliases.
+
+    A config file must never run code nor expand into gigabytes (see
+    ``ahrec.safe_load``); a refused file raises ConfigError naming it and the line.
+    """
+    from ahrec.safe_load import MAX_CONFIG_BYTES, DocumentError
+    from ahrec.safe_load import load_yaml as bounded_yaml
+
+    try:
+        return bounded_yaml(path, MAX_CONFIG_BYTES, what="configuration files")
+    except DocumentError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def load_schema(path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
@@ -71,7 +96,28 @@ def _extend_with_defaults(validator_class: type) -> type:
     return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
 
 
-_DefaultFillingValidator = _extend_with_defaults(jsonschema.Draft7Validator)
+def _is_integer(checker: Any, instance: Any) -> bool:
+    """An integer in the YAML, not a float that happens to be whole (``shards: 4.0``).
+
+    Draft 7 counts 4.0 as an integer; the workflow hands the value to ``range`` and
+    array shapes, which refuse floats, so the configuration refuses it first.
+    """
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+def _is_number(checker: Any, instance: Any) -> bool:
+    """A finite number: NaN passes every minimum and maximum (each comparison is false)."""
+    if isinstance(instance, bool) or not isinstance(instance, int | float):
+        return False
+    return isinstance(instance, int) or math.isfinite(instance)
+
+
+_TYPES = jsonschema.Draft7Validator.TYPE_CHECKER.redefine_many(
+    {"integer": _is_integer, "number": _is_number}
+)
+_DefaultFillingValidator = _extend_with_defaults(
+    jsonschema.validators.extend(jsonschema.Draft7Validator, type_checker=_TYPES)
+)
 
 
 def _known_keys(schema: Mapping[str, Any], path: Iterable[Any]) -> list[str]:
@@ -85,20 +131,34 @@ def _known_keys(schema: Mapping[str, Any], path: Iterable[Any]) -> list[str]:
     return sorted(node.get("properties", {}))
 
 
+def _short(text: str, limit: int = 300) -> str:
+    """A message cut to ``limit`` characters: it quotes values, never a whole pasted document."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _describe(error: jsonschema.ValidationError, schema: Mapping[str, Any]) -> list[str]:
-    where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+    where = _short(".".join(shown_key(p) for p in error.absolute_path) or "(top level)", 200)
+    if (
+        error.validator == "type"
+        and isinstance(error.instance, float)
+        and not math.isfinite(error.instance)
+    ):
+        return [f"{where}: expected a finite number, got {error.instance}"]
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = set(error.schema.get("properties", {}))
         known = _known_keys(schema, error.absolute_path)
-        return [unknown_key(where, key, known) for key in sorted(set(error.instance) - allowed)]
+        return [
+            unknown_key(where, key, known)
+            for key in sorted(set(error.instance) - allowed, key=lambda k: key_order([k]))
+        ]
     if error.validator == "enum":
         hint = (
             did_you_mean(error.instance, error.validator_value)
             if isinstance(error.instance, str)
             else ""
         )
-        return [f"{where}: {error.message}{hint}"]
-    return [f"{where}: {error.message}"]
+        return [f"{where}: {_short(error.message)}{hint}"]
+    return [f"{where}: {_short(error.message)}"]
 
 
 @dataclass(frozen=True)
@@ -139,7 +199,8 @@ def load_settings(
     filled: dict[str, Any] = copy.deepcopy(dict(config or {}))
     problems: list[str] = []
     for error in sorted(
-        _DefaultFillingValidator(schema).iter_errors(filled), key=lambda e: list(e.absolute_path)
+        _DefaultFillingValidator(schema).iter_errors(filled),
+        key=lambda e: key_order(e.absolute_path),
     ):
         problems.extend(_describe(error, schema))
     require(problems)
@@ -200,11 +261,16 @@ def _parse_sections(config: dict[str, Any], problems: list[str]) -> Settings:
             }
 
     fusion = config["fusion"]
+    # The defaults on their own first: a bad one is named once, as fusion.defaults, not
+    # once per run that inherits it (the runs are then checked on their own values).
+    _, found = parse_options("fusion.defaults", FusionParams, fusion["defaults"])
+    problems.extend(found)
+    defaults = {} if found else fusion["defaults"]
     runs: dict[str, FusionRun] = {}
     for name, raw in fusion["runs"].items():
-        run, found = parse_fusion_run(name, raw, fusion["defaults"], fusion["seeds"])
+        run, found = parse_fusion_run(name, raw, defaults, fusion["seeds"])
         models = raw.get("models") if isinstance(raw, dict) else None
-        if isinstance(models, list):
+        if isinstance(models, list) and all(isinstance(m, str) for m in models):
             found += _check_run_models(name, models, config["unimodal"])
         problems.extend(found)
         if run is not None and not found:
@@ -275,26 +341,65 @@ SYSTEM_FOLDERS = (
 SYSTEM_ROOTS = ("/", "/home", "/mnt", "/media", "/opt", "/root", "/srv", "/tmp")
 
 
+def canonical_folder(path: str) -> str:
+    """The folder ``path`` names, as the kernel reads it: ``.``/``..`` and repeated or
+    trailing slashes folded (``os.path.normpath``), a leading ``//`` read as ``/`` (POSIX
+    leaves ``//`` to the system; Linux reads ``//etc`` as ``/etc``), and the links of its
+    existing part followed (``os.path.realpath``)."""
+    folded = os.path.normpath(path)
+    if folded.startswith("//"):
+        folded = "/" + folded.lstrip("/")
+    return os.path.realpath(folded) if os.path.isabs(folded) else folded
+
+
+def _is_system(folder: str) -> bool:
+    return folder in SYSTEM_ROOTS or any(
+        folder == f or folder.startswith(f + "/") for f in SYSTEM_FOLDERS
+    )
+
+
 def _check_results(results: str) -> list[str]:
-    """``results`` is where everything is written: a relative folder, or a non-system absolute one."""
+    """``results`` is where everything is written: a relative folder, or a non-system absolute one.
+
+    Compared in canonical form (``canonical_folder``), so ``//etc``, ``/./etc``,
+    ``/etc/../etc`` and a link to ``/etc`` are ``/etc``. A relative folder must stay
+    inside the working directory, also through links.
+    """
     where = "results"
-    if not results.strip() or results.strip() in (".", "./"):
+    shown = repr(results) if len(results) <= 200 else repr(results[:197]) + "..."
+    if any(c in results for c in "{}"):
+        return [
+            f"{where}: {shown} holds a brace; Snakemake reads {{...}} in a path as a wildcard: "
+            "name a folder without braces"
+        ]
+    if any(ord(c) < 32 or c == "\x7f" for c in results):
+        return [f"{where}: {shown} holds a control character (a newline, a tab, a NUL); remove it"]
+    if not results.strip() or os.path.normpath(results) == ".":
         return [
             f"{where}: must name an output folder such as results (every output and log goes there)"
         ]
-    path = PurePosixPath(results)
-    if not path.is_absolute():
-        if ".." in path.parts:
+    if not os.path.isabs(results):
+        folded = os.path.normpath(results)
+        if folded == ".." or folded.startswith("../"):
             return [
-                f"{where}: {results!r} climbs out of the working directory; name an absolute folder instead"
+                f"{where}: {shown} climbs out of the working directory; name an absolute folder instead"
             ]
-        return []
-    resolved = os.path.normpath(results)
-    if resolved in SYSTEM_ROOTS or any(
-        resolved == f or resolved.startswith(f + "/") for f in SYSTEM_FOLDERS
-    ):
+        here = os.path.realpath(os.curdir)
+        resolved = os.path.realpath(folded)
+        if os.path.commonpath([here, resolved]) == here or not _is_system(resolved):
+            return []
         return [
-            f"{where}: {results!r} is a system folder; name a folder of your own (e.g. results or /data/ah/results)"
+            f"{where}: {shown} leads to the system folder {resolved} (through a link); "
+            "name a folder of your own (e.g. results or /data/ah/results)"
+        ]
+    folded = canonical_folder(results)
+    plain = os.path.normpath(results)
+    plain = "/" + plain.lstrip("/")
+    if _is_system(plain) or _is_system(folded):
+        what = "" if folded == results.rstrip("/") or results == "/" else f" (it is {folded})"
+        return [
+            f"{where}: {shown} is a system folder{what}; name a folder of your own "
+            "(e.g. results or /data/ah/results)"
         ]
     return []
 
@@ -318,14 +423,23 @@ def _check_model_input(spec: UnimodalSpec, encoders: Iterable[EncoderSpec]) -> l
     return []
 
 
-def _check_run_models(run: str, models: list[Any], unimodal: Mapping[str, Any]) -> list[str]:
+def _check_run_models(run: str, models: list[str], declared: Mapping[str, Any]) -> list[str]:
+    """A run's models are declared under ``unimodal:`` (one declared but invalid is
+    reported where it is declared), at most one per modality."""
     where = f"fusion.runs.{run}.models"
     problems = [
-        f"{where}: no unimodal model named {m!r}{did_you_mean(str(m), unimodal)} (have: {', '.join(unimodal)})"
+        f"{where}: no unimodal model named {m!r}{did_you_mean(m, declared)} (have: {', '.join(declared)})"
         for m in models
-        if m not in unimodal
+        if m not in declared
     ]
-    modalities = [unimodal[m].get("modality") for m in models if m in unimodal]
+    declared_modalities = {
+        name: entry.get("modality") for name, entry in declared.items() if isinstance(entry, dict)
+    }
+    modalities = [
+        modality
+        for m in models
+        if isinstance(modality := declared_modalities.get(m), str)  # a bad one is reported there
+    ]
     if len(set(modalities)) != len(modalities):
         problems.append(
             f"{where}: at most one model per modality, got {', '.join(map(str, modalities))}"

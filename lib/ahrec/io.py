@@ -11,11 +11,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
+
+from ahrec.processes import temporary_beside
 
 LOG = logging.getLogger(__name__)
 
@@ -25,9 +26,7 @@ def atomic_path(out: str | Path) -> Iterator[Path]:
     """A temporary path beside ``out``; renamed to ``out`` when the block succeeds."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=out.parent, prefix=".tmp-", suffix=out.suffix)
-    os.close(handle)
-    temporary = Path(name)
+    temporary = temporary_beside(out)  # a name the next job writing ``out`` removes if left
     try:
         yield temporary
         os.replace(temporary, out)

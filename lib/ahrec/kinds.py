@@ -67,9 +67,29 @@ def option(
     return dataclasses.field(default=default, metadata=metadata)
 
 
-def count(default: int, doc: str = "", *, low: int = 1, high: int | None = None) -> Any:
-    """An integer, at least 1 unless ``low`` says otherwise."""
+# The largest count any option takes unless it says less: what a C int holds, so that a
+# size or a number of steps reaches torch, NumPy or a solver as a value they accept.
+MAX_COUNT = 2**31 - 1
+# Seeds go to NumPy's RandomState (Optuna's samplers, scikit-learn), which takes
+# 0 <= seed < 2**32, and to torch (< 2**64): one range for every seed.
+MAX_SEED = 2**32 - 1
+# Any integer option at all: one that fits 64 bits (NumPy and torch refuse more).
+_INT64 = 2**63 - 1
+
+
+def count(default: int, doc: str = "", *, low: int = 1, high: int | None = MAX_COUNT) -> Any:
+    """An integer, at least 1 unless ``low`` says otherwise, at most ``MAX_COUNT`` unless
+    ``high`` says otherwise."""
     return option(default, doc, low=low, high=high)
+
+
+def random_seed(default: int, doc: str = "") -> Any:
+    """A random seed: an integer in [0, MAX_SEED], the range every library seeded takes.
+
+    Checked when the configuration is read, so that a seed of 2**64 is one message then,
+    not a traceback when training starts.
+    """
+    return option(default, doc, low=0, high=MAX_SEED)
 
 
 def number(
@@ -99,11 +119,29 @@ def did_you_mean(key: str, known: Iterable[str]) -> str:
     return f" (did you mean '{hint[0]}'?)" if hint else ""
 
 
-def unknown_key(where: str, key: str, known: Iterable[str], what: str = "key") -> str:
+def shown_key(key: Any) -> str:
+    """A key as a message shows it: a plain name as it is, anything else quoted on one line.
+
+    YAML keys may be integers, nulls or strings holding a line break; printed
+    raw, such a key would break the message's one line or hide itself.
+    """
+    if isinstance(key, str) and key.isprintable() and key:
+        return key if len(key) <= 80 else repr(key[:80]) + "..."
+    return repr(key)[:80]
+
+
+def key_order(path: Iterable[Any]) -> list[tuple[int, Any]]:
+    """A sort key for paths whose parts mix integers (list positions) and names."""
+    return [
+        (0, p) if isinstance(p, int) and not isinstance(p, bool) else (1, repr(p)) for p in path
+    ]
+
+
+def unknown_key(where: str, key: Any, known: Iterable[str], what: str = "key") -> str:
     """The one message for a key that is not allowed here."""
     known = sorted(str(k) for k in known)
     valid = f"; valid {what}s: {', '.join(known)}" if known else f"; this takes no {what}s"
-    return f"{where}: unknown {what} '{key}'{did_you_mean(key, known)}{valid}"
+    return f"{where}: unknown {what} '{shown_key(key)}'{did_you_mean(str(key), known)}{valid}"
 
 
 # --- checking options ------------------------------------------------------------
@@ -155,29 +193,35 @@ def _describe_type(hint: Any) -> str:
     return str(hint)
 
 
+def _short(value: Any, limit: int = 80) -> str:
+    """``repr(value)``, cut: a message quotes a value, never a whole pasted document."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _scalar(where: str, hint: Any, value: Any) -> tuple[Any, str | None]:
     if hint is bool:
         return value, None if isinstance(
             value, bool
-        ) else f"{where}: expected true or false, got {value!r}"
+        ) else f"{where}: expected true or false, got {_short(value)}"
     if hint is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            return value, f"{where}: expected an integer, got {value!r}"
+            return value, f"{where}: expected an integer, got {_short(value)}"
         return value, None
     if hint is float:
         if isinstance(value, str):  # YAML 1.1 reads 1e-3 (no dot) as a string
             try:
                 value = float(value)
             except ValueError:
-                return value, f"{where}: expected a number, got {value!r}"
+                return value, f"{where}: expected a number, got {_short(value)}"
         if isinstance(value, bool) or not isinstance(value, int | float):
-            return value, f"{where}: expected a number, got {value!r}"
+            return value, f"{where}: expected a number, got {_short(value)}"
         if value != value or value in (float("inf"), float("-inf")):
-            return value, f"{where}: expected a finite number, got {value!r}"
+            return value, f"{where}: expected a finite number, got {_short(value)}"
         return float(value), None
     if hint is str:
         if not isinstance(value, str) or not value:
-            return value, f"{where}: expected a non-empty string, got {value!r}"
+            return value, f"{where}: expected a non-empty string, got {_short(value)}"
         return value, None
     raise TypeError(f"{where}: unsupported option type {hint!r}")
 
@@ -185,7 +229,7 @@ def _scalar(where: str, hint: Any, value: Any) -> tuple[Any, str | None]:
 def _bounds(where: str, value: Any, meta: Mapping[str, Any]) -> str | None:
     choices = meta.get("choices")
     if choices is not None and value not in choices:
-        return f"{where}: must be one of {', '.join(map(str, choices))}, got {value!r}{did_you_mean(value, choices)}"
+        return f"{where}: must be one of {', '.join(map(str, choices))}, got {_short(value)}{did_you_mean(value, choices)}"
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     low, high = meta.get("low"), meta.get("high")
@@ -195,6 +239,8 @@ def _bounds(where: str, value: Any, meta: Mapping[str, Any]) -> str | None:
         )
     if high is not None and (value >= high if meta.get("high_open") else value > high):
         return f"{where}: must be {'below' if meta.get('high_open') else 'at most'} {high}, got {value}"
+    if isinstance(value, int) and abs(value) > _INT64:  # NumPy and torch take 64 bits at most
+        return f"{where}: {value} does not fit 64 bits; expected a smaller integer"
     return None
 
 
@@ -210,7 +256,7 @@ def check_value(
         if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
             return (
                 value,
-                f"{where}: expected a mapping of names to {_describe_type(value_hint)}s, got {value!r}",
+                f"{where}: expected a mapping of names to {_describe_type(value_hint)}s, got {_short(value)}",
             )
         converted = {}
         for key, item in value.items():
@@ -223,9 +269,9 @@ def check_value(
         args = typing.get_args(hint)
         variadic = len(args) == 2 and args[1] is Ellipsis
         if not isinstance(value, list | tuple) or not value:
-            return value, f"{where}: expected {_describe_type(hint)}, got {value!r}"
+            return value, f"{where}: expected {_describe_type(hint)}, got {_short(value)}"
         if not variadic and len(value) != len(args):
-            return value, f"{where}: expected {_describe_type(hint)}, got {value!r}"
+            return value, f"{where}: expected {_describe_type(hint)}, got {_short(value)}"
         items = []
         for index, item in enumerate(value):
             item_hint = args[0] if variadic else args[index]
@@ -233,11 +279,20 @@ def check_value(
             if problem is None:
                 problem = _bounds(where, converted, meta)
             if problem is not None:
-                return value, problem.replace(f"got {item!r}", f"got {value!r}")
+                return value, problem.replace(f"got {_short(item)}", f"got {_short(value)}")
             items.append(converted)
         return tuple(items), None
     converted, problem = _scalar(where, hint, value)
     return converted, problem or _bounds(where, converted, meta)
+
+
+def check_field(where: str, cls: type, name: str, value: Any) -> str | None:
+    """Why ``value`` cannot be option ``name`` of ``cls`` (its type and bounds), or None.
+
+    For values set outside ``parse_options``: a search space's choices and range ends
+    are hyperparameters too, held to the same bounds.
+    """
+    return check_value(where, _hints(cls)[name], value, _meta(cls, name))[1]
 
 
 def parse_options(
@@ -245,7 +300,7 @@ def parse_options(
 ) -> tuple[T | None, list[str]]:
     """An instance of ``cls`` from ``raw`` (missing keys take their defaults), or every problem."""
     if not isinstance(raw, Mapping):
-        return None, [f"{where}: expected a mapping of options, got {raw!r}"]
+        return None, [f"{where}: expected a mapping of options, got {_short(raw)}"]
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     hints = _hints(cls)
     values: dict[str, Any] = {}
@@ -392,12 +447,16 @@ class KindTable(Generic[K]):
         kinds this place accepts (an encoder of the right modality, say).
         """
         if not isinstance(raw, Mapping):
-            return None, None, [f"{where}: expected a mapping with a '{self.key}', got {raw!r}"]
+            return (
+                None,
+                None,
+                [f"{where}: expected a mapping with a '{self.key}', got {_short(raw)}"],
+            )
         name = raw.get(self.key)
         names = [n for n in self.rows if allowed is None or n in allowed]
         if name not in names:
             hint = did_you_mean(name, names) if isinstance(name, str) else ""
-            message = f"{where}.{self.key}: {name!r} is not a known {self.what} here; one of {', '.join(names)}{hint}"
+            message = f"{where}.{self.key}: {_short(name)} is not a known {self.what} here; one of {', '.join(names)}{hint}"
             return None, None, [message]
         row = self.rows[name]
         options, problems = parse_options(where, row.options, raw, {self.key, *ignore})

@@ -122,7 +122,14 @@ def render() -> str:
     )
     lines += _kinds("Face detectors", "face.detector: {kind: <kind>, ...}", DETECTORS)
     lines += _kinds("Speech recognisers", "transcripts.asr: {kind: <kind>, ...}", RECOGNIZERS)
-    lines += _kinds("Encoders", "embeddings.<modality>.<name>: {kind: <kind>, ...}", ENCODERS)
+    lines += _kinds(
+        "Encoders",
+        "embeddings.<modality>.<name>: {kind: <kind>, ...}",
+        ENCODERS,
+        "A `model` (here, in `transcripts.asr` and in the fine-tuned unimodal models) is a hub "
+        "id (`org/name`), a local folder or file, or `package:<module>/<subfolder>`: `<module>` "
+        "is a top-level installed package (no dots), found on `sys.path` without importing it.",
+    )
     lines += _kinds(
         "Unimodal models",
         "unimodal.<name>: {modality: ..., kind: <kind>, label: ..., ...}",

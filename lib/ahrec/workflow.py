@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ahrec.corpus import plan
+from ahrec.corpus.identity import corpus_fingerprint
+from ahrec.corpus.new_videos import listing_digest
 from ahrec.corpus.records import prediction_shards
 from ahrec.device import gpu_request
 from ahrec.evaluation.systems import ensemble_runs, table_rows
@@ -37,6 +39,8 @@ FACE_INDEX = MEDIA_INDEX.replace("{kind}", "face_frames")
 AUDIO_INDEX = MEDIA_INDEX.replace("{kind}", "audio")
 FACE_CROPS = "{root}/faces/shard-{shard}.npz"
 FACE_STATS = "{root}/faces/shard-{shard}.parquet"
+# A search job asks for one thread per fit of a trial, up to this many (its memory grows with them).
+MAX_SEARCH_THREADS = 16
 TRANSCRIPTS = "{root}/transcripts/shard-{shard}.parquet"
 EMBED_SHARD = "{root}/embeddings/{modality}/{encoder}/shard-{shard}.parquet"
 NAME = r"[A-Za-z0-9][A-Za-z0-9_-]*"
@@ -54,6 +58,8 @@ class WorkflowPlan:
         self.batches = PredictBatches(settings, self.results)
         self.table_rows = table_rows(settings, self.results)
         self.ensemble_runs = ensemble_runs(settings, self.results)
+        self._listings: dict[str, str] = {}
+        self._identity: dict[str, str | None] = {}
 
     # -- the dataset of a job ---------------------------------------------------------
 
@@ -71,6 +77,18 @@ class WorkflowPlan:
     def manifest_inputs(self) -> list[str]:
         """The files the manifest is read from: the split files, the CSV, or the demo's lists."""
         return self.settings.corpus.inputs(f"{self.results}/demo_corpus")
+
+    def manifest_identity(self) -> str | None:
+        """A hash of every listed video's path and stat (inode, size, mtime, change time): a
+        params value of the manifest, so that a recording replaced or edited in place (its
+        mtime put back or not) reruns it, and the manifest hashes and probes it again.
+
+        One ``stat`` per listed file, once per planning (``docs/measurements.md``);
+        None for the demo, whose videos come with its lists.
+        """
+        if "corpus" not in self._identity:
+            self._identity["corpus"] = corpus_fingerprint(self.settings.config["corpus"])
+        return self._identity["corpus"]
 
     def embedding_tables(self) -> list[str]:
         """Every configured embedding table of the corpus (one per modality and encoder)."""
@@ -129,12 +147,17 @@ class WorkflowPlan:
         ]
 
     def search_fits(self, search: str) -> int:
-        """Fits per trial of a search (seeds, times the CV folds): the most threads it can use,
-        one worker process per fit (Snakemake lowers a job's threads to ``--cores``)."""
+        """The threads a search asks for: one worker process per fit of a trial (seeds, times
+        the CV folds), at most ``MAX_SEARCH_THREADS``.
+
+        Snakemake lowers a job's threads to ``--cores`` on one machine, but a cluster
+        job gets what it asks for (and memory with it); the trials are the same on any
+        number of workers, so the cap costs time only."""
         evaluation = self.settings.evaluation
-        return len(self.settings.searches[search].seeds) * (
+        fits = len(self.settings.searches[search].seeds) * (
             evaluation.folds if evaluation.cv else 1
         )
+        return min(fits, MAX_SEARCH_THREADS)
 
     def search_embeddings(self, search: str) -> list[str]:
         return self.unimodal_embeddings(
@@ -176,6 +199,20 @@ class WorkflowPlan:
         return str(split)
 
     # -- prediction on new videos ----------------------------------------------------------
+
+    def batch_listing(self, name: str) -> str:
+        """The rerun trigger of a batch's manifest (a param of ``predict_manifest``): a digest
+        of every video its folder holds at any depth, or its CSV lists, with sizes and
+        modification times (``listing_digest``).
+
+        The rule's input is the folder itself, whose modification time changes only when
+        an entry directly in it does: a video added to or removed from a subfolder would
+        leave the old manifest, and a removed one would then be a missing input of its
+        media jobs. Computed once per planning (a bounded walk of the tree).
+        """
+        if name not in self._listings:
+            self._listings[name] = listing_digest(self.batches.entries[name]["videos"])
+        return self._listings[name]
 
     def predict_sources(self, name: str, model: str) -> list[str]:
         return self.model_inputs(self.batches.model(name, model), self.batches.root(name))

@@ -7,6 +7,7 @@ import yaml
 
 from ahrec.corpus.bah import parse_split_line, read_bah_corpus, read_split_file
 from ahrec.corpus.csv_manifest import read_csv_manifest
+from ahrec.corpus.manifest import validate_records
 from ahrec.corpus.records import participant_from_path, resolve_inside, shard_for, video_id_for
 from ahrec.errors import CorpusError
 
@@ -140,6 +141,9 @@ def test_ids_are_stable_safe_and_distinct():
     assert a == video_id_for("Videos/P1/Visite_1/P1_Question_1 (copy).mp4")
     assert a.startswith("P1_Question_1_copy-")
     assert all(c.isalnum() or c in "_-" for c in a)
+    # 64 bits of hash (16 hex digits) after the readable stem
+    digest = a.rsplit("-", 1)[1]
+    assert len(digest) == 16 and int(digest, 16) >= 0
     assert video_id_for("--rm -rf.mp4")[0].isalnum()
     assert video_id_for("a/x.mp4") != video_id_for("b/x.mp4")
     shards = {shard_for(video_id_for(f"v{i}.mp4"), 4) for i in range(50)}
@@ -155,3 +159,70 @@ def test_participant_and_root_escape():
     assert resolve_inside(root, "../etc/passwd") is None
     assert resolve_inside(root, "Videos/../../x.mp4") is None
     assert resolve_inside(root, "/etc/passwd") is None
+
+
+def test_bytes_that_are_not_utf8_name_the_file_and_line(tmp_path):
+    touch(tmp_path, "Videos/P1/a.mp4")
+    (tmp_path / "train.txt").write_bytes(b"Videos/P1/a.mp4,1,fine\nVideos/P1/b\xff.mp4,1,x\n")
+    (tmp_path / "val.txt").write_bytes(b"Videos/P1/a.mp4,0,caf\xe9\r\n")
+    (tmp_path / "test.txt").write_text("")
+    with pytest.raises(CorpusError) as caught:
+        read_bah_corpus(tmp_path, SPLITS)
+    assert caught.value.problems == [  # every list checked, one message each
+        f"{tmp_path / 'train.txt'}:2: not valid UTF-8 (byte 0xff in 'Videos/P1/b\\xff.mp4,1,x'); "
+        "save the file as UTF-8, and rename files whose names are not",
+        f"{tmp_path / 'val.txt'}:1: not valid UTF-8 (byte 0xe9 in 'Videos/P1/a.mp4,0,caf\\xe9'); "
+        "save the file as UTF-8, and rename files whose names are not",
+    ]
+    (tmp_path / "m.csv").write_bytes(b"video_path,split\nVideos/P1/a.mp4,test\nb\xff.mp4,test\n")
+    with pytest.raises(CorpusError, match=r"m\.csv:3: not valid UTF-8 \(byte 0xff in 'b\\xff"):
+        read_csv_manifest(tmp_path / "m.csv")
+
+
+def one_problem(caught: pytest.ExceptionInfo[CorpusError]) -> str:
+    assert len(caught.value.problems) == 1, caught.value.problems
+    return caught.value.problems[0]
+
+
+def test_a_huge_field_is_echoed_bounded_and_on_one_line(tmp_path):
+    (tmp_path / "train.txt").write_text("a.mp4," + "1" * 10_000 + ",text\n")
+    with pytest.raises(CorpusError) as caught:
+        read_bah_corpus(tmp_path, {"train": "train.txt"})
+    problem = one_problem(caught)
+    assert problem.startswith(f"{tmp_path / 'train.txt'}:1: label must be 0 (no A/H) or 1 (A/H)")
+    assert f"got '{'1' * 80}'...;" in problem
+    assert len(problem) - len(str(tmp_path)) < 200 and "\n" not in problem
+
+    # a quoted CSV cell or column name may hold a line break: it is shown escaped
+    (tmp_path / "m.csv").write_text(
+        'video_path,split,"bad\ncolumn"\na.mp4,"' + "w\n" * 5_000 + '"\n'
+    )
+    with pytest.raises(CorpusError) as caught:
+        read_csv_manifest(tmp_path / "m.csv", tmp_path)
+    unknown, split = caught.value.problems
+    assert unknown.startswith(f"{tmp_path / 'm.csv'}:1: unknown column(s) 'bad\\ncolumn'; ")
+    assert split.startswith(f"{tmp_path / 'm.csv'}:") and "split must be one of" in split
+    assert "got '" + "w\\n" * 40 + "'..." in split
+    for problem in (unknown, split):
+        assert len(problem) - len(str(tmp_path)) < 200 and "\n" not in problem
+
+
+def test_a_path_too_long_for_the_system_names_the_line(tmp_path):
+    long_path = "a/" * 3000 + "x.mp4"  # over PATH_MAX (4,096) on Linux and macOS
+    (tmp_path / "train.txt").write_text(f"ok.mp4,0\n{long_path},1\n")
+    with pytest.raises(CorpusError) as caught:  # the transcript beside it is looked up
+        read_bah_corpus(tmp_path, {"train": "train.txt"})
+    problem = one_problem(caught)
+    assert problem.startswith(f"{tmp_path / 'train.txt'}:2: cannot look up the video 'a/a/")
+    assert "(path too long for this system)" in problem
+    assert len(problem) < 1_000 and "\n" not in problem
+
+    # without transcripts to look up, the manifest's check names the line
+    records = read_bah_corpus(tmp_path, {"train": "train.txt"}, timestamped_transcripts=False)
+    problems = validate_records(records, required_splits=())
+    too_long = [p for p in problems if ":2:" in p]
+    assert len(too_long) == 1, problems
+    assert too_long[0].startswith(
+        f"{tmp_path / 'train.txt'}:2: cannot look up the video (path too long for this system): "
+    )
+    assert len(too_long[0]) < 1_000

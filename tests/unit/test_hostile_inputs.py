@@ -97,7 +97,7 @@ def test_files_that_are_not_video_containers_are_refused_everywhere(
 def test_the_manifest_keeps_not_a_video_rows_with_the_reason(tmp_path, outside):
     root = tmp_path / "corpus"
     make_video(root / "Videos/P1/Visite_1/a.mp4", seconds=0.5)
-    make_video(root / "Videos/P2/Visite_1/b.mp4", seconds=0.5)
+    make_video(root / "Videos/P2/Visite_1/b.mp4", seconds=0.5, seed=2)
     lines = []
     for number, (_, name, build, _) in enumerate(NOT_VIDEOS):
         folder = root / f"Videos/T{number}/Visite_1"
@@ -239,7 +239,7 @@ def test_links_to_another_disk_still_work(tmp_path):
     """Clusters keep videos elsewhere and link them in: that stays valid."""
     root = tmp_path / "corpus"
     for name, participant in (("a", "P1"), ("b", "P2"), ("c", "P3")):
-        real = make_video(tmp_path / "disk" / f"{name}.mp4", seconds=0.4)
+        real = make_video(tmp_path / "disk" / f"{name}.mp4", seconds=0.4, seed=ord(name))
         (root / f"Videos/{participant}").mkdir(parents=True, exist_ok=True)
         (root / f"Videos/{participant}/{name}.mp4").symlink_to(real)
     (root / "train.txt").write_text("Videos/P1/a.mp4,1,x\n")
@@ -503,3 +503,54 @@ def test_links_out_of_the_predict_folder_are_not_followed(tmp_path):
     (problem,) = caught.value.problems
     target = os.path.realpath(elsewhere / "secret.mp4")
     assert problem.startswith(f"{folder}/out.mp4: a symbolic link to {target}, outside {folder}")
+
+
+def _not_utf8(folder: Path, raw: bytes) -> Path:
+    """A path under ``folder`` whose last name is these bytes (as ``os`` decodes it)."""
+    return folder / os.fsdecode(raw)
+
+
+def test_a_name_that_is_not_utf8_is_one_message_and_the_batch_goes_on(tmp_path, caplog):
+    from ahrec.corpus.manifest import read_manifest
+    from ahrec.corpus.steps import build_new_videos_manifest
+    from tests.media_factory import make_video
+
+    folder = tmp_path / "new"
+    make_video(folder / "ok.mp4", seconds=1.0)
+    (folder / "sub" / "deeper").mkdir(parents=True)
+    _not_utf8(folder / "sub" / "deeper", b"bad\xff.mp4").write_bytes(b"x")
+    _not_utf8(folder, b"caf\xe9").mkdir()
+    (_not_utf8(folder, b"caf\xe9") / "inside.mp4").write_bytes(b"x")
+    _not_utf8(folder, b"notes\xff.txt").write_bytes(b"not a video: not mentioned")
+    out = tmp_path / "manifest.parquet"
+    with caplog.at_level(logging.WARNING, logger="ahrec.corpus.new_videos"):
+        build_new_videos_manifest(folder, 1, out, tmp_path / "report.csv", workers=1)
+    assert list(read_manifest(out)["video_path"]) == ["ok.mp4"]
+    messages = sorted(r.getMessage() for r in caplog.records)
+    assert messages == [
+        f"{folder}: skipped 'caf\\xe9': its name is not valid UTF-8 (the \\x escapes are its "
+        "bytes); rename it to predict it",
+        f"{folder}: skipped 'sub/deeper/bad\\xff.mp4': its name is not valid UTF-8 (the \\x "
+        "escapes are its bytes); rename it to predict it",
+    ]
+    assert all(m.encode("ascii") for m in messages)  # printable in any log
+
+
+def test_a_csv_list_skips_a_path_that_is_not_utf8_and_names_other_bad_bytes(tmp_path, caplog):
+    (tmp_path / "ok.mp4").write_bytes(b"x")
+    _not_utf8(tmp_path, b"bad\xff.mp4").write_bytes(b"x")
+    (tmp_path / "list.csv").write_bytes(b"video_path,transcript\nbad\xff.mp4,hi\nok.mp4,hello\n")
+    with caplog.at_level(logging.WARNING, logger="ahrec.corpus.new_videos"):
+        records = read_new_videos(tmp_path / "list.csv")
+    assert [(r.video_path, r.transcript, r.source[-10:]) for r in records] == [
+        ("ok.mp4", "hello", "list.csv:3")
+    ]
+    (message,) = [r.getMessage() for r in caplog.records]
+    assert message.startswith(f"{tmp_path / 'list.csv'}:2: skipped 'bad\\xff.mp4': its name")
+    (tmp_path / "list.csv").write_bytes(b"video_path,transcript\nok.mp4,caf\xe9\n")
+    with pytest.raises(CorpusError) as caught:
+        read_new_videos(tmp_path / "list.csv")
+    assert caught.value.problems == [
+        f"{tmp_path / 'list.csv'}:2: the transcript is not valid UTF-8 ('caf\\xe9'); "
+        "save the list as UTF-8"
+    ]

@@ -1,11 +1,15 @@
 """The manifest: whole-corpus validation and what ffprobe reads of each video."""
 
+import os
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from ahrec.corpus import plan
 from ahrec.corpus.formats import read_corpus
+from ahrec.corpus.identity import content_digest
 from ahrec.corpus.manifest import (
     MANIFEST_SCHEMA,
     build_manifest,
@@ -32,7 +36,7 @@ def corpus(root: Path) -> dict:
 def small_corpus(tmp_path):
     make_video(tmp_path / "Videos/P1/Visite_1/a.mp4", seconds=1.0)
     make_video(tmp_path / "Videos/P2/Visite_1/b b.mp4", seconds=1.2, audio=False)
-    make_video(tmp_path / "Videos/P3/Visite_1/c.mp4", seconds=1.0)
+    make_video(tmp_path / "Videos/P3/Visite_1/c.mp4", seconds=1.0, seed=3)
     (tmp_path / "Videos/P3/Visite_1/broken.mp4").write_bytes(b"not a video at all" * 10)
     write_lists(
         tmp_path,
@@ -105,3 +109,32 @@ def test_adding_a_video_keeps_every_other_shard_assignment(small_corpus):
     merged = before.merge(after, on="video_id", suffixes=("_before", "_after"))
     assert len(merged) == len(before)
     assert (merged["shard_before"] == merged["shard_after"]).all()
+
+
+def test_each_row_holds_the_content_digest_and_a_changed_recording_changes_its_shard_params(
+    small_corpus,
+):
+    """A same-size edit with the mtime put back changes the video's digest, hence the values
+    its media jobs read (their params: the rerun trigger), and nothing else."""
+    before = build_manifest(read_corpus(corpus(small_corpus)), n_shards=3)
+    for row in before.itertuples():
+        assert row.digest == content_digest(row.path)
+    target = small_corpus / "Videos/P3/Visite_1/c.mp4"
+    stat = target.stat()
+    time.sleep(0.02)
+    with open(target, "r+b") as handle:  # one byte flipped near the end (the media data)
+        handle.seek(stat.st_size - 100)
+        byte = handle.read(1)
+        handle.seek(stat.st_size - 100)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    after = build_manifest(read_corpus(corpus(small_corpus)), n_shards=3)
+    changed = after.loc[after["digest"] != before["digest"], "video_path"]
+    assert list(changed) == ["Videos/P3/Visite_1/c.mp4"]
+    shard = int(after.loc[changed.index[0], "shard"])
+    for number in range(3):
+        for kind in ("frames", "audio"):
+            old = plan.shard_media(before, number, kind)
+            new = plan.shard_media(after, number, kind)
+            assert (old == new) == (number != shard)
+    assert (before["shard"] == after["shard"]).all()

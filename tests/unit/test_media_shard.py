@@ -3,30 +3,53 @@
 import json
 import os
 import shutil
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from ahrec.corpus.identity import content_digest
+from ahrec.errors import CorpusError
+from ahrec.media import shard, steps
 from ahrec.media.audio import read_wav
 from ahrec.media.framestore import load_frame_set
-from ahrec.media.shard import media_files, read_index, resolve_media
+from ahrec.media.shard import VideoMedia, media_files, media_key, read_index, resolve_media
 from ahrec.media.steps import extract_audio_shard, extract_frames_shard
 from tests.media_factory import make_video
 
 
 def videos_in(tmp_path, n=3):
+    """Videos as the manifest hands them to a frames job (their content digest included)."""
     folder = tmp_path / "videos"
     folder.mkdir()
-    return [
-        {
-            "video_id": f"v{i}",
-            "path": str(make_video(folder / f"v{i}.mp4", seconds=1.0, seed=i)),
-            "n_frames_hint": 25,
-            "fps": 25.0,
-            "problem": None,
-        }
-        for i in range(n)
-    ]
+    videos = []
+    for i in range(n):
+        path = make_video(folder / f"v{i}.mp4", seconds=1.0, seed=i)
+        videos.append(
+            {
+                "video_id": f"v{i}",
+                "path": str(path),
+                "digest": content_digest(path),
+                "n_frames_hint": 25,
+                "fps": 25.0,
+                "problem": None,
+            }
+        )
+    return videos
+
+
+def replace_in_place(target: str | Path, source: str | Path) -> None:
+    """Overwrite ``target`` with ``source``'s bytes padded to its size (same inode), and put
+    its modification time back, as a metadata tool does."""
+    target = Path(target)
+    before = target.stat()
+    content = Path(source).read_bytes()
+    assert len(content) <= before.st_size
+    time.sleep(0.02)
+    with open(target, "r+b") as handle:
+        handle.write(content + b"\0" * (before.st_size - len(content)))
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
 
 
 def mtimes(folder, suffix):
@@ -83,10 +106,108 @@ def test_a_setting_a_manifest_value_or_the_video_itself_changes_the_key(tmp_path
     videos[1] = {**videos[1], "problem": "too short: 1.00 s (media.min_seconds: 2)"}
     assert frames_shard(videos, out, index, n_frames=6).computed == ["v1"]
     assert load_frame_set(out / "v1.npz").reason.startswith("too short")
-    # the video file replaced by another recording (new size and modification time)
+    # the video file replaced by another recording: the manifest's new digest is a new key
     shutil.copy(videos[0]["path"], videos[2]["path"] + ".new")
     os.replace(videos[2]["path"] + ".new", videos[2]["path"])
+    videos[2] = {**videos[2], "digest": content_digest(videos[2]["path"])}
     assert frames_shard(videos, out, index, n_frames=6).computed == ["v2"]
+
+
+def test_a_same_size_edit_with_its_mtime_put_back_is_extracted_again(tmp_path):
+    """The manifest's digest, not the file's size and mtime, keys the media."""
+    videos = videos_in(tmp_path, n=2)
+    out, index = tmp_path / "scene_frames", tmp_path / "index.json"
+    with open(videos[1]["path"], "ab") as handle:
+        handle.write(b"\0" * 20_000)  # room for the other recording
+    videos[1]["digest"] = content_digest(videos[1]["path"])
+    frames_shard(videos, out, index)
+    before = load_frame_set(out / "v1.npz").frames[0]
+    key = media_key(VideoMedia.from_params(videos[1]), {}, "code")
+    replace_in_place(videos[1]["path"], videos[0]["path"])
+    videos[1] = {**videos[1], "digest": content_digest(videos[1]["path"])}  # the new manifest
+    assert media_key(VideoMedia.from_params(videos[1]), {}, "code") != key
+    assert frames_shard(videos, out, index).computed == ["v1"]
+    after = load_frame_set(out / "v1.npz").frames[0]
+    assert not np.array_equal(before, after)
+    assert np.array_equal(after, load_frame_set(out / "v0.npz").frames[0])
+
+
+def test_a_file_changed_after_the_manifest_is_refused(tmp_path):
+    """Extracting with the probe of another file (its frame count, its audio) is refused."""
+    videos = videos_in(tmp_path, n=3)
+    out, index = tmp_path / "scene_frames", tmp_path / "index.json"
+    frames_shard(videos[:1], out, index)
+    with open(videos[2]["path"], "ab") as handle:
+        handle.write(b"\0" * 20_000)
+    replace_in_place(videos[2]["path"], videos[1]["path"])  # the manifest still says v2's digest
+    with pytest.raises(CorpusError) as caught:
+        frames_shard(videos, out, index)
+    assert str(caught.value).endswith(
+        f"{videos[2]['path']} changed since the manifest was built; run again so that it is "
+        "probed again"
+    )
+    assert list(read_index(index)) == ["v0"]  # the job fails: no new index
+    assert not (out / "v2.npz").exists() and not (out / "v2.npz.key").exists()
+    # the other videos are extracted and keyed: the rerun with the new manifest resumes there
+    videos[2] = {**videos[2], "digest": content_digest(videos[2]["path"])}
+    summary = frames_shard(videos, out, index)
+    assert summary.computed == ["v2"] and summary.reused == ["v0", "v1"]
+    # audio too
+    audio = [{**v, "has_audio": True} for v in videos]
+    audio[0]["digest"] = "0" * 64
+    with pytest.raises(CorpusError, match="v0.mp4 changed since the manifest was built"):
+        extract_audio_shard(audio, tmp_path / "audio", tmp_path / "audio.json", 16000)
+
+
+def test_extract_again_re_extracts_every_video_and_only_when_it_changes(tmp_path):
+    videos = videos_in(tmp_path, n=2)
+    out, index = tmp_path / "scene_frames", tmp_path / "index.json"
+
+    def run(token):
+        return extract_frames_shard(
+            videos, out, index, n_frames=2, short_side=32, extract_again=token
+        )
+
+    assert sorted(run(None).computed) == ["v0", "v1"]
+    assert run(None).computed == []  # a forced rerun of the job alone reuses the files
+    assert sorted(run("2024-06-01").computed) == ["v0", "v1"]
+    assert run("2024-06-01").computed == []
+    assert sorted(run(2).computed) == ["v0", "v1"]
+
+
+def test_every_module_and_tool_build_that_decides_a_media_file_is_in_its_key(monkeypatch):
+    frames = steps._frames_code()
+    audio = steps._audio_code()
+    assert frames != audio
+    assert shard.code_fingerprint([steps], ["ffmpeg 6"]) != shard.code_fingerprint(
+        [steps], ["ffmpeg 7"]
+    )
+    assert shard.ffmpeg_build().startswith("ffmpeg version")
+    assert shard.opencv_build().startswith("opencv ")
+    monkeypatch.setattr(shard, "opencv_build", lambda: "opencv 0.0 other")
+    assert steps._frames_code() != frames and steps._audio_code() == audio
+    monkeypatch.setattr(shard, "ffmpeg_build", lambda: "ffmpeg version 0")
+    assert steps._audio_code() != audio
+    seen: list[str] = []
+    real = shard.code_fingerprint
+
+    def recording(modules, builds=()):
+        seen.extend(m.__name__ for m in modules)
+        return real(modules, builds)
+
+    monkeypatch.setattr(shard, "code_fingerprint", recording)
+    steps._frames_code()
+    assert {
+        "ahrec.media.frames",
+        "ahrec.media.framestore",
+        "ahrec.media.probe",
+        "ahrec.media.sampling",
+        "ahrec.media.shard",
+        "ahrec.media.steps",
+    } <= set(seen)
+    seen.clear()
+    steps._audio_code()
+    assert {"ahrec.media.audio", "ahrec.media.probe", "ahrec.media.shard"} <= set(seen)
 
 
 def test_a_file_without_its_key_is_never_trusted(tmp_path):
@@ -113,7 +234,7 @@ def test_an_unreadable_video_gets_a_file_that_says_why(tmp_path):
 
 def test_audio_shard_and_index_resolution(tmp_path):
     videos = [
-        {"video_id": v["video_id"], "path": v["path"], "has_audio": True}
+        {"video_id": v["video_id"], "path": v["path"], "digest": v["digest"], "has_audio": True}
         for v in videos_in(tmp_path, n=2)
     ]
     videos[1]["has_audio"] = False

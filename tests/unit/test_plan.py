@@ -10,7 +10,7 @@ from ahrec.config import load_config, load_settings
 from ahrec.corpus import plan
 from ahrec.corpus.records import prediction_shards, shard_for, video_id_for
 from ahrec.training.labels import training_fingerprint, training_rows
-from ahrec.workflow import WorkflowPlan
+from ahrec.workflow import MAX_SEARCH_THREADS, WorkflowPlan
 from tests.manifests import manifest_frame
 
 REPO = Path(__file__).resolve().parents[2]
@@ -155,6 +155,9 @@ def test_a_search_asks_for_one_thread_per_fit_of_a_trial():
     assert workflow.search_fits("proto") == 5  # the demo's five seeds
     config["evaluation"] = {**config["evaluation"], "selection": "cv", "folds": 3}
     assert WorkflowPlan(load_settings(config)).search_fits("proto") == 15
+    # Five seeds times ten folds: 50 fits, but a cluster job never asks for more than the cap.
+    config["evaluation"] = {**config["evaluation"], "folds": 10}
+    assert WorkflowPlan(load_settings(config)).search_fits("proto") == MAX_SEARCH_THREADS == 16
 
 
 def test_training_rows_and_their_fingerprint_ignore_test_videos():

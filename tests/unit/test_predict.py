@@ -16,6 +16,7 @@ from ahrec.errors import ConfigError, CorpusError
 from ahrec.evaluation.settings import EvaluationSettings
 from ahrec.fusion.steps import SeedOutputs, ensemble, train_fusion_seed
 from ahrec.predict.export import export_ensemble, export_plan, read_export
+from ahrec.predict.files import write_files_json
 from ahrec.predict.steps import embed_with_unimodal, predict_new_videos
 from ahrec.training.labels import training_labels
 from ahrec.training.predictions import proba_matrix, read_predictions
@@ -51,7 +52,7 @@ def test_a_csv_list_keeps_its_order_and_transcripts(tmp_path):
     ("content", "message"),
     [
         ("path\nz.mp4\n", "list.csv:1: the header must name a video_path column"),
-        ("video_path,label\nz.mp4,1\n", "list.csv:1: unknown column(s) label"),
+        ("video_path,label\nz.mp4,1\n", "list.csv:1: unknown column(s) 'label'"),
         ("video_path\n../outside.mp4\n", "list.csv:2: path '../outside.mp4' is outside"),
     ],
 )
@@ -241,6 +242,7 @@ def test_a_tampered_export_is_refused_before_anything_reads_it(trained, tmp_path
     record = json.loads((copy / "ensemble.json").read_text())
     edit(record)
     (copy / "ensemble.json").write_text(json.dumps(record))
+    write_files_json(copy)  # listed with its hash: the content itself is checked too
     with pytest.raises(ConfigError) as caught:
         read_export(copy)
     assert message in str(caught.value) and str(copy / "ensemble.json") in str(caught.value)
@@ -256,7 +258,7 @@ def test_an_exports_config_and_folders_are_validated(trained, tmp_path):
     config["media"]["audio_sample_rate"] = 0
     (copy / "config.yaml").write_text(yaml.safe_dump(config))
     shutil.rmtree(copy / "unimodal" / "audio_lin")
-    (copy / "unimodal" / "audio_lin").symlink_to(tmp_path)  # a link out of the export
+    write_files_json(copy)
     with pytest.raises(ConfigError) as caught:
         read_export(copy)
     message = str(caught.value)

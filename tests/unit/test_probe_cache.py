@@ -1,16 +1,28 @@
 """Probing in parallel and the probe cache: the manifest is the same with or without them."""
 
 import logging
+import math
 import os
 import threading
+import time
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from ahrec.corpus.formats import read_corpus
+from ahrec.corpus.identity import content_digest
 from ahrec.corpus.manifest import build_manifest
-from ahrec.corpus.probe_cache import ProbeCache, ProbeStats, file_key, probe_videos
+from ahrec.corpus.probe_cache import (
+    CACHE_SCHEMA,
+    MAX_ENTRIES,
+    ProbeCache,
+    ProbeStats,
+    file_key,
+    probe_videos,
+)
 from ahrec.media.probe import VideoInfo, probe_video
 from tests.media_factory import make_video
 
@@ -81,7 +93,7 @@ def test_second_build_reuses_every_probe_and_gives_the_same_manifest(corpus, tmp
 
 def test_a_changed_file_is_probed_again(corpus, tmp_path):
     cache_path = tmp_path / "probes.parquet"
-    build(corpus, cache=ProbeCache(cache_path))
+    first = build(corpus, cache=ProbeCache(cache_path))
     root = Path(corpus["root"])
     touched = root / "Videos/P1/V1/a.mp4"
     stat = touched.stat()
@@ -93,11 +105,55 @@ def test_a_changed_file_is_probed_again(corpus, tmp_path):
 
     probe, stats = CountingProbe(), ProbeStats()
     manifest = build(corpus, cache=ProbeCache(cache_path), probe=probe, stats=stats)
-    assert sorted(probe.calls) == sorted(os.path.realpath(p) for p in (touched, rewritten))
-    assert stats.probed == 2 and stats.reused == 3
+    # both are hashed again; the touched one holds the same bytes: its probe is reused
+    assert probe.calls == [os.path.realpath(rewritten)]
+    assert stats.hashed == 2 and stats.same_content == 1 and stats.probed == 1
+    assert stats.reused == 3
     row = manifest.set_index("video_path").loc["Videos/P2/V1/c.mp4"]
     assert row["duration"] == pytest.approx(2.0, abs=0.1)
+    changed = manifest["digest"] != first["digest"]
+    assert list(manifest.loc[changed, "video_path"]) == ["Videos/P2/V1/c.mp4"]
     pd.testing.assert_frame_equal(manifest, build(corpus))
+
+
+def replace_in_place(target: Path, source: Path) -> None:
+    """Overwrite ``target`` with ``source``'s bytes (same inode), padded with zeros to the same
+    size, and put its modification time back, as a metadata tool does."""
+    before = target.stat()
+    content = source.read_bytes()
+    assert len(content) <= before.st_size
+    time.sleep(0.02)  # past the kernel's timestamp granularity
+    with open(target, "r+b") as handle:
+        handle.write(content + b"\0" * (before.st_size - len(content)))
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = target.stat()
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (
+        before.st_ino,
+        before.st_size,
+        before.st_mtime_ns,
+    )
+
+
+def test_a_same_size_edit_with_its_mtime_put_back_is_hashed_and_probed_again(corpus, tmp_path):
+    """A recording without sound replaced by one with sound, same size, same mtime."""
+    cache_path = tmp_path / "probes.parquet"
+    root = Path(corpus["root"])
+    silent = root / "Videos/P1/V1/b.mp4"
+    with open(silent, "ab") as handle:  # room for the version with sound
+        handle.write(b"\0" * 20_000)
+    first = build(corpus, cache=ProbeCache(cache_path)).set_index("video_path")
+    assert not first.loc["Videos/P1/V1/b.mp4", "has_audio"]
+    replace_in_place(silent, make_video(tmp_path / "sound.mp4", seconds=0.8, audio=True))
+
+    probe, stats = CountingProbe(), ProbeStats()
+    again = build(corpus, cache=ProbeCache(cache_path), probe=probe, stats=stats)
+    again = again.set_index("video_path")
+    assert probe.calls == [os.path.realpath(silent)] and stats.hashed == 1
+    row = again.loc["Videos/P1/V1/b.mp4"]
+    assert row["has_audio"] and row["digest"] == content_digest(silent)
+    assert row["digest"] != first.loc["Videos/P1/V1/b.mp4", "digest"]
+    unchanged = again.index != "Videos/P1/V1/b.mp4"
+    assert (again.loc[unchanged, "digest"] == first.loc[unchanged, "digest"]).all()
 
 
 @pytest.mark.parametrize(
@@ -164,5 +220,112 @@ def test_progress_is_logged(corpus, caplog):
         probe_videos(
             [Path(corpus["root"]) / f"Videos/P1/V1/{n}.mp4" for n in "ab"], workers=1, log_every_s=0
         )
-    assert "probed 1/2 files" in caplog.text
+    assert "identified 1/2 files" in caplog.text
     assert "2 probes run, 0 reused from the cache" in caplog.text
+
+
+def cache_rows(cache_path: Path) -> list[dict]:
+    return pq.read_table(cache_path).to_pylist()
+
+
+def write_rows(cache_path: Path, rows: list[dict], schema: pa.Schema = CACHE_SCHEMA) -> None:
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), cache_path)
+
+
+def test_an_unchanged_cache_is_not_written_again(corpus, tmp_path):
+    cache_path = tmp_path / "probes.parquet"
+    build(corpus, cache=ProbeCache(cache_path))
+    written = cache_path.stat().st_mtime_ns
+    time.sleep(0.02)
+    stats = ProbeStats()
+    build(corpus, cache=ProbeCache(cache_path), stats=stats)
+    assert stats.reused == 5 and cache_path.stat().st_mtime_ns == written
+    # a changed stat with the same bytes: hashed, probe reused, the new stat written
+    touched = Path(corpus["root"]) / "Videos/P3/V1/d.mp4"
+    os.utime(touched, ns=(1, 1))
+    stats = ProbeStats()
+    build(corpus, cache=ProbeCache(cache_path), stats=stats)
+    assert stats.same_content == 1 and stats.probed == 0
+    assert cache_path.stat().st_mtime_ns != written
+    stats = ProbeStats()
+    build(corpus, cache=ProbeCache(cache_path), stats=stats)
+    assert stats.reused == 5 and stats.hashed == 0
+
+
+def test_cache_columns_of_other_types_are_ignored_with_a_warning(corpus, tmp_path, caplog):
+    cache_path = tmp_path / "probes.parquet"
+    build(corpus, cache=ProbeCache(cache_path))
+    rows = cache_rows(cache_path)
+    for row in rows:
+        row["duration"] = str(row["duration"])  # right names, wrong types
+        row["size"] = float(row["size"])
+    schema = CACHE_SCHEMA.set(
+        CACHE_SCHEMA.get_field_index("duration"), pa.field("duration", pa.string())
+    ).set(CACHE_SCHEMA.get_field_index("size"), pa.field("size", pa.float64()))
+    write_rows(cache_path, rows, schema)
+    probe, stats = CountingProbe(), ProbeStats()
+    with caplog.at_level(logging.WARNING):
+        manifest = build(corpus, cache=ProbeCache(cache_path), probe=probe, stats=stats)
+    assert "columns of another type: size is double, not int64" in caplog.text
+    assert "duration is string, not double" in caplog.text
+    assert stats.probed == 5
+    pd.testing.assert_frame_equal(manifest, build(corpus))
+    assert pq.read_schema(cache_path).field("duration").type == pa.float64()  # rewritten
+
+
+INVALID = [
+    ("duration", math.nan, "duration not finite and non-negative"),
+    ("fps", -25.0, "fps not finite and non-negative"),
+    ("duration", math.inf, "duration not finite and non-negative"),
+    ("size", -1, "negative inode or size"),
+    ("n_frames", -3, "negative n_frames"),
+    ("digest", "not a digest", "digest not a SHA-256"),
+    ("realpath", "relative/a.mp4", "realpath not absolute"),
+    ("readable", None, "readable missing"),
+    ("problem", None, "unreadable without a problem"),
+]
+
+
+def test_invalid_cache_rows_are_dropped_with_a_warning(corpus, tmp_path, caplog):
+    cache_path = tmp_path / "probes.parquet"
+    build(corpus, cache=ProbeCache(cache_path))
+    rows = cache_rows(cache_path)
+    target = str((Path(corpus["root"]) / "Videos/P1/V1/a.mp4").resolve())
+    broken = str((Path(corpus["root"]) / "Videos/P3/V1/broken.mp4").resolve())
+    for number, (column, value, _) in enumerate(INVALID):
+        # each broken once on a file that is not listed; NaN also on a listed one
+        template = next(
+            r for r in rows if r["realpath"] == (broken if column == "problem" else target)
+        )
+        rows.append({**template, "realpath": f"/elsewhere/{number}.mp4", column: value})
+    next(r for r in rows if r["realpath"] == target)["duration"] = math.nan
+    write_rows(cache_path, rows)
+    probe, stats = CountingProbe(), ProbeStats()
+    with caplog.at_level(logging.WARNING):
+        manifest = build(corpus, cache=ProbeCache(cache_path), probe=probe, stats=stats)
+    assert f"{len(INVALID) + 1} invalid entries dropped (" in caplog.text
+    for _, _, reason in INVALID:
+        assert reason in caplog.text
+    assert "duration not finite and non-negative: 3" in caplog.text
+    assert stats.reused == 4 and probe.calls == [target]
+    pd.testing.assert_frame_equal(manifest, build(corpus))
+    # written back without the bad rows: the next build warns no more
+    assert len(cache_rows(cache_path)) == 5
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        build(corpus, cache=ProbeCache(cache_path))
+    assert "invalid" not in caplog.text
+
+
+def test_the_cache_keeps_at_most_max_entries(tmp_path, monkeypatch):
+    import ahrec.corpus.probe_cache as module
+
+    monkeypatch.setattr(module, "MAX_ENTRIES", 3)
+    videos = [make_video(tmp_path / f"v{i}.mp4", seconds=0.2, seed=i) for i in range(5)]
+    cache_path = tmp_path / "probes.parquet"
+    probe_videos(videos[:3], cache=ProbeCache(cache_path))
+    probe_videos(videos[3:], cache=ProbeCache(cache_path))
+    kept = {row["realpath"] for row in cache_rows(cache_path)}
+    # the files of the last build first, then the others up to the cap
+    assert len(kept) == 3 and {str(v.resolve()) for v in videos[3:]} <= kept
+    assert MAX_ENTRIES == 1_000_000

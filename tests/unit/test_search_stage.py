@@ -1,6 +1,7 @@
 """The Optuna search on files: resumable, and never reusing trials scored on other data."""
 
 import ast
+import contextlib
 import os
 import re
 import signal
@@ -272,3 +273,80 @@ def test_a_worker_that_dies_fails_the_search_with_a_reason(corpus):  # noqa: F81
         with pytest.raises(RuntimeError, match="worker process died.*memory"):
             pool.fits(params, [1, 2])
         killer.join()
+
+
+def test_the_workers_are_capped_by_the_jobs_threads():
+    """One worker per fit of a trial, never more than the job's threads; one on a GPU."""
+    import torch
+
+    from ahrec.fusion.pool import pool_size
+
+    assert pool_size(8, 3) == 3  # 3 fits: 3 workers, whatever the threads
+    assert pool_size(2, 50) == 2  # 5 seeds x 10 folds on 2 threads: 2 workers
+    assert pool_size(0, 5) == 1
+    assert pool_size(16, 50, torch.device("cpu")) == 16
+    assert pool_size(16, 50, torch.device("meta")) == 1  # not the CPU: one fit at a time
+
+
+def test_each_worker_runs_one_thread_whatever_the_job_has(corpus, monkeypatch):  # noqa: F811
+    """The job's threads are shared out, not multiplied: the job sets its BLAS/OpenMP
+    variables to its threads (rule_logging), and each of its workers still runs one."""
+    import torch
+
+    from ahrec.fusion.pool import FitPool
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    with FitPool([], {}, False, torch.device("cpu"), workers=2) as pool:
+        settings = pool.worker_threads()
+    assert settings and all(
+        s["torch"] == 1
+        and s["interop"] == 1
+        and s["OMP_NUM_THREADS"] == s["OPENBLAS_NUM_THREADS"] == s["MKL_NUM_THREADS"] == "1"
+        for s in settings
+    ), settings
+    # the job's own environment is left as it was
+    assert os.environ["OMP_NUM_THREADS"] == "2" and "MKL_NUM_THREADS" not in os.environ
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("to", ["job", "group"])
+def test_sigint_stops_the_search_and_its_workers_within_seconds(corpus, tmp_path, to):  # noqa: F811
+    """Ctrl-C (SIGINT to the whole process group) or SIGINT to the job alone, mid-fit: the
+    job and every worker are gone within seconds, not when the running fits end."""
+    folder, tables = corpus
+    base = {"epochs": 500, "patience": 500}
+    script = rule_script(tmp_path, tables, folder / "labels.parquet", base, trials=1000)
+    log = tmp_path / "job.log"
+    with open(log, "w") as stream:
+        job = subprocess.Popen(
+            [sys.executable, str(script)], stdout=stream, stderr=stream, start_new_session=True
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while len(children(job.pid)) < 3:  # two workers and the resource tracker
+            assert job.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.5)
+        workers = children(job.pid)
+        time.sleep(3)  # into the fits
+        assert job.poll() is None, log.read_text()[-3000:]
+        if to == "group":
+            os.killpg(job.pid, signal.SIGINT)
+        else:
+            os.kill(job.pid, signal.SIGINT)
+        interrupted = time.monotonic()
+        job.wait(timeout=10)
+        while {p for p in workers if Path(f"/proc/{p}").exists()}:
+            assert time.monotonic() - interrupted < 5, "workers still running 5 s after SIGINT"
+            time.sleep(0.1)
+        took = time.monotonic() - interrupted
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(job.pid, signal.SIGKILL)
+        job.wait()
+    assert took < 5, f"the search took {took:.1f} s to stop"
+    assert job.returncode != 0
+    assert "KeyboardInterrupt" in log.read_text()

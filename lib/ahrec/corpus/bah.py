@@ -16,7 +16,7 @@ number.
 
 from __future__ import annotations
 
-import os
+import codecs
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,14 +25,15 @@ import yaml
 
 from ahrec.corpus.records import (
     VideoRecord,
+    os_reason,
     outside_root,
     participant_from_path,
     resolve_inside,
 )
-from ahrec.errors import CorpusError
+from ahrec.errors import CorpusError, one_line, quote
+from ahrec.safe_load import MAX_YAML_BYTES, DocumentError, load_yaml_document
 
 MAX_TRANSCRIPT_CHARS = 100_000  # about ten hours of speech; BAH's longest is ~2,000
-MAX_YAML_BYTES = 4 * 1024 * 1024  # a transcript's chunks with timestamps, generously
 
 
 def split_lines(text: str) -> list[str]:
@@ -48,10 +49,46 @@ def split_lines(text: str) -> list[str]:
     return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
-def read_text_lines(path: Path) -> list[str]:
-    """Lines of a text file, tolerant of a BOM and CRLF endings (Windows editors)."""
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        return split_lines(handle.read())
+def read_text_lines(path: Path, keep_undecodable: bool = False) -> list[str]:
+    """Lines of a text file, tolerant of a BOM and CRLF endings (Windows editors).
+
+    Bytes that are not UTF-8 (a list written by a tool that copies file names
+    byte for byte, a Latin-1 transcript) raise CorpusError naming the file,
+    the line and the bytes; with ``keep_undecodable`` they are kept as
+    surrogate escapes (as ``os`` decodes file names) for the caller to skip
+    the lines that hold them (``has_undecodable``).
+    """
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8) :]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if not keep_undecodable:
+            line_start = raw.rfind(b"\n", 0, exc.start) + 1
+            line_end = raw.find(b"\n", exc.start)
+            line = raw[line_start : line_end if line_end >= 0 else len(raw)].rstrip(b"\r")
+            shown = one_line(line[:200].decode("utf-8", "backslashreplace"))
+            number = raw.count(b"\n", 0, exc.start) + 1
+            raise CorpusError(
+                [
+                    f"{path}:{number}: not valid UTF-8 "
+                    f"(byte {raw[exc.start]:#04x} in '{shown}'); save the file as UTF-8, "
+                    "and rename files whose names are not"
+                ]
+            ) from None
+        text = raw.decode("utf-8", "surrogateescape")
+    return split_lines(text)
+
+
+def has_undecodable(text: str) -> bool:
+    """Whether text read with ``keep_undecodable`` holds bytes that were not UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def too_long(where: str, what: str, length: int, limit: int = MAX_TRANSCRIPT_CHARS) -> str:
@@ -62,59 +99,31 @@ def too_long(where: str, what: str, length: int, limit: int = MAX_TRANSCRIPT_CHA
     )
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """yaml.SafeLoader that refuses anchors and aliases.
-
-    Transcripts never need them, and they are how a tiny file expands into
-    an enormous document.
-    """
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            line = event.start_mark.line + 1 if event.start_mark else 0
-            raise CorpusError(
-                [
-                    f"{self.name}:{line}: YAML anchors and aliases ('&name', '*name') are not "
-                    "allowed in transcript files; write each chunk's text out in full"
-                ]
-            )
-        return super().compose_node(parent, index)
-
-
 def transcript_from_yaml(path: Path) -> str | None:
     """The full transcript from a timestamped-chunks YAML, or None.
 
     Format (BAH users' readers): ``chunks: [{timestamp: [start, end], text: ..., label: 0|1}]``.
     Raises CorpusError (naming the file and line) for a file that is not
     YAML, uses anchors or aliases, is over ``MAX_YAML_BYTES`` or holds a
-    transcript over ``MAX_TRANSCRIPT_CHARS``.
+    transcript over ``MAX_TRANSCRIPT_CHARS``. An OSError looking the file up
+    (a path too long for the system, a folder that cannot be searched) is
+    left to the caller, which names the line that lists the video.
     """
     if not path.is_file():
         return None
-    size = os.path.getsize(path)
-    if size > MAX_YAML_BYTES:
-        raise CorpusError(
-            [
-                f"{path}:1: transcript file of {size:,} bytes, more than {MAX_YAML_BYTES:,}; "
-                "is it a transcript? Remove it or shorten it"
-            ]
+    try:
+        document = load_yaml_document(
+            path,
+            MAX_YAML_BYTES,
+            what="transcript files",
+            hint="write each chunk's text out in full",
         )
-    with open(path, encoding="utf-8-sig") as handle:
-        loader = _NoAliasLoader(handle)
-        loader.name = str(path)
-        try:
-            node = loader.get_single_node()
-            data: Any = loader.construct_document(node) if node is not None else None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else 1
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise CorpusError(
-                [f"{path}:{line}: not valid YAML ({problem}); fix or remove the file"]
-            ) from exc
-        finally:
-            loader.dispose()
+    except DocumentError as exc:
+        problem = exc.problem
+        if problem.startswith("file of"):
+            problem = f"transcript {problem}; is it a transcript? Remove it or shorten it"
+        raise CorpusError([f"{exc.path}:{exc.line}: {problem}"]) from None
+    data, node = document.data, document.node
     chunks = data.get("chunks") if isinstance(data, Mapping) else None
     if not isinstance(chunks, list):
         return None
@@ -169,16 +178,22 @@ def read_split_file(
     """
     records: list[VideoRecord] = []
     problems: list[str] = []
-    if not path.is_file():
-        return [], [f"{path}: split file not found (check corpus.root and corpus.split_files)"]
-    for number, raw in enumerate(read_text_lines(path), start=1):
+    try:
+        if not path.is_file():
+            return [], [f"{path}: split file not found (check corpus.root and corpus.split_files)"]
+        lines = read_text_lines(path)
+    except CorpusError as exc:  # not UTF-8: the other lists are still checked
+        return [], exc.problems
+    except OSError as exc:
+        return [], [f"{path}: cannot read the split file ({os_reason(exc)})"]
+    for number, raw in enumerate(lines, start=1):
         where = f"{path}:{number}"
         if not raw.strip():
             continue
         parsed = parse_split_line(raw)
         if parsed is None:
             problems.append(
-                f"{where}: expected '<video path>,<label 0|1>,<transcript>', got {raw[:80]!r}"
+                f"{where}: expected '<video path>,<label 0|1>,<transcript>', got {quote(raw)}"
             )
             continue
         video_path, label_text, transcript = parsed
@@ -192,7 +207,7 @@ def read_split_file(
         if labelled:
             if label_text not in ("0", "1"):
                 problems.append(
-                    f"{where}: label must be 0 (no A/H) or 1 (A/H), got {label_text!r}; "
+                    f"{where}: label must be 0 (no A/H) or 1 (A/H), got {quote(label_text)}; "
                     "fix the second field of this line"
                 )
                 continue
@@ -208,6 +223,12 @@ def read_split_file(
                 text = transcript_from_yaml(absolute.with_suffix(".yaml"))
             except CorpusError as exc:
                 problems.extend(f"{p} (for {where})" for p in exc.problems)
+                continue
+            except OSError as exc:  # the listed path is too long, or its folder unsearchable
+                problems.append(
+                    f"{where}: cannot look up the video {quote(video_path)} or its transcript "
+                    f"({os_reason(exc)}); fix the first field of this line"
+                )
                 continue
             source = "yaml" if text else None
         records.append(

@@ -21,11 +21,12 @@ from ahrec.corpus.bah import MAX_TRANSCRIPT_CHARS, read_text_lines, too_long
 from ahrec.corpus.records import (
     SPLITS,
     VideoRecord,
+    os_reason,
     outside_root,
     participant_from_path,
     resolve_inside,
 )
-from ahrec.errors import CorpusError
+from ahrec.errors import CorpusError, quote, quote_all
 
 REQUIRED_COLUMNS = ("video_path", "split")
 OPTIONAL_COLUMNS = ("label", "participant", "transcript")
@@ -42,19 +43,20 @@ def _field_limit(limit: int) -> Iterator[None]:
         csv.field_size_limit(previous)
 
 
-def csv_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+def csv_rows(path: Path, keep_undecodable: bool = False) -> Iterator[tuple[int, dict[str, str]]]:
     """``(line, row)`` for each row of a CSV file, stripped; first the header.
 
     The first item is ``(1, {name: ""})``: the header's column names, in
     order. Lines are split on ``\\n`` only (``read_text_lines``); a malformed
     row or a field over ``MAX_FIELD_CHARS`` raises CorpusError naming
-    file:line.
+    file:line, and so do bytes that are not UTF-8 unless ``keep_undecodable``
+    (see ``read_text_lines``).
     """
     consumed = 0  # lines handed to the csv reader: the line an error is on
 
     def lines() -> Iterator[str]:
         nonlocal consumed
-        for line in read_text_lines(path):
+        for line in read_text_lines(path, keep_undecodable=keep_undecodable):
             consumed += 1
             yield line + "\n"  # the reader keeps newlines inside quoted fields
 
@@ -80,11 +82,14 @@ def csv_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
 
 def read_csv_manifest(path: Path, root: Path | None = None) -> list[VideoRecord]:
     """All records of a CSV manifest; raises CorpusError with every problem."""
-    if not path.is_file():
-        raise CorpusError([f"{path}: manifest CSV not found (check corpus.manifest)"])
+    try:
+        if not path.is_file():
+            raise CorpusError([f"{path}: manifest CSV not found (check corpus.manifest)"])
+        rows = csv_rows(path)
+        _, first = next(rows)
+    except OSError as exc:
+        raise CorpusError([f"{path}: cannot read the manifest CSV ({os_reason(exc)})"]) from None
     root = root if root is not None else path.parent
-    rows = csv_rows(path)
-    _, first = next(rows)
     header = list(first)
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
@@ -98,7 +103,7 @@ def read_csv_manifest(path: Path, root: Path | None = None) -> list[VideoRecord]
     problems: list[str] = []
     if unknown:
         problems.append(
-            f"{path}:1: unknown column(s) {', '.join(unknown)}; "
+            f"{path}:1: unknown column(s) {quote_all(unknown)}; "
             f"allowed: {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)}"
         )
     records: list[VideoRecord] = []
@@ -115,14 +120,16 @@ def read_csv_manifest(path: Path, root: Path | None = None) -> list[VideoRecord]
             problems.append(f"{where}: video_path is empty")
             continue
         if split not in SPLITS:
-            problems.append(f"{where}: split must be one of {', '.join(SPLITS)}, got {split!r}")
+            problems.append(
+                f"{where}: split must be one of {', '.join(SPLITS)}, got {quote(split)}"
+            )
             continue
         label_text = row.get("label", "")
         label: int | None = None
         if split != "hidden" and label_text:
             if label_text not in ("0", "1"):
                 problems.append(
-                    f"{where}: label must be 0, 1 or empty (unknown), got {label_text!r}"
+                    f"{where}: label must be 0, 1 or empty (unknown), got {quote(label_text)}"
                 )
                 continue
             label = int(label_text)

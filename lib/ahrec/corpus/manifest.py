@@ -13,22 +13,27 @@ import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ahrec.corpus.probe_cache import PROBE_FIELDS, ProbeCache, ProbeStats, probe_videos
+from ahrec.corpus.probe_cache import PROBE_FIELDS, ProbeCache, ProbeStats, identify_videos
 from ahrec.corpus.records import (
     LABELLED_SPLITS,
     VideoRecord,
+    content_duplicates,
     file_identity,
+    file_stat,
+    hard_link_participants,
+    missing_video,
     resolved_participant,
     shard_for,
     video_id_for,
 )
-from ahrec.errors import CorpusError
+from ahrec.errors import CorpusError, one_line, quote
 from ahrec.media.probe import VideoInfo, probe_video
 
 MANIFEST_SCHEMA = pa.schema(
@@ -45,6 +50,8 @@ MANIFEST_SCHEMA = pa.schema(
         ("shard", pa.int32()),
         ("list_order", pa.int32()),
         ("source", pa.string()),
+        # SHA-256 of the file's bytes: its identity (null when it cannot be read)
+        ("digest", pa.string()),
     ]
 )
 
@@ -57,33 +64,64 @@ def validate_records(
     """Every problem of the corpus as a whole, one message each.
 
     A training corpus needs train and val videos; a batch of new videos to
-    predict (``required_splits=()``) needs none.
+    predict (``required_splits=()``) needs none. One recording listed twice
+    is a problem whatever its names: the same file (links and hard links,
+    ``file_identity``) or the same bytes (a copy, ``content_duplicates``:
+    only files of equal size are hashed); across splits it leaks a video
+    between them, so both listings are named. A participant reached through
+    a link or a hard link counts in the split it is listed in. Two listed
+    paths with one video id are refused, naming both.
     """
     problems: list[str] = []
     records = list(records)
+    stats = [file_stat(record.path) for record in records]
     first_seen: dict[tuple[str, ...], VideoRecord] = {}
-    for record in records:
+    ids: dict[str, tuple[VideoRecord, tuple[str, ...]]] = {}
+    for record, stat in zip(records, stats, strict=True):
         # the same file, however it is listed: links and hard links resolved
-        key = file_identity(record.path)
+        key = file_identity(record.path, stat)
         if key in first_seen:
             first = first_seen[key]
             same = (
                 ""
                 if os.path.normpath(first.video_path) == os.path.normpath(record.video_path)
-                else f" as {first.video_path!r}; both are the file {os.path.realpath(record.path)}"
+                else f" as {quote(first.video_path)}; both are the file "
+                f"{one_line(os.path.realpath(record.path))}"
             )
             problems.append(
-                f"{record.source}: duplicate video {record.video_path!r} "
+                f"{record.source}: duplicate video {quote(record.video_path)} "
                 f"(already listed at {first.source}{same}); list each video once"
             )
         else:
             first_seen[key] = record
-        if check_files and not record.path.is_file():
-            problems.append(f"{record.source}: video not found: {record.path}")
+        video_id = video_id_for(record.video_path)
+        other, other_key = ids.setdefault(video_id, (record, key))
+        if other is not record and other_key != key:
+            problems.append(
+                f"{record.source}: {quote(record.video_path)} gets the video id {video_id!r} of "
+                f"{quote(other.video_path)} (listed at {other.source}); rename one of the two files"
+            )
+        if check_files and (stat is None or not S_ISREG(stat.st_mode)):
+            problems.append(f"{record.source}: {missing_video(record.path)}")
         if record.split == "train" and record.label is None:
             problems.append(f"{record.source}: training videos need a label (0 or 1)")
+    for first_index, later_index in content_duplicates(records, stats):
+        first, later = records[first_index], records[later_index]
+        if first.split == later.split:
+            problems.append(
+                f"{later.source}: duplicate video {quote(later.video_path)} (the same bytes as "
+                f"{quote(first.video_path)}, already listed at {first.source}); list each video once"
+            )
+        else:
+            problems.append(
+                f"{later.source}: the {later.split} video {quote(later.video_path)} holds the same "
+                f"bytes as the {first.split} video {quote(first.video_path)} listed at "
+                f"{first.source}: one recording in two splits leaks it between them; "
+                "list it once, in one split"
+            )
+    hard_links = hard_link_participants(records, stats)
     where: dict[str, dict[str, str]] = defaultdict(dict)
-    for record in records:
+    for index, record in enumerate(records):
         if record.split not in LABELLED_SPLITS:
             continue
         where[record.participant].setdefault(record.split, record.source)
@@ -91,11 +129,16 @@ def validate_records(
         if linked is not None:  # a link to another participant's video counts for both
             participant, target = linked
             where[participant].setdefault(record.split, f"{record.source}, a link to {target}")
+        if index in hard_links:  # so does a hard link into another participant's folder
+            participant, other_name = hard_links[index]
+            where[participant].setdefault(
+                record.split, f"{record.source}, a hard link to {other_name}"
+            )
     for participant, splits in sorted(where.items()):
         if len(splits) > 1:
             places = ", ".join(f"{s} ({src})" for s, src in splits.items())
             problems.append(
-                f"participant {participant!r} appears in more than one split: {places}; "
+                f"participant {quote(participant)} appears in more than one split: {places}; "
                 "splits must be participant-disjoint"
             )
     present = {r.split for r in records}
@@ -118,8 +161,10 @@ def build_manifest(
 ) -> pd.DataFrame:
     """Validate the records and probe every video; raises CorpusError on problems.
 
-    Probes run in ``workers`` threads; with a ``cache``, files probed by an
-    earlier build (same resolved path, size and mtime) are not probed again.
+    Every file is hashed (its ``digest``, the identity its media are keyed
+    by) and probed, in ``workers`` threads; with a ``cache``, files seen by
+    an earlier build with the same stat (resolved path, inode, size, mtime
+    and change time) are neither read nor probed again.
     ``stats``, when given, is filled in with how many probes ran and were reused.
     A corpus (``required_splits`` holds train) keeps its training and its
     predicted videos in separate shards (``shard_for``); new videos use all shards.
@@ -129,9 +174,10 @@ def build_manifest(
     if problems:
         raise CorpusError(problems)
     paths = [r.path for r in records]
-    infos, _ = probe_videos(paths, probe, workers=workers, cache=cache, stats=stats)
+    identified, _ = identify_videos(paths, probe, workers=workers, cache=cache, stats=stats)
     rows = []
-    for record, info in zip(records, infos, strict=True):
+    for record, identity in zip(records, identified, strict=True):
+        info = identity.info
         video_id = video_id_for(record.video_path)
         rows.append(
             {
@@ -154,6 +200,7 @@ def build_manifest(
                 "shard": shard_for(video_id, n_shards, record.split if training else None),
                 "list_order": record.list_order,
                 "source": record.source,
+                "digest": identity.digest,
             }
         )
     ids = [row["video_id"] for row in rows]

@@ -9,32 +9,51 @@ A folder is walked without following links out of it: a link to a folder is
 not entered, and a video-named link to a file outside the folder is an
 error (the user meant that video, but the folder names the boundary of what
 may be read). A folder that cannot be read entirely (``/``, a home folder
-with private subfolders) stops with one message naming it and the fix.
+with private subfolders) stops with one message naming it and the fix. A
+video whose name is not UTF-8 is skipped with one logged message (its bytes
+escaped) and the batch goes on; ``listing_digest`` is what tells Snakemake
+that the tree changed below the top folder.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
 from pathlib import Path
+from typing import NamedTuple
 
-from ahrec.corpus.bah import MAX_TRANSCRIPT_CHARS, too_long
+from ahrec.corpus.bah import MAX_TRANSCRIPT_CHARS, has_undecodable, too_long
 from ahrec.corpus.csv_manifest import csv_rows
-from ahrec.corpus.records import VideoRecord, outside_root, participant_from_path, resolve_inside
-from ahrec.errors import CorpusError
+from ahrec.corpus.records import (
+    VideoRecord,
+    os_reason,
+    outside_root,
+    participant_from_path,
+    resolve_inside,
+)
+from ahrec.errors import CorpusError, one_line, quote_all
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 CSV_COLUMNS = ("video_path", "transcript", "participant")
 SPLIT = "hidden"
+LOG = logging.getLogger(__name__)
 MAX_ENTRIES = 1_000_000  # files and folders looked at; a folder of videos holds far fewer
 
 
 def read_new_videos(source: str | Path) -> list[VideoRecord]:
     """The videos of a folder (recursively, sorted by path) or of a CSV list."""
     source = Path(source)
-    if source.is_dir():
-        return _from_folder(source)
-    if source.is_file():
-        return _from_csv(source)
+    try:
+        if source.is_dir():
+            return _from_folder(source)
+        if source.is_file():
+            records, skipped = _from_csv(source)
+            for message in skipped:
+                LOG.warning("%s", message)
+            return records
+    except OSError as exc:  # a path too long for the system, a folder that cannot be searched
+        raise CorpusError([f"{source}: cannot read it ({os_reason(exc)})"]) from None
     raise CorpusError(
         [f"{source}: not found; predict.<name>.videos must be a folder of videos or a CSV list"]
     )
@@ -61,12 +80,13 @@ def _record(
 
 
 def _unreadable(folder: Path, directory: str, exc: OSError) -> CorpusError:
-    reason = exc.strerror or type(exc).__name__
+    reason = os_reason(exc)
+    shown = escaped(directory)
     return CorpusError(
         [
-            f"{folder}: cannot read {directory} ({reason}); predict.<name>.videos must be a "
+            f"{folder}: cannot read {shown} ({reason}); predict.<name>.videos must be a "
             "folder you can read entirely: point it at the folder that holds the videos to "
-            f"predict (or a CSV that lists them), or make {directory} readable"
+            f"predict (or a CSV that lists them), or make {shown} readable"
         ]
     )
 
@@ -75,15 +95,42 @@ def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-def walk_videos(folder: Path, max_entries: int = MAX_ENTRIES) -> tuple[list[str], list[str]]:
-    """Video files under ``folder`` (relative POSIX paths, sorted) and the links refused.
+def escaped(name: str, limit: int = 1000) -> str:
+    """A file name as text whatever its bytes, on one line: invalid UTF-8 shown as ``\\xff``
+    escapes, line breaks and control characters as theirs, cut after ``limit`` characters
+    (a CSV list's field may be any length)."""
+    return one_line(os.fsencode(name).decode("utf-8", "backslashreplace"), limit)
+
+
+def bad_name(where: str, name: str) -> str:
+    """The message for a file or folder skipped because its name is not UTF-8."""
+    return (
+        f"{where}: skipped '{escaped(name)}': its name is not valid UTF-8 (the \\x escapes "
+        "are its bytes); rename it to predict it"
+    )
+
+
+class FolderListing(NamedTuple):
+    """What ``walk_videos`` found: the videos, the links refused and the names skipped."""
+
+    found: list[str]
+    refused: list[str]
+    skipped: list[str]
+
+
+def walk_videos(folder: Path, max_entries: int = MAX_ENTRIES) -> FolderListing:
+    """Video files under ``folder`` (relative POSIX paths, sorted), the links refused, and
+    the names skipped (not UTF-8), one message each.
 
     Links to folders are not entered; a video-named link is kept when it
-    resolves to a file inside the folder, and reported otherwise.
+    resolves to a file inside the folder, and reported otherwise. A file or
+    folder whose name is not UTF-8 is skipped (one message), not an error:
+    the other videos of the batch are still predicted.
     """
     real_folder = os.path.realpath(folder)
     found: list[str] = []
     refused: list[str] = []
+    skipped: list[str] = []
     pending = [""]
     seen = 0
     while pending:
@@ -106,16 +153,19 @@ def walk_videos(folder: Path, max_entries: int = MAX_ENTRIES) -> tuple[list[str]
             name = f"{relative}/{entry.name}" if relative else entry.name
             is_video = os.path.splitext(entry.name)[1].lower() in VIDEO_SUFFIXES
             try:
-                if entry.is_symlink():
+                if has_undecodable(entry.name):
+                    if is_video or entry.is_dir(follow_symlinks=False):
+                        skipped.append(bad_name(escaped(str(folder)), name))
+                elif entry.is_symlink():
                     if not is_video:
                         continue
                     target = os.path.realpath(entry.path)
                     if not _inside(target, real_folder):
                         refused.append(
-                            f"{folder}/{name}: a symbolic link to {target}, outside {folder}; "
-                            "links out of the folder are not followed: copy the video into "
-                            "the folder, or point predict.<name>.videos at the folder that "
-                            "holds it"
+                            f"{folder}/{escaped(name)}: a symbolic link to {escaped(target)}, outside "
+                            f"{folder}; links out of the folder are not followed: copy the "
+                            "video into the folder, or point predict.<name>.videos at the "
+                            "folder that holds it"
                         )
                     elif os.path.isfile(target):
                         found.append(name)
@@ -125,24 +175,85 @@ def walk_videos(folder: Path, max_entries: int = MAX_ENTRIES) -> tuple[list[str]
                     found.append(name)
             except OSError as exc:
                 raise _unreadable(folder, entry.path, exc) from exc
-    return sorted(found), refused
+    return FolderListing(sorted(found), refused, sorted(skipped))
+
+
+def listing_digest(source: str | Path) -> str:
+    """A digest of what a batch's source lists: each video's path, size and modification time.
+
+    The rerun trigger of the batch's manifest (a Snakemake param): a folder's
+    own modification time changes only when an entry directly in it is added
+    or removed, so a video added to or removed from a subfolder, at any
+    depth, would otherwise leave the old manifest in place (a deleted video
+    then stops the batch as a missing input). A CSV list's videos count as
+    well: one deleted or replaced rebuilds the manifest. Planning time grows
+    with the listing (a ``scandir`` walk bounded by ``MAX_ENTRIES`` and a
+    ``stat`` per video); a source that cannot be listed gives a digest of the
+    message, so the manifest job runs and reports it.
+    """
+    source = Path(source)
+    digest = hashlib.sha256()
+    try:
+        if source.is_dir():
+            listing = walk_videos(source)
+            paths = [(name, source / name) for name in listing.found]
+            for message in listing.refused + listing.skipped:
+                digest.update(f"problem\0{message}\n".encode("utf-8", "surrogateescape"))
+        elif source.is_file():
+            records, skipped = _from_csv(source)
+            paths = [(r.video_path, r.path) for r in records]
+            for message in skipped:
+                digest.update(f"problem\0{message}\n".encode("utf-8", "surrogateescape"))
+        else:
+            return "missing"  # the job says so
+    except CorpusError as exc:
+        digest.update("\n".join(exc.problems).encode("utf-8", "surrogateescape"))
+        return "unlisted:" + digest.hexdigest()
+    except OSError as exc:  # too long a path, a folder that cannot be searched: the job says so
+        digest.update(os_reason(exc).encode("utf-8", "surrogateescape"))
+        return "unlisted:" + digest.hexdigest()
+    for name, path in paths:
+        try:
+            stat = os.stat(path)
+            # inode and change time too: a same-size edit whose mtime was put back (as
+            # metadata tools do) must rebuild the manifest (ahrec.corpus.identity.stat_key)
+            state = f"{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ino}\0{stat.st_ctime_ns}"
+        except OSError:
+            state = "missing"
+        digest.update(f"{name}\0{state}\n".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
 
 
 def _from_folder(folder: Path) -> list[VideoRecord]:
-    found, refused = walk_videos(folder)
+    found, refused, skipped = walk_videos(folder)
     if refused:
         raise CorpusError(refused)
+    for message in skipped:
+        LOG.warning("%s", message)
     if not found:
         raise CorpusError(
-            [f"{folder}: no videos found (looked for {', '.join(VIDEO_SUFFIXES)}, recursively)"]
+            [
+                f"{escaped(str(folder))}: no videos found (looked for "
+                f"{', '.join(VIDEO_SUFFIXES)}, recursively)"
+                + (f"; {len(skipped)} skipped, see above" if skipped else "")
+            ]
         )
     return [_record(folder, rel, f"{folder}/{rel}", i) for i, rel in enumerate(found)]
 
 
-def _from_csv(path: Path) -> list[VideoRecord]:
-    rows = csv_rows(path)
+def _from_csv(path: Path) -> tuple[list[VideoRecord], list[str]]:
+    """The records of a CSV list, and the lines skipped (a video path that is not UTF-8).
+
+    A list written byte for byte from file names (``find > list.csv``) holds
+    names that are not UTF-8 where the files have them: such a line is one
+    message and the batch goes on; other bytes that are not UTF-8 (the
+    header, a transcript) are the list's error, naming the line.
+    """
+    rows = csv_rows(path, keep_undecodable=True)
     _, first = next(rows)
     header = list(first)
+    if any(has_undecodable(name) for name in header):
+        raise CorpusError([f"{path}:1: the header is not valid UTF-8; save the list as UTF-8"])
     if "video_path" not in header:
         raise CorpusError(
             [
@@ -152,15 +263,27 @@ def _from_csv(path: Path) -> list[VideoRecord]:
     unknown = [c for c in header if c not in CSV_COLUMNS]
     if unknown:
         raise CorpusError(
-            [f"{path}:1: unknown column(s) {', '.join(unknown)}; allowed: {', '.join(CSV_COLUMNS)}"]
+            [f"{path}:1: unknown column(s) {quote_all(unknown)}; allowed: {', '.join(CSV_COLUMNS)}"]
         )
     records = []
+    skipped: list[str] = []
     for number, row in rows:
         if not any(row.values()):
             continue
         where = f"{path}:{number}"
         if not row.get("video_path"):
             raise CorpusError([f"{where}: video_path is empty"])
+        if has_undecodable(row["video_path"]):
+            skipped.append(bad_name(where, row["video_path"]))
+            continue
+        bad = [column for column, value in row.items() if has_undecodable(value)]
+        if bad:
+            raise CorpusError(
+                [
+                    f"{where}: the {bad[0]} is not valid UTF-8 "
+                    f"('{escaped(row[bad[0]], 200)}'); save the list as UTF-8"
+                ]
+            )
         if len(row.get("transcript", "")) > MAX_TRANSCRIPT_CHARS:
             raise CorpusError([too_long(where, "the transcript", len(row["transcript"]))])
         records.append(
@@ -173,4 +296,4 @@ def _from_csv(path: Path) -> list[VideoRecord]:
                 participant=row.get("participant"),
             )
         )
-    return records
+    return records, skipped

@@ -116,6 +116,8 @@ def shard_media(
     videos = []
     for row in shard_members(manifest, int(shard)).to_dict("records"):
         video: dict[str, Any] = {"video_id": row["video_id"], "path": row["path"]}
+        if "digest" in row:  # the content a media file is keyed by (and checked against)
+            video["digest"] = cell(row["digest"])
         if kind == "audio":
             video["has_audio"] = bool(row["has_audio"])
         else:

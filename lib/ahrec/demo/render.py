@@ -27,6 +27,7 @@ import ffmpeg
 import numpy as np
 
 from ahrec.demo import faces, scene, script, speech
+from ahrec.processes import start_child
 
 LOG = logging.getLogger(__name__)
 
@@ -279,7 +280,8 @@ def encode(renderer: FrameRenderer, n_frames: int, wav_path: Path, output: Path,
     ).global_args("-hide_banner", "-loglevel", "error", "-nostdin")
     args = ffmpeg.compile(stream, overwrite_output=True)
     with tempfile.TemporaryFile() as errors:
-        process = subprocess.Popen(args, stdin=subprocess.PIPE, stderr=errors)
+        # dies with this process, killed or not (ahrec.processes)
+        process = start_child(args, stdin=subprocess.PIPE, stderr=errors)
         assert process.stdin is not None
         try:
             for index in range(n_frames):

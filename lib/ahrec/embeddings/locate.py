@@ -4,34 +4,68 @@ Every encoder takes one config value for its weights. On a GPU workstation it
 is a Hugging Face hub id (or a local copy); offline, it can name weights that
 arrived inside an installed Python package as ``package:<module>/<subdir>``,
 which resolves to a folder on disk without a hub.
+
+Resolving never imports or runs anything: ``<module>`` must be a top-level
+module name, looked up on ``sys.path`` with ``PathFinder.find_spec`` (which
+reads folder listings only). ``importlib.util.find_spec("a.b")`` would import
+``a`` first, running its ``__init__``; a value from an exported ensemble's
+configuration must not be able to do that.
 """
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+import re
+from importlib.machinery import PathFinder
+from pathlib import Path, PurePosixPath
 
 from ahrec.errors import ModelLoadError
 
 PACKAGE_PREFIX = "package:"
+MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+ACCEPTED_FORMS = (
+    "a hub id (org/name), a local folder or file, or package:<module>/<subfolder> "
+    "with <module> a top-level installed package (no dots)"
+)
+
+
+def package_folder(value: str) -> Path:
+    """The folder a ``package:<module>[/<subfolder>]`` value names, found without importing.
+
+    Raises ModelLoadError for anything but a top-level module name followed by
+    a relative subfolder that stays inside the package.
+    """
+    spec = value[len(PACKAGE_PREFIX) :]
+    module, _, subdir = spec.partition("/")
+    if not MODULE_NAME.fullmatch(module):
+        raise ModelLoadError(
+            f"model {value!r}: {module!r} is not a top-level module name; accepted forms: "
+            f"{ACCEPTED_FORMS}"
+        )
+    sub = PurePosixPath(subdir)
+    if subdir and (sub.is_absolute() or ".." in sub.parts or "\\" in subdir):
+        raise ModelLoadError(
+            f"model {value!r}: the subfolder must stay inside the package (no '..', not "
+            f"absolute); accepted forms: {ACCEPTED_FORMS}"
+        )
+    found = PathFinder.find_spec(module)
+    if found is None or not found.submodule_search_locations:
+        raise ModelLoadError(
+            f"model {value!r}: the Python package {module!r} is not installed "
+            f"(pip install {module.replace('_', '-')})"
+        )
+    base = Path(next(iter(found.submodule_search_locations)))
+    path = base / subdir if subdir else base
+    if not path.exists():
+        raise ModelLoadError(f"model {value!r}: {path} does not exist inside the package")
+    if not path.resolve().is_relative_to(base.resolve()):
+        raise ModelLoadError(f"model {value!r}: {path} leads outside the package")
+    return path
 
 
 def resolve_model_location(value: str) -> str:
     """A local path (as a string) when the value names one, else the hub id unchanged."""
     if value.startswith(PACKAGE_PREFIX):
-        spec = value[len(PACKAGE_PREFIX) :]
-        module, _, subdir = spec.partition("/")
-        found = importlib.util.find_spec(module)
-        if found is None or not found.submodule_search_locations:
-            raise ModelLoadError(
-                f"model {value!r}: the Python package {module!r} is not installed "
-                f"(pip install {module.replace('_', '-')})"
-            )
-        base = Path(next(iter(found.submodule_search_locations)))
-        path = base / subdir if subdir else base
-        if not path.exists():
-            raise ModelLoadError(f"model {value!r}: {path} does not exist inside the package")
-        return str(path)
+        return str(package_folder(value))
     expanded = Path(value).expanduser()
     if expanded.exists():
         return str(expanded)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ahrec.kinds import choice, count, number
+from ahrec.kinds import choice, count, number, random_seed
 
 SELECTIONS = ("split", "cv")
 
@@ -35,8 +35,8 @@ class EvaluationSettings:
         low=0,
         high=50,
     )
-    fold_seed: int = count(
-        42, "seed of the assignment of participants to folds (shared by every model)", low=0
+    fold_seed: int = random_seed(
+        42, "seed of the assignment of participants to folds (shared by every model)"
     )
     align_alpha: float | None = number(
         1.0,
@@ -48,10 +48,8 @@ class EvaluationSettings:
         low=100,
         high=100000,
     )
-    bootstrap_seed: int = count(
-        0,
-        "seed of the bootstrap resamples (the same for every system: comparisons are paired)",
-        low=0,
+    bootstrap_seed: int = random_seed(
+        0, "seed of the bootstrap resamples (the same for every system: comparisons are paired)"
     )
     level: float = number(0.95, "coverage of the intervals", low=0.5, high=1.0, high_open=True)
 

@@ -447,10 +447,20 @@ def save_fusion_model(
 
 
 def load_fusion_model(folder: str | Path, device: Any = "cpu") -> Any:
+    """A saved fusion seed; its ``model.json`` is read with the bounded loader and validated
+    with ``FusionParams``' bounds (ConfigError naming the file and key), and a network far
+    larger than its weights file is refused before it is allocated."""
     from safetensors.torch import load_file
 
+    from ahrec.model_records import MODEL_JSON, read_fusion_record
+    from ahrec.unimodal.base import check_weights_fit
+
     folder = Path(folder)
-    spec = json.loads((folder / "model.json").read_text())
-    model = FusionModel(spec["input_dims"], FusionParams(**spec["params"]), spec["prototypes"])
-    model.load_state_dict(load_file(str(folder / "model.safetensors"), device="cpu"))
+    record = read_fusion_record(folder)
+    with torch.device("meta"):
+        shape_only = FusionModel(record.input_dims, record.params, record.prototypes)
+    weights = folder / "model.safetensors"
+    check_weights_fit(shape_only, weights, folder / MODEL_JSON)
+    model = FusionModel(record.input_dims, record.params, record.prototypes)
+    model.load_state_dict(load_file(str(weights), device="cpu"))
     return model.to(device).eval()

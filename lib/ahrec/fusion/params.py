@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ahrec.kinds import (
+    MAX_SEED,
+    check_field,
     choice,
     count,
     fraction,
@@ -21,6 +23,7 @@ from ahrec.kinds import (
     option,
     options_dict,
     parse_options,
+    random_seed,
     unknown_key,
 )
 from ahrec.training.settings import TrainSettings
@@ -30,15 +33,15 @@ from ahrec.training.settings import TrainSettings
 class FusionParams(TrainSettings):
     """Fusion hyperparameters: the paper's selected model (Optuna may replace them)."""
 
-    d: int = count(384, "token width")
-    layers: int = count(1, "Transformer encoder layers")
-    heads: int = count(4, "attention heads (d must be divisible by heads)")
-    ff_mult: int = count(2, "feed-forward width as a multiple of d")
+    d: int = count(384, "token width", high=8192)
+    layers: int = count(1, "Transformer encoder layers", high=64)
+    heads: int = count(4, "attention heads (d must be divisible by heads)", high=256)
+    ff_mult: int = count(2, "feed-forward width as a multiple of d", high=64)
     dropout: float = fraction(0.4, "dropout of the projections and the encoder")
     readout: str = choice(
         "mean", ("mean", "cls"), "masked mean over modality tokens, or a CLS token"
     )
-    k: int = count(8, "prototypes per class")
+    k: int = count(8, "prototypes per class", high=1024)
     tau: float = number(0.2, "prototype similarity temperature", low_open=True)
     lambda_proto: float = number(0.65, "weight of the prototype cross-entropy")
     lambda_div: float = number(
@@ -86,6 +89,18 @@ class FusionRun:
 RUN_KEYS = ("models", "prototypes", "seeds", "label", "params", "from_search")
 
 
+def valid_seeds(seeds: Any) -> bool:
+    """A non-empty list of seeds, each an integer in [0, MAX_SEED] (what every seeded library
+    takes: NumPy's RandomState stops at 2**32 - 1)."""
+    return (
+        isinstance(seeds, list)
+        and bool(seeds)
+        and all(
+            isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= MAX_SEED for s in seeds
+        )
+    )
+
+
 def parse_fusion_run(
     name: str, raw: Any, defaults: Mapping[str, Any], seeds: Sequence[int]
 ) -> tuple[FusionRun | None, list[str]]:
@@ -99,21 +114,21 @@ def parse_fusion_run(
         problems.append(f"{where}.models: expected a non-empty list of unimodal model names")
         models = []
     run_seeds = raw.get("seeds", list(seeds))
-    if (
-        not isinstance(run_seeds, list)
-        or not run_seeds
-        or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in run_seeds)
-    ):
-        problems.append(f"{where}.seeds: expected a non-empty list of integers >= 0")
+    if not valid_seeds(run_seeds):
+        problems.append(
+            f"{where}.seeds: expected a non-empty list of integers from 0 to {MAX_SEED}"
+        )
     elif len(set(run_seeds)) != len(run_seeds):
         problems.append(f"{where}.seeds: a seed is listed twice")
     prototypes = raw.get("prototypes", False)
     if not isinstance(prototypes, bool):
         problems.append(f"{where}.prototypes: expected true or false")
-    params, found = parse_options(
-        f"{where}.params", FusionParams, {**defaults, **(raw.get("params") or {})}
-    )
-    problems.extend(found)
+    own = raw.get("params")
+    if own is not None and not isinstance(own, Mapping):
+        problems.append(f"{where}.params: expected a mapping of hyperparameters, got {own!r:.80}")
+    else:
+        params, found = parse_options(f"{where}.params", FusionParams, {**defaults, **(own or {})})
+        problems.extend(found)
     source = raw.get("from_search")
     if source is not None and not isinstance(source, str):
         problems.append(f"{where}.from_search: expected the name of a search")
@@ -221,6 +236,10 @@ def _decimals(step: float) -> int:
 
 def parse_space(where: str, raw: Mapping[str, Any]) -> tuple[list[Dimension], list[str]]:
     """Search dimensions from DEFAULT_SPACE overlaid with ``raw`` (a dimension set to null is fixed)."""
+    if not isinstance(raw, Mapping):
+        return [], [
+            f"{where}: expected a mapping of hyperparameters to choices or ranges, got {raw!r:.80}"
+        ]
     fields = {f.name for f in dataclasses.fields(FusionParams)}
     merged = {**DEFAULT_SPACE, **dict(raw)}
     dimensions, problems = [], []
@@ -231,8 +250,11 @@ def parse_space(where: str, raw: Mapping[str, Any]) -> tuple[list[Dimension], li
         elif value is None:
             continue
         elif isinstance(value, list):
+            wrong = [check_field(place, FusionParams, name, v) for v in value]
             if not value:
                 problems.append(f"{place}: a categorical dimension needs at least one choice")
+            elif any(wrong):
+                problems.append(next(w for w in wrong if w))
             else:
                 dimensions.append(
                     Dimension(name, choices=tuple(value), prototypes_only=name in PROTOTYPE_PARAMS)
@@ -253,6 +275,16 @@ def parse_space(where: str, raw: Mapping[str, Any]) -> tuple[list[Dimension], li
                 problems.append(
                     f"{place}: a range needs numbers low and high (and optionally step, log)"
                 )
+            elif wrong := next(
+                (
+                    w
+                    for end in ("low", "high", "step")
+                    if value.get(end) is not None
+                    and (w := check_field(f"{place}.{end}", FusionParams, name, value[end]))
+                ),
+                None,
+            ):
+                problems.append(wrong)
             elif low > high:
                 problems.append(f"{place}: low ({low}) is above high ({high})")
             elif value.get("log") and low <= 0:
@@ -317,8 +349,10 @@ class SearchSpec:
 class SearchOptions:
     run: str = option(dataclasses.MISSING, "the fusion run whose hyperparameters are searched")
     n_trials: int = count(20, "trials (a killed search resumes where it stopped)")
-    seeds: tuple[int, ...] | None = option(None, "seeds per trial (default: fusion.seeds)", low=0)
-    sampler_seed: int = count(0, "seed of the TPE sampler", low=0)
+    seeds: tuple[int, ...] | None = option(
+        None, "seeds per trial (default: fusion.seeds)", low=0, high=MAX_SEED
+    )
+    sampler_seed: int = random_seed(0, "seed of the TPE sampler")
     multivariate: bool = option(
         True,
         "multivariate TPE (the authors'): one joint density over the dimensions, so "

@@ -15,6 +15,16 @@ Workers are spawned (not forked: a process that has run torch, pandas and
 Optuna holds thread pools and locks that a fork copies half-way), and while
 they start the job's main script is hidden from them: Snakemake runs a rule's
 script as ``__main__``, and a spawned worker would otherwise run it again.
+
+The job's ``threads`` cap everything: at most that many workers
+(``pool_size``), each with one thread in torch and in the BLAS/OpenMP pools
+(set before the worker imports them), so a trial never asks the machine for
+more than the scheduler gave it.
+
+Stopping: a worker ignores SIGINT (Ctrl-C reaches the whole process group), and
+the job, on any exception (KeyboardInterrupt included), terminates its workers
+at once rather than waiting for their fits to finish (``FitPool.__exit__``); a
+worker whose job was killed outright ends itself within a second.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ import dataclasses
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -49,12 +60,39 @@ def _exit_with(parent: int) -> None:
 def _start_worker(
     job: int, parts: list[tuple[Any, Any]], input_dims: dict[str, int], prototypes: bool
 ) -> None:
+    # Ctrl-C goes to the whole process group: the job decides, and stops every worker.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # The job's pid comes from the job: a worker that starts after its job died sees init.
     threading.Thread(target=_exit_with, args=(job,), daemon=True).start()
     import torch
 
     torch.set_num_threads(1)
+    with contextlib.suppress(RuntimeError):  # "cannot set ... after parallel work has started"
+        torch.set_num_interop_threads(1)
     _INPUTS.update(parts=parts, input_dims=input_dims, prototypes=prototypes)
+
+
+# Read by the BLAS and OpenMP runtimes when they load: a spawned worker inherits them.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def worker_threads() -> dict[str, Any]:
+    """This process's thread settings (what a worker runs with; read by the tests)."""
+    import torch
+
+    return {
+        "torch": torch.get_num_threads(),
+        "interop": torch.get_num_interop_threads(),
+        **{name: os.environ.get(name) for name in THREAD_VARIABLES},
+    }
+
+
+def pool_size(threads: int, fits: int, device: Any = None) -> int:
+    """Worker processes for ``fits`` fits per trial within the job's ``threads``: one per
+    fit, at most one per thread, one on a GPU (which runs one fit at a time well)."""
+    if getattr(device, "type", "cpu") != "cpu":
+        return 1
+    return max(1, min(int(threads), int(fits)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,15 +134,40 @@ def _fit_in_worker(params: Any, seed: int, part: int) -> Fit:
 
 
 @contextlib.contextmanager
-def _main_script_hidden() -> Iterator[None]:
-    """Spawned workers import ``__main__`` from its file unless it has none: hide it meanwhile."""
+def _spawning() -> Iterator[None]:
+    """While workers may be spawned (a submit starts one when none is idle): the job's main
+    script hidden (spawned workers import ``__main__`` from its file unless it has none),
+    and one BLAS/OpenMP thread in the environment they inherit."""
     main = sys.modules.get("__main__")
     saved = main.__dict__.pop("__file__", None) if main is not None else None
+    environment = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    os.environ.update(dict.fromkeys(THREAD_VARIABLES, "1"))
     try:
         yield
     finally:
+        for name, value in environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         if saved is not None and main is not None:
             main.__file__ = saved
+
+
+def _stop_now(executor: ProcessPoolExecutor, grace_s: float = 3.0) -> None:
+    """End the workers without waiting for their fits: SIGTERM, then SIGKILL after ``grace_s``."""
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError):
+            process.terminate()
+    deadline = time.monotonic() + grace_s
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError, AssertionError):
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join(1.0)
 
 
 class FitPool:
@@ -129,7 +192,7 @@ class FitPool:
         self.prototypes = prototypes
         self.device = device
         # A GPU runs one fit at a time well; worker processes are for the CPU.
-        self.workers = max(1, int(workers)) if getattr(device, "type", "cpu") == "cpu" else 1
+        self.workers = pool_size(workers, workers, device)
         self._executor: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> FitPool:
@@ -143,10 +206,24 @@ class FitPool:
             )
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        if kind is None:
+            executor.shutdown(wait=True, cancel_futures=True)
+        else:  # interrupted or failed: nobody wants the running fits any more
+            LOG.info("stopping the %d worker processes (%s)", self.workers, kind.__name__)
+            _stop_now(executor)
+
+    def worker_threads(self) -> list[dict[str, Any]]:
+        """The thread settings of the workers (``worker_threads`` run on them: one answer
+        per worker, though one worker may answer twice); this process's when none."""
+        if self._executor is None:
+            return [worker_threads()]
+        with _spawning():
+            futures = [self._executor.submit(worker_threads) for _ in range(self.workers)]
+        return [future.result() for future in futures]
 
     def fits(self, params: Any, seeds: Sequence[int]) -> list[Fit]:
         jobs = [(seed, part) for seed in seeds for part in range(len(self.parts))]
@@ -156,7 +233,7 @@ class FitPool:
                 for s, p in jobs
             ]
         try:
-            with _main_script_hidden():
+            with _spawning():
                 futures = [self._executor.submit(_fit_in_worker, params, s, p) for s, p in jobs]
             return [future.result() for future in futures]
         except BrokenProcessPool as error:

@@ -26,7 +26,7 @@ import yaml
 from ahrec.evaluation.settings import EvaluationSettings
 from ahrec.fusion.data import FusionData, fusion_data
 from ahrec.fusion.params import Dimension, FusionParams
-from ahrec.fusion.pool import Fit, FitPool
+from ahrec.fusion.pool import Fit, FitPool, pool_size
 from ahrec.io import write_csv
 from ahrec.training.labels import participant_folds, read_labels
 
@@ -101,8 +101,10 @@ def run_search(
     The objective is the mean MF1 over the seeds on the validation split
     (split selection), or over the seeds and the held-out folds of
     participant-grouped CV over train + val (cv selection). A trial's fits
-    run on up to ``workers`` processes on the CPU (the job's ``threads``);
-    the trials and their scores do not depend on how many.
+    run on up to ``workers`` processes on the CPU (the job's ``threads``: never
+    more processes than threads, one torch thread each); the trials and their
+    scores do not depend on how many. Interrupted (Ctrl-C, SIGINT), the job
+    stops its workers at once; the study keeps the trials completed so far.
     """
     import optuna
 
@@ -140,12 +142,13 @@ def run_search(
     ]
     searched = [d for d in dimensions if prototypes or not d.prototypes_only]
 
+    # At most one worker per fit and per thread of the job (one torch thread each).
     pool = FitPool(
         parts,
         data.input_dims,
         prototypes,
         torch_device,
-        workers=min(workers, len(seeds) * len(parts)),
+        workers=pool_size(workers, len(seeds) * len(parts), torch_device),
     )
 
     fits_of: dict[int, list[Fit]] = {}  # trial number -> its fits (this job's trials)

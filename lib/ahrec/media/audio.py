@@ -10,6 +10,11 @@ ffmpeg writes the wav file itself and Python only reads its header (and, to
 cut a long recording, copies it in fixed-size blocks): the memory an
 extraction needs does not grow with the duration of the video. An hour of
 audio held as float64 arrays, as a decode into Python would, is 1.6 GB.
+
+A killed job leaves nothing running or lying around for good: ffmpeg dies
+with the job's process (``ahrec.processes.run_child``, through ``run_tool``),
+and its temporary wav is named for the wav it becomes, so the next job
+writing that wav deletes it (``ahrec.processes.remove_leftovers``).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ahrec.media.probe import failure, input_args, media_url, run_tool
+from ahrec.processes import temporary_beside
 
 LOG = logging.getLogger(__name__)
 
@@ -57,10 +63,9 @@ def write_wav(path: str | Path, samples: np.ndarray, sample_rate: int) -> None:
     """Write mono int16 PCM atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".wav")
-    os.close(handle)
+    temporary = temporary_beside(path, ".wav")
     try:
-        with wave.open(temporary, "wb") as out:
+        with wave.open(str(temporary), "wb") as out:
             out.setnchannels(1)
             out.setsampwidth(2)
             out.setframerate(sample_rate)
@@ -70,7 +75,7 @@ def write_wav(path: str | Path, samples: np.ndarray, sample_rate: int) -> None:
                 out.writeframes((block * 32767.0).round().astype("<i2").tobytes())
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
 
 
@@ -183,9 +188,9 @@ def extract_audio_track(
         write_wav(wav, np.zeros(0, dtype=np.float32), sample_rate)
         return AudioExtraction("no audio track")
     wav.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary_name = tempfile.mkstemp(dir=wav.parent, prefix=".tmp-", suffix=".wav")
-    os.close(handle)
-    temporary = Path(temporary_name)
+    # Named for ``wav``: removed here in any case, and by the next job writing ``wav``
+    # when this one is killed outright (``ahrec.processes.remove_leftovers``).
+    temporary = temporary_beside(wav, ".wav")
     cut: Path | None = None
     try:
         limit = ["-t", f"{max_seconds + _CUT_MARGIN_S:.6f}"] if max_seconds is not None else []
@@ -225,9 +230,7 @@ def extract_audio_track(
         if max_seconds is not None and n_frames > round(max_seconds * sample_rate):
             n_frames = round(max_seconds * sample_rate)
             cut_at = float(max_seconds)
-            handle, cut_name = tempfile.mkstemp(dir=wav.parent, prefix=".tmp-", suffix=".wav")
-            os.close(handle)
-            cut = Path(cut_name)
+            cut = temporary_beside(wav, ".wav")
             _copy_head(temporary, cut, n_frames, sample_rate)
             os.replace(cut, wav)
             LOG.warning("%s: audio cut at %g s (max_seconds)", video, cut_at)

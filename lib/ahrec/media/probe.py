@@ -105,10 +105,14 @@ def run_tool(
 
     A hostile file can make FFmpeg print errors without end: on disk they cannot
     fill memory, and only the last 8 KiB (where the reason is) is read back.
-    Raises FileNotFoundError (tool missing) and subprocess.TimeoutExpired.
+    The tool dies with the job's process, even when that is killed outright
+    (``ahrec.processes.run_child``). Raises FileNotFoundError (tool missing) and
+    subprocess.TimeoutExpired.
     """
+    from ahrec.processes import run_child
+
     with tempfile.TemporaryFile() as errors:
-        done = subprocess.run(
+        done = run_child(
             command,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE if capture_stdout else None,

@@ -5,11 +5,19 @@ each, before any decoding: three such jobs per video made a 100,000-video
 corpus take a quarter of an hour to plan. One job per shard extracts the
 videos of its shard into the same per-video files as before, but skips every
 video whose file is there with a matching key. The key holds all the file
-depends on: the video's path, size and modification time, the job's settings,
-the video's manifest values and the fingerprint of the media code. So adding
-a video reruns its shard's job, which extracts that one video; an edited
-setting (a changed key) re-extracts the shard; a job killed half-way resumes
-where it stopped.
+depends on: the video's content (the SHA-256 ``digest`` the manifest records;
+a file is what it contains, whatever its path, size and mtime), its manifest
+values, the job's settings (``media.extract_again`` among them, the way to
+force re-extraction) and the fingerprint of the media code and of the tool
+builds that decode it. So adding a video reruns its shard's job, which
+extracts that one video; a replaced recording (a new digest) is extracted
+again; an edited setting (a changed key) re-extracts the shard; a job killed
+half-way resumes where it stopped.
+
+Before extracting a video, the job hashes the file on disk and compares the
+digest with the manifest's: a file changed after the manifest was built would
+be extracted with the probe of another file (its frame count, its audio
+track), so the job fails naming it, and the next run probes it again.
 
 The job's declared output is the shard's index (which file holds each
 video); downstream jobs read the per-video files through it.
@@ -17,6 +25,7 @@ video); downstream jobs read the per-video files through it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -27,6 +36,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ahrec.corpus.identity import content_digest
+from ahrec.errors import CorpusError
+from ahrec.processes import remove_leftovers, temporary_beside
 
 LOG = logging.getLogger(__name__)
 
@@ -48,25 +61,56 @@ class VideoMedia:
         return cls(str(params["video_id"]), str(params["path"]), values)
 
 
-def code_fingerprint(modules: Iterable[Any]) -> str:
-    """A hash of the source of the modules that write the media: a code change is a new key."""
+def code_fingerprint(modules: Iterable[Any], builds: Iterable[str] = ()) -> str:
+    """A hash of the source of the modules that write the media and of the builds of the
+    tools that decode it (``tool_builds``): a change to either is a new key."""
     digest = hashlib.sha256()
     for module in modules:
         digest.update(Path(module.__file__).read_bytes())
+    for build in builds:
+        digest.update(b"\0" + build.encode("utf-8"))
     return digest.hexdigest()[:16]
 
 
-def media_key(video: VideoMedia, settings: Mapping[str, Any], code: str) -> str:
-    """What a video's media file depends on, hashed. A missing video gets a key too (its stat
-    fails later, in the extraction, which reports it)."""
+@functools.lru_cache(maxsize=1)
+def ffmpeg_build() -> str:
+    """The first line of ``ffmpeg -version`` (the audio extraction's decoder and resampler)."""
+    import subprocess
+
     try:
-        stat = os.stat(video.path)
-        identity: list[int] = [stat.st_size, stat.st_mtime_ns]
-    except OSError:
-        identity = []
+        done = subprocess.run(
+            ["ffmpeg", "-version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "ffmpeg: unknown"
+    return done.stdout.splitlines()[0].strip() if done.stdout else "ffmpeg: unknown"
+
+
+@functools.lru_cache(maxsize=1)
+def opencv_build() -> str:
+    """OpenCV's version and a hash of its build information (its bundled FFmpeg, its JPEG
+    codec, its resizing code): the frames' decoder, resizer and encoder."""
+    import cv2
+
+    information = hashlib.sha256(cv2.getBuildInformation().encode("utf-8")).hexdigest()[:16]
+    return f"opencv {cv2.__version__} {information}"
+
+
+def media_key(video: VideoMedia, settings: Mapping[str, Any], code: str) -> str:
+    """What a video's media file depends on, hashed: its content digest (from the manifest),
+    its manifest values, the settings and the code. A video without a digest (one the
+    manifest could not read) is keyed by its path and stat instead."""
+    identity: list[Any]
+    if video.values.get("digest"):
+        identity = ["sha256", video.values["digest"]]
+    else:
+        try:
+            stat = os.stat(video.path)
+            identity = ["stat", video.path, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
+        except OSError:
+            identity = ["missing", video.path]
     payload = {
         "version": INDEX_VERSION,
-        "path": video.path,
         "identity": identity,
         "values": dict(video.values),
         "settings": dict(settings),
@@ -86,7 +130,7 @@ def _is_current(out: Path, key: str) -> bool:
 
 def _write_key(out: Path, key: str) -> None:
     key_file = out.with_name(out.name + KEY_SUFFIX)
-    temporary = key_file.with_name(f".{key_file.name}.{os.getpid()}.tmp")
+    temporary = temporary_beside(key_file)
     temporary.write_text(key + "\n", encoding="utf-8")
     os.replace(temporary, key_file)
 
@@ -123,6 +167,7 @@ def extract_shard(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = ShardSummary()
+    changed: list[str] = []
     todo: list[tuple[VideoMedia, Path, str]] = []
     entries = []
     for video in sorted(videos, key=lambda v: v.video_id):
@@ -133,6 +178,12 @@ def extract_shard(
             summary.reused.append(video.video_id)
         else:
             todo.append((video, out, key))
+    # What a killed job of this shard left: temporaries of its videos' files and keys.
+    remove_leftovers(
+        path
+        for entry in entries
+        for path in (Path(entry["file"]), Path(entry["file"] + KEY_SUFFIX))
+    )
     LOG.info(
         "%d videos: %d to extract, %d unchanged (their files are kept)",
         len(entries),
@@ -141,9 +192,12 @@ def extract_shard(
     )
     started = time.monotonic()
 
-    def run(task: tuple[VideoMedia, Path, str]) -> str:
+    def run(task: tuple[VideoMedia, Path, str]) -> str | None:
         video, out, key = task
         out.with_name(out.name + KEY_SUFFIX).unlink(missing_ok=True)
+        if not is_unchanged(video):
+            changed.append(video.path)
+            return None
         extract(video, out)
         _write_key(out, key)
         return video.video_id
@@ -151,13 +205,38 @@ def extract_shard(
     every = max(1, len(todo) // 20)
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         for done, video_id in enumerate(pool.map(run, todo), start=1):
-            summary.computed.append(video_id)
+            if video_id is not None:
+                summary.computed.append(video_id)
             if done % every == 0 or done == len(todo):
                 LOG.info(
                     "extracted %d/%d videos (%.0f s)", done, len(todo), time.monotonic() - started
                 )
+    if changed:  # the others are extracted and keyed: the rerun resumes from them
+        raise CorpusError(
+            [
+                f"{path} changed since the manifest was built; run again so that it is probed again"
+                for path in sorted(changed)
+            ]
+        )
     write_index(index, entries, summary)
     return summary
+
+
+def is_unchanged(video: VideoMedia) -> bool:
+    """Whether the file on disk still holds the bytes the manifest probed (its ``digest``).
+
+    Only videos about to be extracted are hashed: a sequential read, a small
+    fraction of decoding them. A video the manifest has no digest for (it
+    could not read it) is not checked: its extraction writes the manifest's
+    reason, without reading the file.
+    """
+    expected = video.values.get("digest")
+    if not expected:
+        return True
+    try:
+        return content_digest(video.path) == expected
+    except OSError:
+        return False
 
 
 def write_index(

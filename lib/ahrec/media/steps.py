@@ -106,10 +106,24 @@ def extract_audio_file(
     return reason
 
 
-def _media_code() -> str:
-    from ahrec.media import audio, frames, framestore, shard
+def _frames_code() -> str:
+    """Everything that decides a frames file besides its video and settings: the modules
+    that probe, decode, sample, resize, store and key it, and the OpenCV build (its FFmpeg,
+    its resizer and JPEG codec)."""
+    from ahrec.media import frames, framestore, probe, sampling, shard
 
-    return shard.code_fingerprint([audio, frames, framestore, sys.modules[__name__]])
+    modules = [frames, framestore, probe, sampling, shard, sys.modules[__name__]]
+    return shard.code_fingerprint(modules, [shard.opencv_build()])
+
+
+def _audio_code() -> str:
+    """Everything that decides an audio file besides its video and settings: the modules
+    that probe, decode and key it, and the FFmpeg build that decodes and resamples it."""
+    from ahrec.media import audio, probe, shard
+
+    return shard.code_fingerprint(
+        [audio, probe, shard, sys.modules[__name__]], [shard.ffmpeg_build()]
+    )
 
 
 def extract_frames_shard(
@@ -122,11 +136,14 @@ def extract_frames_shard(
     max_side: int | None = None,
     max_seconds: float | None = None,
     threads: int = 1,
+    extract_again: str | int | None = None,
 ) -> ShardSummary:
     """One modality's frames of every video of a shard whose file is missing or stale.
 
     ``videos`` are the manifest's values of each video (``video_id``, ``path``,
-    ``n_frames_hint``, ``problem``, ``fps``): they are part of each file's key.
+    ``digest``, ``n_frames_hint``, ``problem``, ``fps``): they are part of each
+    file's key. ``extract_again`` (``media.extract_again``) enters the key too:
+    a new value re-extracts every video.
     """
     settings = {
         "n_frames": n_frames,
@@ -134,6 +151,7 @@ def extract_frames_shard(
         "short_side": short_side,
         "max_side": max_side,
         "max_seconds": max_seconds,
+        "extract_again": extract_again,
     }
 
     def extract(video: VideoMedia, out: Path) -> None:
@@ -158,7 +176,7 @@ def extract_frames_shard(
         ".npz",
         extract,
         settings,
-        _media_code(),
+        _frames_code(),
         index,
         threads,
     )
@@ -171,10 +189,12 @@ def extract_audio_shard(
     sample_rate: int,
     max_seconds: float | None = None,
     threads: int = 1,
+    extract_again: str | int | None = None,
 ) -> ShardSummary:
     """The 16 kHz mono audio of every video of a shard whose wav is missing or stale.
 
-    ``videos`` carry ``video_id``, ``path`` and ``has_audio`` from the manifest.
+    ``videos`` carry ``video_id``, ``path``, ``digest`` and ``has_audio`` from
+    the manifest; ``extract_again`` as for ``extract_frames_shard``.
     """
 
     def extract(video: VideoMedia, out: Path) -> None:
@@ -186,14 +206,18 @@ def extract_audio_shard(
             max_seconds=max_seconds,
         )
 
-    settings = {"sample_rate": sample_rate, "max_seconds": max_seconds}
+    settings = {
+        "sample_rate": sample_rate,
+        "max_seconds": max_seconds,
+        "extract_again": extract_again,
+    }
     return extract_shard(
         [VideoMedia.from_params(v) for v in videos],
         out_dir,
         ".wav",
         extract,
         settings,
-        _media_code(),
+        _audio_code(),
         index,
         threads,
     )

@@ -5,7 +5,10 @@ A batch is predicted with a fusion run of this workflow (exported first to
 go through the media, transcript and embedding rules with the settings the
 ensemble was trained with: an export's own ``config.yaml`` for the inputs,
 whatever the local configuration says. An export is read only when one of its
-batch's targets is asked for, so a broken export cannot break other targets.
+batch's targets is asked for, and a broken one cannot break other targets: its
+batch plans no media, transcript or model job, and its ``predict`` job fails
+with the export's problems (``problem``), while every other batch and the
+corpus's own targets plan and run as usual.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class PredictBatches:
         self._exported: dict[str, ExportedEnsemble | None] = {}
         self._settings: dict[str, Settings] = {}
         self._models: dict[str, tuple[ExportedModel, ...]] = {}
+        self._problems: dict[str, str | None] = {}
 
     @property
     def names(self) -> list[str]:
@@ -78,10 +82,28 @@ class PredictBatches:
             raise ConfigError(f"{Path(exported.folder) / 'config.yaml'}: {exc}") from None
 
     def models(self, name: str) -> tuple[ExportedModel, ...]:
-        """The ensemble's unimodal models (name, modality, kind, input, embedding), in fusion order."""
-        if name not in self._models:
-            self._models[name] = self._checked_models(name)
+        """The ensemble's unimodal models (name, modality, kind, input, embedding), in fusion order.
+
+        None for a batch whose ensemble cannot be used (see ``problem``): it
+        plans no job but its ``predict`` job, which fails with the problem.
+        """
+        if self.problem(name):
+            return ()
         return self._models[name]
+
+    def problem(self, name: str) -> str | None:
+        """Why the batch's ensemble cannot be used (the export's errors), or None."""
+        if name not in self._problems:
+            try:
+                self._models[name] = self._checked_models(name)
+                self._problems[name] = None
+            except ConfigError as exc:
+                self._problems[name] = f"predict.{name}: {exc}"
+        return self._problems[name]
+
+    def unless_broken(self, name: str, *paths: str) -> list[str]:
+        """``paths`` (a job's inputs), or none when the batch's ensemble cannot be used."""
+        return [] if self.problem(name) else list(paths)
 
     def _checked_models(self, name: str) -> tuple[ExportedModel, ...]:
         exported = self.exported(name)

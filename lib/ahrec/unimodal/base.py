@@ -27,13 +27,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ahrec.device import autocast, to_device
+from ahrec.model_records import MODEL_JSON, read_unimodal_record
 from ahrec.training.loop import median_epochs
 from ahrec.training.seeding import seed_everything
 from ahrec.unimodal.kinds import UNIMODAL_KINDS
 
 Item = dict[str, Any]
 
-MODEL_JSON = "model.json"
 WEIGHTS_FILE = "weights.safetensors"
 FORMAT_VERSION = 1
 
@@ -95,13 +95,12 @@ def spec_to_dict(spec: Any) -> dict[str, Any]:
 
 
 def spec_from_dict(kind: str, data: dict[str, Any]) -> Any:
-    """The spec dataclass back from JSON (lists become the tuples the specs use)."""
-    cls = UNIMODAL_KINDS[kind].options
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise ValueError(f"saved {kind} spec has unknown options: {', '.join(unknown)}")
-    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+    """The spec dataclass back from JSON, through the kind's options class and its bounds."""
+    from ahrec.kinds import parse_options, require
+
+    spec, problems = parse_options("spec", UNIMODAL_KINDS[kind].options, data)
+    require(problems, f"saved {kind} spec")
+    return spec
 
 
 def write_model_json(folder: Path, kind: str, spec: Any, info: dict[str, Any]) -> None:
@@ -112,24 +111,61 @@ def write_model_json(folder: Path, kind: str, spec: Any, info: dict[str, Any]) -
 
 
 def read_model_json(folder: str | Path) -> dict[str, Any]:
-    path = Path(folder) / MODEL_JSON
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no saved unimodal model here (model.json is missing)")
-    record = json.loads(path.read_text(encoding="utf-8"))
-    if record.get("format") != FORMAT_VERSION:
-        raise ValueError(f"{path}: unsupported model format {record.get('format')!r}")
-    return record
+    """The ``model.json`` of a saved model, read with the bounded loader and validated.
+
+    A model folder may come from another machine (an exported ensemble): the
+    spec goes through the kind's options class with the configuration's
+    bounds, and ``info`` is checked (ConfigError naming the file and key).
+    """
+    record = read_unimodal_record(folder)
+    return {
+        "format": FORMAT_VERSION,
+        "kind": record.kind,
+        "spec": record.spec,
+        "info": record.info,
+    }
 
 
 def read_saved(folder: Path, kind: str) -> tuple[Any, dict[str, Any]]:
     """(spec, info) of a saved model, checking that it is of ``kind``."""
-    record = read_model_json(folder)
-    if record["kind"] != kind:
-        raise ValueError(f"{folder}: holds a {record['kind']!r} model, not {kind!r}")
-    return spec_from_dict(kind, record["spec"]), record["info"]
+    record = read_unimodal_record(folder)
+    if record.kind != kind:
+        raise ValueError(f"{folder}: holds a {record.kind!r} model, not {kind!r}")
+    return record.spec, record.info
 
 
 # --- helpers -----------------------------------------------------------------
+
+
+def stored_values(weights: Path) -> int:
+    """How many numbers a safetensors file holds (read from its header only)."""
+    from safetensors import safe_open
+
+    total = 0
+    with safe_open(str(weights), framework="pt") as handle:
+        for key in handle.keys():  # noqa: SIM118 (safe_open has no __iter__)
+            total += math.prod(handle.get_slice(key).get_shape())
+    return total
+
+
+def check_weights_fit(network: nn.Module, weights: Path, record: Path) -> None:
+    """Refuse a ``model.json`` whose network is far larger than its weights file.
+
+    The network is built on the meta device (no memory) from the record; a
+    record that asks for billions of parameters beside a small weights file
+    is refused before the real network is allocated. Tied parameters are
+    counted once, and a margin leaves room for buffers not stored.
+    """
+    from ahrec.errors import ConfigError
+
+    tensors = {id(t): t for t in [*network.parameters(), *network.buffers()]}
+    needed = sum(t.numel() for t in tensors.values())
+    held = stored_values(weights)
+    if needed > 2 * held + 1_000_000:
+        raise ConfigError(
+            f"{record}: describes a network of {needed:,} values, but {weights.name} holds "
+            f"{held:,}; the saved model is inconsistent (save or export it again)"
+        )
 
 
 def labelled(items: Sequence[Item]) -> list[Item]:
@@ -330,6 +366,9 @@ class TorchUnimodal:
         folder = Path(folder)
         device = torch.device(device)
         spec, info = read_saved(folder, cls.kind)
+        with torch.device("meta"):  # the network's size, before any memory is taken
+            shape_only = cls._restore(spec, info, folder, torch.device("meta"))
+        check_weights_fit(shape_only.model, folder / WEIGHTS_FILE, folder / MODEL_JSON)
         instance = cls._restore(spec, info, folder, device)
         load_model(instance.model, str(folder / WEIGHTS_FILE), strict=True, device=str(device))
         instance.model.to(device).eval()

@@ -15,7 +15,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ahrec.kinds import Kind, KindTable, choice, count, fraction, number, option, options_dict
+from ahrec.kinds import (
+    Kind,
+    KindTable,
+    choice,
+    count,
+    fraction,
+    number,
+    option,
+    options_dict,
+    random_seed,
+)
 from ahrec.training.settings import TrainSettings
 
 MODALITIES = ("scene", "face", "audio", "text")
@@ -28,7 +38,7 @@ class MlpSpec(TrainSettings):
 
     embedding: str = option("hog", "the encoder (under embeddings.<modality>) whose table it reads")
     hidden: tuple[int, ...] = option(
-        (16, 256), "hidden layer widths; the last is the embedding", low=1
+        (16, 256), "hidden layer widths; the last is the embedding", low=1, high=65536
     )
     dropout: float = fraction(0.3, "dropout after each hidden block")
     standardise: bool = option(
@@ -40,7 +50,7 @@ class MlpSpec(TrainSettings):
     )
     weight_decay: float = 1e-3
     patience: int = 20
-    seed: int = count(42, "seed of initial weights, batches and dropout", low=0)
+    seed: int = random_seed(42, "seed of initial weights, batches and dropout")
 
 
 @dataclass(frozen=True)
@@ -51,7 +61,7 @@ class LinearSpec(TrainSettings):
     lr: float = 1e-2
     weight_decay: float = 1e-3
     patience: int = 20
-    seed: int = count(42, "seed of initial weights and batches", low=0)
+    seed: int = random_seed(42, "seed of initial weights and batches")
 
 
 @dataclass(frozen=True)
@@ -60,13 +70,13 @@ class TemporalSpec(TrainSettings):
 
     embedding: str = option("egemaps", "the sequence encoder whose table it reads")
     encoder: str = choice("mamba", ("mamba", "transformer"), "sequence encoder")
-    d_model: int = count(256, "model width (the embedding is d_model / 2)", low=2)
-    layers: int = count(4, "encoder blocks")
-    d_state: int = count(8, "Mamba state size")
-    d_conv: int = count(4, "Mamba convolution width")
-    expand: int = count(2, "Mamba expansion factor")
-    heads: int = count(4, "attention heads (transformer encoder only)")
-    ff_dim: int = count(512, "feed-forward width (transformer encoder only)")
+    d_model: int = count(256, "model width (the embedding is d_model / 2)", low=2, high=16384)
+    layers: int = count(4, "encoder blocks", high=64)
+    d_state: int = count(8, "Mamba state size", high=1024)
+    d_conv: int = count(4, "Mamba convolution width", high=256)
+    expand: int = count(2, "Mamba expansion factor", high=16)
+    heads: int = count(4, "attention heads (transformer encoder only)", high=256)
+    ff_dim: int = count(512, "feed-forward width (transformer encoder only)", high=65536)
     dropout: float = fraction(0.1, "dropout")
     residual_dropout: float = fraction(
         0.1,
@@ -84,7 +94,7 @@ class TemporalSpec(TrainSettings):
     batch_size: int = 8
     epochs: int = 30
     patience: int = 3
-    seed: int = count(42, "seed of initial weights, batches and dropout", low=0)
+    seed: int = random_seed(42, "seed of initial weights, batches and dropout")
 
 
 @dataclass(frozen=True)
@@ -96,7 +106,7 @@ class TextFinetuneSpec(TrainSettings):
         "hub id, local folder, or package:<module>/<subfolder>",
     )
     pooling: str = choice("cls", ("mean", "cls"), "sentence vector: first token or mean")
-    hidden: int = count(128, "width of the hidden layer (the embedding)")
+    hidden: int = count(128, "width of the hidden layer (the embedding)", high=65536)
     dropout: float = fraction(0.2, "dropout before the output layer")
     max_length: int = count(256, "tokens per transcript")
     freeze_embeddings: bool = option(True, "keep the word embeddings frozen")
@@ -116,7 +126,7 @@ class TextFinetuneSpec(TrainSettings):
     )
     batch_size: int = 16
     epochs: int = 10
-    seed: int = count(42, "seed of the head's weights, batches and dropout", low=0)
+    seed: int = random_seed(42, "seed of the head's weights, batches and dropout")
 
 
 # What a TF-IDF model hands the fusion (its embedding table), declared once for both kinds.
@@ -143,7 +153,7 @@ class TfidfLogregSpec:
     min_df: int = count(1, "minimum document frequency of a term")
     sublinear_tf: bool = option(True, "1 + log(tf) instead of tf")
     fusion_input: str = FUSION_INPUT
-    seed: int = count(42, "solver seed", low=0)
+    seed: int = random_seed(42, "solver seed")
 
 
 @dataclass(frozen=True)
@@ -161,7 +171,7 @@ class TfidfCatboostSpec:
     min_df: int = count(1, "minimum document frequency of a term")
     sublinear_tf: bool = option(True, "1 + log(tf) instead of tf")
     fusion_input: str = FUSION_INPUT
-    seed: int = count(42, "CatBoost's random seed", low=0)
+    seed: int = random_seed(42, "CatBoost's random seed")
 
 
 @dataclass(frozen=True)
@@ -183,7 +193,7 @@ class VideoMAEFinetuneSpec(TrainSettings):
     epochs: int = 30
     patience: int = 5
     grad_clip: float | None = 1.0
-    seed: int = count(42, "seed of the head, augmentation, batches and dropout", low=0)
+    seed: int = random_seed(42, "seed of the head, augmentation, batches and dropout")
 
 
 @dataclass(frozen=True)
