@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import cv2
@@ -142,3 +143,40 @@ def make_lavfi_video(
     command += codec or ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac"]
     subprocess.run([*command, str(path)], check=True)
     return path
+
+
+def _keeping_mtime(path: Path, offset: int, data: bytes) -> None:
+    """Write ``data`` at ``offset`` of ``path`` (same inode, same size) and put its modification
+    time back, as metadata tools do: only the content and the change time differ."""
+    before = path.stat()
+    assert offset + len(data) <= before.st_size
+    time.sleep(0.02)  # past the kernel's timestamp granularity
+    with open(path, "r+b") as handle:
+        handle.seek(offset)
+        handle.write(data)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (
+        before.st_ino,
+        before.st_size,
+        before.st_mtime_ns,
+    )
+
+
+def edit_in_place(path: str | Path, offset: int = 10) -> None:
+    """Flip one byte of ``path``, its size, inode and modification time kept."""
+    path = Path(path)
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        byte = handle.read(1)
+    _keeping_mtime(path, offset, bytes([byte[0] ^ 0xFF]))
+
+
+def replace_in_place(target: str | Path, source: str | Path) -> None:
+    """Overwrite ``target`` with ``source``'s bytes padded with zeros to its size, its inode
+    and modification time kept."""
+    target = Path(target)
+    content = Path(source).read_bytes()
+    size = target.stat().st_size
+    assert len(content) <= size
+    _keeping_mtime(target, 0, content + b"\0" * (size - len(content)))

@@ -29,7 +29,7 @@ import yaml
 
 from ahrec.corpus.formats import FORMATS
 from ahrec.embeddings.kinds import EncoderSpec, parse_encoder
-from ahrec.errors import ConfigError
+from ahrec.errors import ConfigError, one_line
 from ahrec.evaluation.settings import EvaluationSettings
 from ahrec.faces.kinds import DETECTORS
 from ahrec.fusion.params import (
@@ -131,13 +131,8 @@ def _known_keys(schema: Mapping[str, Any], path: Iterable[Any]) -> list[str]:
     return sorted(node.get("properties", {}))
 
 
-def _short(text: str, limit: int = 300) -> str:
-    """A message cut to ``limit`` characters: it quotes values, never a whole pasted document."""
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _describe(error: jsonschema.ValidationError, schema: Mapping[str, Any]) -> list[str]:
-    where = _short(".".join(shown_key(p) for p in error.absolute_path) or "(top level)", 200)
+    where = one_line(".".join(shown_key(p) for p in error.absolute_path) or "(top level)", 200)
     if (
         error.validator == "type"
         and isinstance(error.instance, float)
@@ -157,8 +152,8 @@ def _describe(error: jsonschema.ValidationError, schema: Mapping[str, Any]) -> l
             if isinstance(error.instance, str)
             else ""
         )
-        return [f"{where}: {_short(error.message)}{hint}"]
-    return [f"{where}: {_short(error.message)}"]
+        return [f"{where}: {one_line(error.message, 300)}{hint}"]
+    return [f"{where}: {one_line(error.message, 300)}"]
 
 
 @dataclass(frozen=True)

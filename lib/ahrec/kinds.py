@@ -31,7 +31,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from ahrec.errors import ConfigError
+from ahrec.errors import ConfigError, quote
 
 T = TypeVar("T")
 
@@ -125,9 +125,8 @@ def shown_key(key: Any) -> str:
     YAML keys may be integers, nulls or strings holding a line break; printed
     raw, such a key would break the message's one line or hide itself.
     """
-    if isinstance(key, str) and key.isprintable() and key:
-        return key if len(key) <= 80 else repr(key[:80]) + "..."
-    return repr(key)[:80]
+    plain = isinstance(key, str) and key.isprintable() and 0 < len(key) <= 80
+    return key if plain else quote(key)
 
 
 def key_order(path: Iterable[Any]) -> list[tuple[int, Any]]:
@@ -193,35 +192,29 @@ def _describe_type(hint: Any) -> str:
     return str(hint)
 
 
-def _short(value: Any, limit: int = 80) -> str:
-    """``repr(value)``, cut: a message quotes a value, never a whole pasted document."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _scalar(where: str, hint: Any, value: Any) -> tuple[Any, str | None]:
     if hint is bool:
         return value, None if isinstance(
             value, bool
-        ) else f"{where}: expected true or false, got {_short(value)}"
+        ) else f"{where}: expected true or false, got {quote(value)}"
     if hint is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            return value, f"{where}: expected an integer, got {_short(value)}"
+            return value, f"{where}: expected an integer, got {quote(value)}"
         return value, None
     if hint is float:
         if isinstance(value, str):  # YAML 1.1 reads 1e-3 (no dot) as a string
             try:
                 value = float(value)
             except ValueError:
-                return value, f"{where}: expected a number, got {_short(value)}"
+                return value, f"{where}: expected a number, got {quote(value)}"
         if isinstance(value, bool) or not isinstance(value, int | float):
-            return value, f"{where}: expected a number, got {_short(value)}"
+            return value, f"{where}: expected a number, got {quote(value)}"
         if value != value or value in (float("inf"), float("-inf")):
-            return value, f"{where}: expected a finite number, got {_short(value)}"
+            return value, f"{where}: expected a finite number, got {quote(value)}"
         return float(value), None
     if hint is str:
         if not isinstance(value, str) or not value:
-            return value, f"{where}: expected a non-empty string, got {_short(value)}"
+            return value, f"{where}: expected a non-empty string, got {quote(value)}"
         return value, None
     raise TypeError(f"{where}: unsupported option type {hint!r}")
 
@@ -229,7 +222,7 @@ def _scalar(where: str, hint: Any, value: Any) -> tuple[Any, str | None]:
 def _bounds(where: str, value: Any, meta: Mapping[str, Any]) -> str | None:
     choices = meta.get("choices")
     if choices is not None and value not in choices:
-        return f"{where}: must be one of {', '.join(map(str, choices))}, got {_short(value)}{did_you_mean(value, choices)}"
+        return f"{where}: must be one of {', '.join(map(str, choices))}, got {quote(value)}{did_you_mean(value, choices)}"
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     low, high = meta.get("low"), meta.get("high")
@@ -256,7 +249,7 @@ def check_value(
         if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
             return (
                 value,
-                f"{where}: expected a mapping of names to {_describe_type(value_hint)}s, got {_short(value)}",
+                f"{where}: expected a mapping of names to {_describe_type(value_hint)}s, got {quote(value)}",
             )
         converted = {}
         for key, item in value.items():
@@ -269,9 +262,9 @@ def check_value(
         args = typing.get_args(hint)
         variadic = len(args) == 2 and args[1] is Ellipsis
         if not isinstance(value, list | tuple) or not value:
-            return value, f"{where}: expected {_describe_type(hint)}, got {_short(value)}"
+            return value, f"{where}: expected {_describe_type(hint)}, got {quote(value)}"
         if not variadic and len(value) != len(args):
-            return value, f"{where}: expected {_describe_type(hint)}, got {_short(value)}"
+            return value, f"{where}: expected {_describe_type(hint)}, got {quote(value)}"
         items = []
         for index, item in enumerate(value):
             item_hint = args[0] if variadic else args[index]
@@ -279,7 +272,7 @@ def check_value(
             if problem is None:
                 problem = _bounds(where, converted, meta)
             if problem is not None:
-                return value, problem.replace(f"got {_short(item)}", f"got {_short(value)}")
+                return value, problem.replace(f"got {quote(item)}", f"got {quote(value)}")
             items.append(converted)
         return tuple(items), None
     converted, problem = _scalar(where, hint, value)
@@ -300,7 +293,7 @@ def parse_options(
 ) -> tuple[T | None, list[str]]:
     """An instance of ``cls`` from ``raw`` (missing keys take their defaults), or every problem."""
     if not isinstance(raw, Mapping):
-        return None, [f"{where}: expected a mapping of options, got {_short(raw)}"]
+        return None, [f"{where}: expected a mapping of options, got {quote(raw)}"]
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     hints = _hints(cls)
     values: dict[str, Any] = {}
@@ -450,13 +443,13 @@ class KindTable(Generic[K]):
             return (
                 None,
                 None,
-                [f"{where}: expected a mapping with a '{self.key}', got {_short(raw)}"],
+                [f"{where}: expected a mapping with a '{self.key}', got {quote(raw)}"],
             )
         name = raw.get(self.key)
         names = [n for n in self.rows if allowed is None or n in allowed]
         if name not in names:
             hint = did_you_mean(name, names) if isinstance(name, str) else ""
-            message = f"{where}.{self.key}: {_short(name)} is not a known {self.what} here; one of {', '.join(names)}{hint}"
+            message = f"{where}.{self.key}: {quote(name)} is not a known {self.what} here; one of {', '.join(names)}{hint}"
             return None, None, [message]
         row = self.rows[name]
         options, problems = parse_options(where, row.options, raw, {self.key, *ignore})

@@ -18,26 +18,9 @@ from ahrec.corpus.identity import (
     listing_fingerprint,
     stat_key,
 )
+from tests.media_factory import edit_in_place
 
 SPLITS = {"train": "train.txt", "val": "val.txt", "test": "test.txt"}
-
-
-def edit_in_place(path: Path, offset: int = 10) -> None:
-    """Flip one byte (same size, same inode) and put the modification time back."""
-    before = path.stat()
-    time.sleep(0.02)  # past the kernel's timestamp granularity
-    with open(path, "r+b") as handle:
-        handle.seek(offset)
-        byte = handle.read(1)
-        handle.seek(offset)
-        handle.write(bytes([byte[0] ^ 0xFF]))
-    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
-    after = path.stat()
-    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (
-        before.st_ino,
-        before.st_size,
-        before.st_mtime_ns,
-    )
 
 
 def test_the_content_digest_is_the_sha256_of_the_bytes(tmp_path):

@@ -3,8 +3,6 @@
 import json
 import os
 import shutil
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +14,7 @@ from ahrec.media.audio import read_wav
 from ahrec.media.framestore import load_frame_set
 from ahrec.media.shard import VideoMedia, media_files, media_key, read_index, resolve_media
 from ahrec.media.steps import extract_audio_shard, extract_frames_shard
-from tests.media_factory import make_video
+from tests.media_factory import make_video, replace_in_place
 
 
 def videos_in(tmp_path, n=3):
@@ -37,19 +35,6 @@ def videos_in(tmp_path, n=3):
             }
         )
     return videos
-
-
-def replace_in_place(target: str | Path, source: str | Path) -> None:
-    """Overwrite ``target`` with ``source``'s bytes padded to its size (same inode), and put
-    its modification time back, as a metadata tool does."""
-    target = Path(target)
-    before = target.stat()
-    content = Path(source).read_bytes()
-    assert len(content) <= before.st_size
-    time.sleep(0.02)
-    with open(target, "r+b") as handle:
-        handle.write(content + b"\0" * (before.st_size - len(content)))
-    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
 
 
 def mtimes(folder, suffix):

@@ -24,7 +24,7 @@ from ahrec.corpus.probe_cache import (
     probe_videos,
 )
 from ahrec.media.probe import VideoInfo, probe_video
-from tests.media_factory import make_video
+from tests.media_factory import make_video, replace_in_place
 
 SPLITS = {"train": "train.txt", "val": "val.txt", "test": "test.txt"}
 
@@ -114,24 +114,6 @@ def test_a_changed_file_is_probed_again(corpus, tmp_path):
     changed = manifest["digest"] != first["digest"]
     assert list(manifest.loc[changed, "video_path"]) == ["Videos/P2/V1/c.mp4"]
     pd.testing.assert_frame_equal(manifest, build(corpus))
-
-
-def replace_in_place(target: Path, source: Path) -> None:
-    """Overwrite ``target`` with ``source``'s bytes (same inode), padded with zeros to the same
-    size, and put its modification time back, as a metadata tool does."""
-    before = target.stat()
-    content = source.read_bytes()
-    assert len(content) <= before.st_size
-    time.sleep(0.02)  # past the kernel's timestamp granularity
-    with open(target, "r+b") as handle:
-        handle.write(content + b"\0" * (before.st_size - len(content)))
-    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
-    after = target.stat()
-    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (
-        before.st_ino,
-        before.st_size,
-        before.st_mtime_ns,
-    )
 
 
 def test_a_same_size_edit_with_its_mtime_put_back_is_hashed_and_probed_again(corpus, tmp_path):

@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 from ahrec.corpus.bah import MAX_TRANSCRIPT_CHARS, has_undecodable, too_long
 from ahrec.corpus.csv_manifest import csv_rows
+from ahrec.corpus.identity import stat_key
 from ahrec.corpus.records import (
     VideoRecord,
     os_reason,
@@ -213,13 +214,10 @@ def listing_digest(source: str | Path) -> str:
         digest.update(os_reason(exc).encode("utf-8", "surrogateescape"))
         return "unlisted:" + digest.hexdigest()
     for name, path in paths:
-        try:
-            stat = os.stat(path)
-            # inode and change time too: a same-size edit whose mtime was put back (as
-            # metadata tools do) must rebuild the manifest (ahrec.corpus.identity.stat_key)
-            state = f"{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ino}\0{stat.st_ctime_ns}"
-        except OSError:
-            state = "missing"
+        # inode and change time too: a same-size edit whose mtime was put back (as
+        # metadata tools do) must rebuild the manifest
+        key = stat_key(path)
+        state = "missing" if key is None else ",".join(map(str, key))
         digest.update(f"{name}\0{state}\n".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 
