@@ -2,7 +2,7 @@
 
 The paper's encoders (VideoMAE, EfficientNet-B0 via timm, wav2vec2,
 DistilRoBERTa) are built locally with random weights at a chosen size
-(``tests/tiny_models.py: SIZES``: ``tiny``, ``small`` or ``paper``, the last
+(``ahrec.devtools.tiny_models: SIZES``: ``tiny``, ``small`` or ``paper``, the last
 being the real architectures' shapes) and loaded through the workflow's own
 loader (``ahrec.embeddings.steps.build_encoder``), so what is timed is the code
 a job runs: preprocessing, host-to-device copies, the forward pass, pooling.
@@ -11,8 +11,8 @@ video with a 224 short side, 30 face crops of 224 x 224, a mono 16 kHz track of
 about ``--seconds`` seconds, a transcript of about 120 words.
 
 Each encoder receives the videos in the groups the embedding step hands it
-(``items_per_call`` when the step has it, else the step's former fixed 8
-videos / 64 transcripts), after one untimed warm-up call. With ``--network``
+(``embeddings.steps.items_per_call``: the encoder's ``batch_items``, else a
+fixed number per modality), after one untimed warm-up call. With ``--network``
 (the default on CUDA) the network alone is timed too, on random tensors of the
 input shape already on the device: the gap between the two figures is what the
 CPU-side preparation costs. On CUDA the peak GPU memory of each encoder is
@@ -41,19 +41,21 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "lib"))
-sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from ahrec.devtools.tiny_models import build_architectures  # noqa: E402
 from ahrec.embeddings import steps  # noqa: E402
 from ahrec.embeddings.base import AudioItem, TextItem  # noqa: E402
+from ahrec.embeddings.kinds import ENCODERS as ENCODER_KINDS  # noqa: E402
 from ahrec.embeddings.kinds import parse_encoder  # noqa: E402
 from ahrec.media.framestore import FrameSet  # noqa: E402
-from tests.tiny_models import build_architectures  # noqa: E402
 
-ENCODERS = ("videomae", "timm", "wav2vec2", "text")
-MODALITY = {"videomae": "scene", "timm": "face", "wav2vec2": "audio", "text": "text"}
+# Every neural encoder of the kind table: one added there without a configuration
+# here (``encoder_config``) stops the benchmark, and its test, with a message.
+ENCODERS = tuple(name for name, row in ENCODER_KINDS.rows.items() if row.neural)
+MODALITY = {name: ENCODER_KINDS[name].modality for name in ENCODERS}
 SENTENCE = (
     "well I am not sure whether I really want to change my diet maybe I could try to eat "
     "less sugar but it is hard because my family eats a lot of it and I do not know"
@@ -114,14 +116,17 @@ def encoder_config(name: str, models: dict[str, Path]) -> dict[str, Any]:
             int(json.loads((models["wav2vec2"] / "config.json").read_text())["num_hidden_layers"]),
         )
         return {"kind": "wav2vec2", "model": str(models["wav2vec2"]), "layer": layer}
-    return {"kind": "transformer", "model": str(models["distilroberta"]), "pooling": "cls"}
+    if name == "transformer":
+        return {"kind": "transformer", "model": str(models["distilroberta"]), "pooling": "cls"}
+    raise SystemExit(
+        f"benchmarks/encoders.py: no configuration for the neural encoder {name!r}; add one "
+        "to encoder_config (and its tiny model to lib/ahrec/devtools/tiny_models.py: build_architectures)"
+    )
 
 
 def items_per_call(encoder: Any, modality: str) -> int:
     """How many videos the embedding step hands ``encode`` at once."""
-    if hasattr(steps, "items_per_call"):
-        return steps.items_per_call(encoder, modality)
-    return 64 if modality == "text" else 8  # the step's former fixed numbers
+    return steps.items_per_call(encoder, modality)
 
 
 def synchronise(device: torch.device) -> None:

@@ -82,11 +82,9 @@ def write_inputs(folder: Path, size: str) -> tuple[list[Path], Path, dict[str, i
     """Embedding tables (one per modality) and training labels; test labels kept apart."""
     import numpy as np
 
+    from ahrec.devtools.manifests import manifest_frame
     from ahrec.embeddings.table import EmbeddingRow, write_embeddings
     from ahrec.training.labels import training_labels
-
-    sys.path.insert(0, str(REPO))
-    from tests.manifests import manifest_frame
 
     counts, dims = SIZES[size]
     rng = np.random.default_rng(0)
@@ -136,8 +134,8 @@ def timed(function) -> float:
 
 def run_size(size: str, args: argparse.Namespace, work: Path, figures: list) -> None:
     from ahrec.evaluation.settings import EvaluationSettings
-    from ahrec.fusion.params import parse_space
-    from ahrec.fusion.search import run_search
+    from ahrec.fusion.params import FusionParams, FusionRun, SearchSpec, parse_space
+    from ahrec.fusion.search import SearchOutputs, run_search
     from ahrec.fusion.steps import SeedOutputs, train_fusion_seed
 
     tables, labels, truth = write_inputs(work / size / "inputs", size)
@@ -164,26 +162,20 @@ def run_size(size: str, args: argparse.Namespace, work: Path, figures: list) -> 
         figures.append((size, f"fusion, {n_fits} seed fit(s)", seconds, seconds / n_fits, "fit"))
     trials = args.bah_trials if size == "bah" else args.trials
     if trials:
-        dimensions = parse_space("search.proto.space", DEMO_SPACE)[0]
-        folder = work / size / "search"
+        dimensions = tuple(parse_space("search.proto.space", DEMO_SPACE)[0])
         search_seeds = list(SEEDS[: args.search_seeds])
+        search = SearchSpec("proto", "proto", trials, tuple(search_seeds), 0, dimensions, False)
+        run = FusionRun("proto", (), True, tuple(seeds), "proto", FusionParams(**DEMO_PARAMS))
         seconds = timed(
             lambda: run_search(
-                "proto",
-                True,
-                DEMO_PARAMS,
-                dimensions,
-                search_seeds,
-                trials,
+                search,
+                run,
                 tables,
                 labels,
-                folder / "study.sqlite",
-                folder / "best.yaml",
-                folder / "trials.csv",
+                SearchOutputs.under(work / size / "search"),
+                evaluation,
                 device="cpu",
-                evaluation=evaluation,
-                multivariate=False,
-                **({"workers": args.workers} if args.workers > 1 else {}),
+                workers=max(1, args.workers),
             )
         )
         n = trials * len(search_seeds)
@@ -204,7 +196,7 @@ def compare(new: Path, old: Path) -> None:
     import numpy as np
     import pandas as pd
 
-    from ahrec.evaluation.metrics import macro_f1
+    from ahrec.metrics import macro_f1
     from ahrec.training.predictions import proba_matrix, read_predictions
 
     print(f"\ncompared with {old}")

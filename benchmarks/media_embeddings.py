@@ -37,6 +37,7 @@ sys.path.insert(0, str(REPO / "lib"))
 import yaml  # noqa: E402
 
 from ahrec.corpus.bah import read_split_file  # noqa: E402
+from ahrec.devtools.runs import snakemake_env  # noqa: E402
 from ahrec.reporting.benchmarks import read_benchmarks  # noqa: E402
 
 # The rules of the media and embedding part of the workflow, in DAG order.
@@ -62,7 +63,8 @@ def snakemake(workdir: Path, cores: int, *args: str) -> float:
     command += ["--directory", str(workdir), "--configfile", str(workdir / "config.yaml")]
     command += ["--cores", str(cores), *args]
     start = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True)
+    # without waiting on a SLURM controller at start-up (ahrec.devtools.runs)
+    result = subprocess.run(command, capture_output=True, text=True, env=snakemake_env())
     if result.returncode:
         sys.exit(f"snakemake {' '.join(args)} failed:\n{result.stderr[-3000:]}")
     return time.perf_counter() - start
@@ -101,12 +103,10 @@ def prepare(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
     config = dict(base)
     corpus = args.corpus
     if corpus is None:
-        config["preset"] = config.get("preset") or "benchmark"
         (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         snakemake(workdir, args.cores, f"{config.get('results', 'results')}/demo_corpus/train.txt")
         corpus = workdir / config.get("results", "results") / "demo_corpus"
     manifest = write_csv_corpus(corpus.resolve(), workdir, args.limit)
-    config["preset"] = config.get("preset") or "benchmark"
     config["corpus"] = {"type": "csv", "manifest": str(manifest), "root": str(corpus.resolve())}
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return workdir, config

@@ -2,7 +2,7 @@
 
 Runs ``presets/paper.yaml`` itself through the workflow (its own Snakefile and
 rules) in a scratch folder, with every checkpoint replaced by a model of the
-same architecture built locally with random weights (``tests/tiny_models.py``,
+same architecture built locally with random weights (``ahrec.devtools.tiny_models``,
 ``--size paper``: VideoMAE-base, EfficientNet-B0, wav2vec2-large with 12
 layers, DistilRoBERTa; tiny YOLOv8-face and Whisper, whose cost is small) and
 the corpus a generated demo corpus in the BAH layout. Nothing else of the
@@ -34,15 +34,15 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "lib"))
-sys.path.insert(0, str(REPO))
+
 
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
+from ahrec.devtools import tiny_models  # noqa: E402
+from ahrec.devtools.runs import paper_config  # noqa: E402
 from ahrec.reporting.benchmarks import read_benchmarks, summarise_benchmarks  # noqa: E402
 from ahrec.runtime import PEAK_GPU_MEMORY  # noqa: E402
-from tests import tiny_models  # noqa: E402
-from tests.e2e.workflow import paper_config  # noqa: E402
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "YOLO_OFFLINE": "1"}
 
@@ -72,8 +72,8 @@ def generate_corpus(workdir: Path, participants: int, cores: int) -> Path:
     config = {
         "preset": "custom",
         "results": "results",
-        "corpus": {"type": "demo"},
-        "demo": {
+        "corpus": {
+            "type": "demo",
             "participants": train + val + max(1, participants - train - val),
             "questions_per_participant": 2,
             "split_participants": {

@@ -21,10 +21,10 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO / "lib"), str(REPO)]
+sys.path.insert(0, str(REPO / "lib"))
 
 from ahrec.corpus.bah import parse_split_line, read_text_lines  # noqa: E402
-from tests.e2e.workflow import edit_config, executed_jobs, snakemake_command  # noqa: E402
+from ahrec.devtools.runs import edit_config, executed_jobs, snakemake_command, snakemake_env  # noqa: E402
 
 
 def run(workdir: Path, cores: int, *targets: str) -> tuple[float, dict[str, int]]:
@@ -32,7 +32,7 @@ def run(workdir: Path, cores: int, *targets: str) -> tuple[float, dict[str, int]
     command = snakemake_command(workdir, *targets)
     command[command.index("--cores") + 1] = str(cores)
     start = time.monotonic()
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True, env=snakemake_env())
     seconds = time.monotonic() - start
     if result.returncode:
         sys.exit(f"snakemake failed:\n{result.stderr[-3000:]}")

@@ -163,8 +163,8 @@ def seed_cache(run_dir: Path, corpus: Path, sources: list[tuple[Path, str]], n: 
     """The probe cache of ``run_dir`` filled from one digest and probe per distinct source
     video (the copies are byte-identical)."""
     sys.path.insert(0, str(REPO / "lib"))
-    from ahrec.corpus.identity import content_digest
     from ahrec.corpus.probe_cache import ProbeCache, file_key
+    from ahrec.io import content_digest
     from ahrec.media.probe import probe_video
 
     infos = {path: (content_digest(path), probe_video(path)) for path, _ in sources}

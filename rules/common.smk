@@ -32,7 +32,7 @@ BENCH = f"{RESULTS}/benchmarks"
 PREDICT = f"{RESULTS}/predict"
 EXPORT = f"{RESULTS}/export"
 PLOTS = f"{RESULTS}/plots"
-DEMO_ROOT = f"{RESULTS}/demo_corpus"
+DEMO_ROOT = PLAN.demo_folder()
 MANIFEST = f"{RESULTS}/manifest.parquet"
 # ffprobe results kept across manifest builds; deliberately no rule's output
 PROBE_CACHE = f"{RESULTS}/cache/probes.parquet"
@@ -41,8 +41,28 @@ UNIMODAL = f"{RESULTS}/unimodal/{{model}}"
 FUSION = f"{RESULTS}/fusion/{{run}}"
 ROOT_LOGS = "{root}/logs"
 ROOT_BENCH = "{root}/benchmarks"
-SHARDS = list(range(config["shards"]))
-DEVICE = SETTINGS.device
+
+
+# Rules read the configuration one way: through the validated settings of the
+# job's dataset, never through Snakemake's raw ``config``.
+def job_settings(wc=None):
+    """The validated settings (``ahrec.config.Settings``) of the job's dataset.
+
+    This configuration's for every job but those of a batch of new videos
+    (wildcard ``root`` under results/predict/), which use the exported
+    ensemble's own. Without wildcards (planning at parse time): this
+    configuration's.
+    """
+    return PLAN.dataset_settings(getattr(wc, "root", RESULTS))
+
+
+def job_config(*keys):
+    """Params function: the slice at ``keys`` of the job's dataset configuration."""
+    return lambda wc: functools.reduce(lambda node, key: node[key], keys, job_settings(wc).config)
+
+
+SHARDS = list(range(job_settings().config["shards"]))
+DEVICE = job_settings().device
 
 
 wildcard_constraints:
@@ -72,16 +92,6 @@ def get_manifest(root=RESULTS):
     else:
         path = checkpoints.predict_manifest.get(name=BATCHES.name_of(root)).output.manifest
     return _read_manifest(path, os.path.getmtime(path))
-
-
-def get_settings(wc):
-    """The settings of the job's dataset (an exported ensemble's own for its batch)."""
-    return PLAN.dataset_settings(getattr(wc, "root", RESULTS))
-
-
-def get_setting(*keys):
-    """Params function: a slice of the job's dataset configuration."""
-    return lambda wc: functools.reduce(lambda node, key: node[key], keys, get_settings(wc).config)
 
 
 def get_after_manifest(*patterns):
@@ -129,7 +139,7 @@ def get_shard_media(kind):
     """Params function: the manifest values of each video of the job's shard (``frames`` or
     ``audio``)."""
     return lambda wc: plan.shard_media(
-        get_manifest(wc.root), wc.shard, kind, get_settings(wc).config["media"]["min_seconds"]
+        get_manifest(wc.root), wc.shard, kind, job_settings(wc).config["media"]["min_seconds"]
     )
 
 
@@ -156,7 +166,7 @@ def get_media_minutes(per_minute, threads, base=5):
         lambda wc: plan.shard_media_runtime(
             get_manifest(wc.root),
             wc.shard,
-            get_settings(wc).config["media"]["max_seconds"],
+            job_settings(wc).config["media"]["max_seconds"],
             per_minute,
             threads,
             base,
@@ -171,8 +181,8 @@ def get_asr_minutes():
         lambda wc: plan.asr_runtime(
             get_manifest(wc.root),
             wc.shard,
-            get_settings(wc).asr_kind.name,
-            get_settings(wc).config["media"]["max_seconds"],
+            job_settings(wc).asr_kind.name,
+            job_settings(wc).config["media"]["max_seconds"],
         ),
         plan.ASR_BASE_MINUTES,
     )
@@ -194,12 +204,12 @@ def get_asr_inputs(wc):
 
 
 def get_encoder(modality):
-    return lambda wc: get_settings(wc).encoder(modality, wc.encoder)
+    return lambda wc: job_settings(wc).encoder(modality, wc.encoder)
 
 
 @after_manifest
 def get_model_inputs(wc):
-    return PLAN.model_inputs(SETTINGS.unimodal[wc.model], RESULTS, training=True)
+    return PLAN.model_inputs(job_settings(wc).unimodal[wc.model], RESULTS, training=True)
 
 
 def get_predict_sources(wc):

@@ -14,7 +14,7 @@ rule demo_corpus:
         cues=f"{DEMO_ROOT}/demo_cues.csv",
         videos=directory(f"{DEMO_ROOT}/Videos"),
     params:
-        demo=config["demo"],
+        demo=PLAN.demo_settings(),
     log:
         f"{LOGS}/demo_corpus.log",
     benchmark:
@@ -36,9 +36,8 @@ checkpoint manifest:
         manifest=MANIFEST,
         report=f"{RESULTS}/manifest_report.csv",
     params:
-        corpus=config["corpus"],
-        shards=config["shards"],
-        demo_root=lambda wc, input: os.path.dirname(input[0]) if config["corpus"]["type"] == "demo" else None,
+        corpus=job_config("corpus"),
+        shards=job_config("shards"),
         # not an output: Snakemake deletes outputs before a rerun (docs/corpora.md)
         probe_cache=PROBE_CACHE,
         # the listed videos' paths and stats: a replaced or edited recording reruns the

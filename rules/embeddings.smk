@@ -60,7 +60,7 @@ rule embed_audio:
         spec=lambda wc: get_encoder("audio")(wc).as_params(),
         device=DEVICE,
         reasons=lambda wc: plan.audio_reasons(
-            get_manifest(wc.root), wc.shard, get_settings(wc).config["media"]["min_seconds"]
+            get_manifest(wc.root), wc.shard, job_settings(wc).config["media"]["min_seconds"]
         ),
     log:
         f"{ROOT_LOGS}/embed_audio/{{encoder}}/shard-{{shard}}.log",

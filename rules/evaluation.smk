@@ -10,9 +10,9 @@ rule evaluate_unimodal:
     output:
         f"{UNIMODAL}/metrics.json",
     wildcard_constraints:
-        model=names_regex(SETTINGS.unimodal),
+        model=names_regex(job_settings().unimodal),
     params:
-        evaluation=config["evaluation"],
+        evaluation=job_config("evaluation"),
     log:
         f"{LOGS}/evaluate_unimodal/{{model}}.log",
     threads: 1
@@ -32,10 +32,10 @@ rule evaluate_fusion:
     output:
         f"{FUSION}/{{member}}/metrics.json",
     wildcard_constraints:
-        run=names_regex(SETTINGS.runs),
+        run=names_regex(job_settings().runs),
         member=r"seed\d+|ensemble",
     params:
-        evaluation=config["evaluation"],
+        evaluation=job_config("evaluation"),
     log:
         f"{LOGS}/evaluate_fusion/{{run}}/{{member}}.log",
     threads: 1
@@ -56,8 +56,8 @@ rule select_run:
         f"{RESULTS}/selected_run.json",
     params:
         candidates=lambda wc: PLAN.candidate_runs(),
-        submission=config["fusion"]["submission"],
-        evaluation=config["evaluation"],
+        submission=job_config("fusion", "submission"),
+        evaluation=job_config("evaluation"),
     log:
         f"{LOGS}/select_run.log",
     threads: 1
@@ -81,8 +81,8 @@ rule table:
         comparisons=f"{RESULTS}/table.json",
     params:
         rows=PLAN.table_rows,
-        evaluation=config["evaluation"],
-        cue_reliability=config["demo"]["cue_reliability"],
+        evaluation=job_config("evaluation"),
+        cue_reliability=lambda wc: job_settings(wc).config["corpus"].get("cue_reliability"),
     log:
         f"{LOGS}/table.log",
     threads: 1
@@ -108,7 +108,7 @@ rule submission:
     params:
         candidates=lambda wc: PLAN.candidate_runs(),
         split=PLAN.submission_split(),
-        header=config["submission"]["header"],
+        header=job_config("submission", "header"),
     log:
         f"{LOGS}/submission.log",
     threads: 1

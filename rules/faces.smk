@@ -9,10 +9,10 @@ rule faces:
         crops=FACE_CROPS,
         stats=FACE_STATS,
     params:
-        detector=get_setting("face", "detector"),
-        crop_size=get_setting("face", "crop_size"),
-        no_face=get_setting("face", "no_face"),
-        jpeg_quality=get_setting("media", "jpeg_quality"),
+        detector=job_config("face", "detector"),
+        crop_size=job_config("face", "crop_size"),
+        no_face=job_config("face", "no_face"),
+        jpeg_quality=job_config("media", "jpeg_quality"),
         device=DEVICE,
         videos=get_shard_videos,
     log:
@@ -23,7 +23,7 @@ rule faces:
     resources:
         mem_mb=4000,
         runtime=60,
-        gpu=lambda wc: PLAN.gpus(get_settings(wc).detector_kind.neural),
+        gpu=lambda wc: PLAN.gpus(job_settings(wc).detector_kind.neural),
     conda:
         "../envs/vision.yaml"
     script:

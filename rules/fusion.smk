@@ -7,7 +7,7 @@
 rule fusion_seed:
     input:
         embeddings=after_manifest(
-            lambda wc: PLAN.unimodal_embeddings(SETTINGS.runs[wc.run].models, fit=True)
+            lambda wc: PLAN.unimodal_embeddings(job_settings(wc).runs[wc.run].models, fit=True)
         ),
         labels=LABELS,
         best_params=lambda wc: PLAN.run_best_params(wc.run),
@@ -16,11 +16,11 @@ rule fusion_seed:
         selection=f"{FUSION}/seed{{seed}}/selection.json",
         model=directory(f"{FUSION}/seed{{seed}}/model"),
     wildcard_constraints:
-        run=names_regex(SETTINGS.runs),
+        run=names_regex(job_settings().runs),
         seed=r"\d+",
     params:
-        run=lambda wc: SETTINGS.runs[wc.run].as_params(),
-        evaluation=config["evaluation"],
+        run=lambda wc: job_settings(wc).runs[wc.run].as_params(),
+        evaluation=job_config("evaluation"),
         device=DEVICE,
     log:
         f"{LOGS}/fusion/{{run}}/seed{{seed}}.log",
@@ -39,7 +39,7 @@ rule fusion_seed:
 
 rule fusion_predict:
     input:
-        embeddings=lambda wc: PLAN.unimodal_embeddings(SETTINGS.runs[wc.run].models),
+        embeddings=lambda wc: PLAN.unimodal_embeddings(job_settings(wc).runs[wc.run].models),
         fit_predictions=f"{FUSION}/seed{{seed}}/fit/predictions.parquet",
         selection=f"{FUSION}/seed{{seed}}/selection.json",
         model=f"{FUSION}/seed{{seed}}/model",
@@ -47,7 +47,7 @@ rule fusion_predict:
     output:
         f"{FUSION}/seed{{seed}}/predictions.parquet",
     wildcard_constraints:
-        run=names_regex(SETTINGS.runs),
+        run=names_regex(job_settings().runs),
         seed=r"\d+",
     params:
         device=DEVICE,
@@ -70,7 +70,7 @@ rule fusion_ensemble:
     output:
         f"{FUSION}/ensemble/predictions.parquet",
     wildcard_constraints:
-        run=names_regex(SETTINGS.runs),
+        run=names_regex(job_settings().runs),
     log:
         f"{LOGS}/fusion/{{run}}/ensemble.log",
     threads: 1
@@ -91,12 +91,12 @@ rule search:
         best=f"{RESULTS}/search/{{name}}/best.yaml",
         trials=f"{RESULTS}/search/{{name}}/trials.csv",
     wildcard_constraints:
-        name=names_regex(SETTINGS.searches),
+        name=names_regex(job_settings().searches),
     params:
-        search=lambda wc: SETTINGS.searches[wc.name].as_params(),
-        run=lambda wc: SETTINGS.runs[SETTINGS.searches[wc.name].run].as_params(),
+        search=lambda wc: job_settings(wc).searches[wc.name].as_params(),
+        run=lambda wc: job_settings(wc).runs[job_settings(wc).searches[wc.name].run].as_params(),
         storage=lambda wc: f"{RESULTS}/search/{wc.name}/study.sqlite",
-        evaluation=config["evaluation"],
+        evaluation=job_config("evaluation"),
         device=DEVICE,
     log:
         f"{LOGS}/search/{{name}}.log",

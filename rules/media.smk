@@ -18,12 +18,12 @@ rule scene_frames:
     params:
         out_dir=lambda wc: MEDIA_DIR.format(root=wc.root, kind="scene_frames"),
         videos=get_shard_media("frames"),
-        n_frames=get_setting("scene", "n_frames"),
-        short_side=get_setting("scene", "short_side"),
+        n_frames=job_config("scene", "n_frames"),
+        short_side=job_config("scene", "short_side"),
         max_side=None,
-        jpeg_quality=get_setting("media", "jpeg_quality"),
-        max_seconds=get_setting("media", "max_seconds"),
-        extract_again=config["media"]["extract_again"],
+        jpeg_quality=job_config("media", "jpeg_quality"),
+        max_seconds=job_config("media", "max_seconds"),
+        extract_again=job_settings().config["media"]["extract_again"],  # this run's, not the dataset's
     log:
         f"{ROOT_LOGS}/scene_frames/shard-{{shard}}.log",
     benchmark:
@@ -46,12 +46,12 @@ rule face_frames:
     params:
         out_dir=lambda wc: MEDIA_DIR.format(root=wc.root, kind="face_frames"),
         videos=get_shard_media("frames"),
-        n_frames=get_setting("face", "n_frames"),
+        n_frames=job_config("face", "n_frames"),
         short_side=None,
-        max_side=get_setting("media", "face_frame_max_side"),
-        jpeg_quality=get_setting("media", "jpeg_quality"),
-        max_seconds=get_setting("media", "max_seconds"),
-        extract_again=config["media"]["extract_again"],
+        max_side=job_config("media", "face_frame_max_side"),
+        jpeg_quality=job_config("media", "jpeg_quality"),
+        max_seconds=job_config("media", "max_seconds"),
+        extract_again=job_settings().config["media"]["extract_again"],  # this run's, not the dataset's
     log:
         f"{ROOT_LOGS}/face_frames/shard-{{shard}}.log",
     benchmark:
@@ -74,9 +74,9 @@ rule audio:
     params:
         out_dir=lambda wc: MEDIA_DIR.format(root=wc.root, kind="audio"),
         videos=get_shard_media("audio"),
-        sample_rate=get_setting("media", "audio_sample_rate"),
-        max_seconds=get_setting("media", "max_seconds"),
-        extract_again=config["media"]["extract_again"],
+        sample_rate=job_config("media", "audio_sample_rate"),
+        max_seconds=job_config("media", "max_seconds"),
+        extract_again=job_settings().config["media"]["extract_again"],  # this run's, not the dataset's
     log:
         f"{ROOT_LOGS}/audio/shard-{{shard}}.log",
     benchmark:

@@ -10,16 +10,16 @@ from ahrec.unimodal.kinds import UNIMODAL_KINDS
 
 rule export_ensemble:
     input:
-        unimodal=lambda wc: [f"{RESULTS}/unimodal/{m}/model" for m in SETTINGS.runs[wc.run].models],
+        unimodal=lambda wc: [f"{RESULTS}/unimodal/{m}/model" for m in job_settings(wc).runs[wc.run].models],
         seeds=lambda wc: PLAN.seed_files(wc.run, "model"),
         labels=LABELS,
         metrics=f"{FUSION}/ensemble/metrics.json",
     output:
         directory(f"{EXPORT}/{{run}}"),
     wildcard_constraints:
-        run=names_regex(SETTINGS.runs),
+        run=names_regex(job_settings().runs),
     params:
-        export=lambda wc: export_plan(SETTINGS, wc.run),
+        export=lambda wc: export_plan(job_settings(wc), wc.run),
     log:
         f"{LOGS}/export/{{run}}.log",
     threads: 1
@@ -34,14 +34,14 @@ rule export_ensemble:
 
 checkpoint predict_manifest:
     input:
-        videos=lambda wc: config["predict"][wc.name]["videos"],
+        videos=lambda wc: job_settings(wc).config["predict"][wc.name]["videos"],
     output:
         manifest=f"{PREDICT}/{{name}}/manifest.parquet",
         report=f"{PREDICT}/{{name}}/manifest_report.csv",
     wildcard_constraints:
         name=names_regex(BATCHES.names),
     params:
-        shards=config["shards"],
+        shards=job_config("shards"),
         probe_cache=PROBE_CACHE,
         # the rerun trigger: every video below the folder (any depth) or in the list, with
         # size and mtime; the folder's own mtime misses subfolders (docs/outputs.md)
@@ -58,7 +58,7 @@ checkpoint predict_manifest:
         "../scripts/predict_manifest.py"
 
 
-rule predict_unimodal:
+rule batch_unimodal_embeddings:
     input:
         ensemble=lambda wc: BATCHES.ensemble_folder(wc.name),
         sources=get_predict_sources,
@@ -80,7 +80,7 @@ rule predict_unimodal:
     conda:
         "../envs/models.yaml"
     script:
-        "../scripts/predict_unimodal.py"
+        "../scripts/batch_unimodal_embeddings.py"
 
 
 rule predict:

@@ -8,7 +8,7 @@ rule transcripts:
     output:
         TRANSCRIPTS,
     params:
-        asr=get_setting("transcripts", "asr"),
+        asr=job_config("transcripts", "asr"),
         device=DEVICE,
         videos=lambda wc: plan.corpus_transcripts(get_manifest(wc.root), wc.shard),
         wavs=get_asr_wavs,
@@ -20,7 +20,7 @@ rule transcripts:
     resources:
         mem_mb=4000,
         runtime=get_asr_minutes(),
-        gpu=lambda wc: PLAN.gpus(get_settings(wc).asr_kind.neural),
+        gpu=lambda wc: PLAN.gpus(job_settings(wc).asr_kind.neural),
     conda:
         "../envs/audio.yaml"
     script:

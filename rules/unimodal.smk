@@ -15,10 +15,10 @@ rule unimodal:
         selection=f"{UNIMODAL}/selection.json",
         model=directory(f"{UNIMODAL}/model"),
     wildcard_constraints:
-        model=names_regex(SETTINGS.unimodal),
+        model=names_regex(job_settings().unimodal),
     params:
-        spec=lambda wc: SETTINGS.unimodal[wc.model].as_params(),
-        evaluation=config["evaluation"],
+        spec=lambda wc: job_settings(wc).unimodal[wc.model].as_params(),
+        evaluation=job_config("evaluation"),
         device=DEVICE,
     log:
         f"{LOGS}/unimodal/{{model}}.log",
@@ -28,7 +28,7 @@ rule unimodal:
     resources:
         mem_mb=8000,
         runtime=240,
-        gpu=lambda wc: PLAN.gpus(SETTINGS.unimodal[wc.model].row.neural),
+        gpu=lambda wc: PLAN.gpus(job_settings(wc).unimodal[wc.model].row.neural),
     conda:
         "../envs/models.yaml"
     script:
@@ -37,7 +37,7 @@ rule unimodal:
 
 rule unimodal_predict:
     input:
-        sources=lambda wc: PLAN.model_inputs(SETTINGS.unimodal[wc.model], RESULTS),
+        sources=lambda wc: PLAN.model_inputs(job_settings(wc).unimodal[wc.model], RESULTS),
         fit_predictions=f"{UNIMODAL}/fit/predictions.parquet",
         fit_embeddings=f"{UNIMODAL}/fit/embeddings.parquet",
         selection=f"{UNIMODAL}/selection.json",
@@ -47,9 +47,9 @@ rule unimodal_predict:
         predictions=f"{UNIMODAL}/predictions.parquet",
         embeddings=f"{UNIMODAL}/embeddings.parquet",
     wildcard_constraints:
-        model=names_regex(SETTINGS.unimodal),
+        model=names_regex(job_settings().unimodal),
     params:
-        spec=lambda wc: SETTINGS.unimodal[wc.model].as_params(),
+        spec=lambda wc: job_settings(wc).unimodal[wc.model].as_params(),
         device=DEVICE,
     log:
         f"{LOGS}/unimodal_predict/{{model}}.log",
@@ -59,7 +59,7 @@ rule unimodal_predict:
     resources:
         mem_mb=8000,
         runtime=60,
-        gpu=lambda wc: PLAN.gpus(SETTINGS.unimodal[wc.model].row.neural),
+        gpu=lambda wc: PLAN.gpus(job_settings(wc).unimodal[wc.model].row.neural),
     conda:
         "../envs/models.yaml"
     script:

@@ -10,7 +10,6 @@ with rule_logging(snakemake.log[0], snakemake.threads):
         snakemake.params.shards,
         snakemake.output.manifest,
         snakemake.output.report,
-        demo_root=snakemake.params.demo_root,
         workers=snakemake.threads,
         probe_cache=snakemake.params.probe_cache,
     )

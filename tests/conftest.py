@@ -29,3 +29,12 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The fast tier (tests not marked ``slow``) first, each tier in collection order.
+
+    A failing unit test then shows within the first minute or two of a full run,
+    not after the workflow runs.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is not None)

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from ahrec.config import Settings, load_settings
+from ahrec.devtools.manifests import manifest_frame
 from ahrec.fusion.model import FusionModel, save_fusion_model
 from ahrec.predict.export import export_ensemble, export_plan
 from ahrec.training.labels import training_labels
 from ahrec.unimodal.base import build_unimodal
-from tests.manifests import manifest_frame
 
 RUN = "tiny"
 MODELS = {"face_mlp": 8, "audio_lin": 5}  # name -> embedding width

@@ -27,7 +27,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from ahrec.corpus.formats import FORMATS
+from ahrec.corpus.formats import FORMATS, DemoSpec
 from ahrec.embeddings.kinds import EncoderSpec, parse_encoder
 from ahrec.errors import ConfigError, one_line
 from ahrec.evaluation.settings import EvaluationSettings
@@ -178,9 +178,6 @@ class Settings:
                 return spec
         raise ConfigError(f"no encoder named {name!r} under embeddings.{modality}")
 
-    def encoders_of(self, modality: str | None = None) -> list[EncoderSpec]:
-        return [s for s in self.encoders if modality is None or s.modality == modality]
-
     @property
     def device(self) -> str:
         return str(self.config["device"])
@@ -193,6 +190,13 @@ def load_settings(
     schema = load_schema() if schema is None else schema
     filled: dict[str, Any] = copy.deepcopy(dict(config or {}))
     problems: list[str] = []
+    if "demo" in filled:
+        filled.pop("demo")
+        problems.append(
+            "demo: the demo corpus's settings are options of its format; move them under "
+            "corpus: {type: demo, participants: ..., ...} (docs/configuration.md)"
+        )
+    problems.extend(_add_paper_runs(filled))
     for error in sorted(
         _DefaultFillingValidator(schema).iter_errors(filled),
         key=lambda e: key_order(e.absolute_path),
@@ -213,15 +217,12 @@ def _parse_sections(config: dict[str, Any], problems: list[str]) -> Settings:
     problems.extend(_check_results(str(config["results"])))
     corpus_row, corpus, found = FORMATS.parse("corpus", config["corpus"])
     problems.extend(found)
+    if isinstance(corpus, DemoSpec):
+        if corpus.folder is not None:
+            problems.extend(_check_results(corpus.folder, "corpus.folder"))
+        corpus = corpus.in_results(str(config["results"]))
     if corpus_row is not None and not found:
         config["corpus"] = _kind_entry("type", corpus_row.name, corpus)
-    if config["corpus"].get("type") == "demo":
-        from ahrec.demo.settings import DemoSettings
-
-        try:
-            DemoSettings.from_config(config["demo"])
-        except (ConfigError, ValueError, TypeError) as exc:
-            problems.append(str(exc))
     detector_row, detector, found = DETECTORS.parse("face.detector", config["face"]["detector"])
     problems.extend(found)
     if detector_row is not None and not found:
@@ -316,6 +317,93 @@ def _parse_sections(config: dict[str, Any], problems: list[str]) -> Settings:
     )
 
 
+# The paper's table of fusion runs (Table 1): the full fusion with and without the
+# prototype head, then the ten ablations (without it, one model each: seed 42), each
+# fusing its modalities in this order.
+PAPER_MODALITIES = ("face", "scene", "audio", "text")
+PAPER_ABLATIONS = (
+    ("face", "audio"),
+    ("face", "text"),
+    ("face", "scene"),
+    ("audio", "text"),
+    ("scene", "audio"),
+    ("scene", "text"),
+    ("scene", "audio", "text"),
+    ("face", "scene", "text"),
+    ("face", "scene", "audio"),
+    ("face", "audio", "text"),
+)
+
+
+def paper_runs(models: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """The paper's runs over ``models`` (a unimodal model name per modality), in its order."""
+    full = " + ".join(PAPER_MODALITIES)
+    runs: dict[str, dict[str, Any]] = {
+        "fusion": {"label": f"Fusion, {full}", "models": [models[m] for m in PAPER_MODALITIES]},
+        "fusion_proto": {
+            "label": f"Fusion with prototype head, {full}",
+            "models": [models[m] for m in PAPER_MODALITIES],
+            "prototypes": True,
+        },
+    }
+    for modalities in PAPER_ABLATIONS:
+        runs["ablation_" + "_".join(modalities)] = {
+            "label": "Ablation: " + " + ".join(modalities),
+            "models": [models[m] for m in modalities],
+            "seeds": [42],
+        }
+    return runs
+
+
+def _add_paper_runs(config: dict[str, Any]) -> list[str]:
+    """Put the paper's runs over ``fusion.paper_runs`` under ``fusion.runs``.
+
+    The configuration's own runs are merged over them, run by run (a run of the
+    table given a new label keeps its models), and follow them. Nothing is added
+    while ``fusion.paper_runs`` is empty or wrong (the schema reports its types).
+    """
+    fusion = config.get("fusion")
+    chosen = fusion.get("paper_runs") if isinstance(fusion, dict) else None
+    if not isinstance(chosen, dict) or not chosen:
+        return []
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in chosen.items()):
+        return []
+    if set(chosen) - set(PAPER_MODALITIES):
+        return []
+    where = "fusion.paper_runs"
+    missing = [m for m in PAPER_MODALITIES if m not in chosen]
+    if missing:
+        return [
+            f"{where}: name a unimodal model for each of {', '.join(PAPER_MODALITIES)} "
+            f"(missing: {', '.join(missing)}), or none at all"
+        ]
+    declared = config.get("unimodal") if isinstance(config.get("unimodal"), dict) else {}
+    problems = []
+    for modality, name in chosen.items():
+        entry = declared.get(name)
+        if entry is None:
+            problems.append(
+                f"{where}.{modality}: no unimodal model named {name!r}"
+                f"{did_you_mean(name, declared)} (have: {', '.join(map(str, declared)) or 'none'})"
+            )
+        elif isinstance(entry, dict) and entry.get("modality") not in (None, modality):
+            problems.append(
+                f"{where}.{modality}: {name!r} is a {entry.get('modality')} model, "
+                f"not a {modality} one"
+            )
+    if problems:
+        return problems
+    own = fusion.get("runs")
+    own = own if isinstance(own, dict) else {}
+    runs = paper_runs(chosen)
+    for name, entry in own.items():
+        base = runs.get(name)
+        merged = isinstance(base, dict) and isinstance(entry, dict)
+        runs[name] = {**base, **entry} if merged else entry
+    fusion["runs"] = runs
+    return []
+
+
 # Folders a workflow must never write into (the results folder or anything inside it).
 SYSTEM_FOLDERS = (
     "/bin",
@@ -353,14 +441,14 @@ def _is_system(folder: str) -> bool:
     )
 
 
-def _check_results(results: str) -> list[str]:
+def _check_results(results: str, where: str = "results") -> list[str]:
     """``results`` is where everything is written: a relative folder, or a non-system absolute one.
 
     Compared in canonical form (``canonical_folder``), so ``//etc``, ``/./etc``,
     ``/etc/../etc`` and a link to ``/etc`` are ``/etc``. A relative folder must stay
-    inside the working directory, also through links.
+    inside the working directory, also through links. ``where`` names the key: the
+    demo corpus's ``corpus.folder`` is an output folder too.
     """
-    where = "results"
     shown = repr(results) if len(results) <= 200 else repr(results[:197]) + "..."
     if any(c in results for c in "{}"):
         return [

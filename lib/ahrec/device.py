@@ -12,8 +12,6 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-DEVICES = ("auto", "cpu", "cuda")
-
 
 def gpu_request(neural: bool, device: str) -> int:
     """GPUs a job asks for: one for a neural kind when config says ``device: cuda``, else none.

@@ -9,6 +9,7 @@ or none, never a truncated one that a resumed run would trust.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 from collections.abc import Iterator, Sequence
@@ -19,6 +20,21 @@ import pandas as pd
 from ahrec.processes import temporary_beside
 
 LOG = logging.getLogger(__name__)
+
+CHUNK_BYTES = 1 << 20
+
+
+def content_digest(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of the file's bytes (hex), read in 1 MiB chunks (bounded memory).
+
+    What a file *is*: a recording's identity in the manifest, a shard's check
+    that its video is still that recording, an exported file's seal.
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 @contextlib.contextmanager

@@ -179,6 +179,8 @@ def _describe_type(hint: Any) -> str:
         return "a number"
     if hint is str:
         return "a string"
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return " or ".join(_describe_type(a) for a in typing.get_args(hint))
     if typing.get_origin(hint) is dict:
         return (
             f"a mapping of names to {_describe_type(typing.get_args(hint)[1]).removeprefix('a ')}s"
@@ -244,6 +246,20 @@ def check_value(
     hint, optional = _strip_optional(hint)
     if value is None:
         return None, None if optional else f"{where}: must be set ({_describe_type(hint)})"
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        # One number for all or a mapping of one each: the alternative of the value's
+        # shape says what is wrong with it.
+        alternatives = typing.get_args(hint)
+        mapping = [a for a in alternatives if typing.get_origin(a) is dict]
+        scalar = [a for a in alternatives if typing.get_origin(a) is not dict]
+        if len(mapping) != 1 or len(scalar) != 1:
+            raise TypeError(f"{where}: unsupported option type {hint!r}")
+        if isinstance(value, Mapping):
+            return check_value(where, mapping[0], value, meta)
+        converted, problem = check_value(where, scalar[0], value, meta)
+        if problem and problem.startswith(f"{where}: expected "):
+            problem = f"{where}: expected {_describe_type(hint)}, got {quote(value)}"
+        return converted, problem
     if typing.get_origin(hint) is dict:
         _, value_hint = typing.get_args(hint)
         if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
@@ -254,6 +270,7 @@ def check_value(
         converted = {}
         for key, item in value.items():
             item, problem = _scalar(f"{where}.{key}", value_hint, item)
+            problem = problem or _bounds(f"{where}.{key}", item, meta)
             if problem:
                 return value, problem
             converted[key] = item

@@ -12,9 +12,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ahrec.corpus import plan
+from ahrec.corpus.formats import DEMO_FOLDER
 from ahrec.corpus.identity import corpus_fingerprint
 from ahrec.corpus.new_videos import listing_digest
 from ahrec.corpus.records import prediction_shards
+from ahrec.demo.settings import DemoSettings
 from ahrec.device import gpu_request
 from ahrec.evaluation.systems import ensemble_runs, table_rows
 from ahrec.predict.plan import PredictBatches
@@ -29,8 +31,6 @@ if TYPE_CHECKING:
 # {root} is that folder, so one set of rules serves both. Media files are per
 # video, written by one job per shard whose output is the shard's index (which
 # file holds each video): planning grows with shards, not videos.
-SCENE_FRAMES = "{root}/media/scene_frames/{video}.npz"
-FACE_FRAMES = "{root}/media/face_frames/{video}.npz"
 AUDIO = "{root}/media/audio/{video}.wav"
 MEDIA_DIR = "{root}/media/{kind}"
 MEDIA_INDEX = "{root}/media/{kind}/shards/shard-{shard}.json"
@@ -76,7 +76,18 @@ class WorkflowPlan:
 
     def manifest_inputs(self) -> list[str]:
         """The files the manifest is read from: the split files, the CSV, or the demo's lists."""
-        return self.settings.corpus.inputs(f"{self.results}/demo_corpus")
+        return self.settings.corpus.inputs()
+
+    def demo_folder(self) -> str:
+        """Where the demo_corpus rule writes the demo corpus (the rule exists whatever the
+        corpus; the demo's ``corpus.folder`` says where when the corpus is the demo)."""
+        return getattr(self.settings.corpus, "folder", None) or f"{self.results}/{DEMO_FOLDER}"
+
+    def demo_settings(self) -> dict[str, Any]:
+        """What the demo corpus looks like (its options but the folder): the demo_corpus
+        rule's params, so that a changed option regenerates it; empty for another corpus."""
+        corpus = self.settings.corpus
+        return corpus.settings() if isinstance(corpus, DemoSettings) else {}
 
     def manifest_identity(self) -> str | None:
         """A hash of every listed video's path and stat (inode, size, mtime, change time): a
@@ -189,7 +200,7 @@ class WorkflowPlan:
         """The demo's planted cues (every system's ceiling), when the corpus is the demo."""
         if self.settings.config["corpus"]["type"] != "demo":
             return []
-        return [f"{self.results}/demo_corpus/demo_cues.csv"]
+        return [f"{self.demo_folder()}/demo_cues.csv"]
 
     def submission_split(self) -> str:
         """``auto``: the hidden-test list when the corpus has one, else the test list."""

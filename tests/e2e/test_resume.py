@@ -1,7 +1,8 @@
 """A run killed partway resumes without recomputing what finished, and ends where an
 uninterrupted run does.
 
-The run is killed with SIGKILL (a crashed node, an out-of-memory kill) while
+The run (the default configuration with the submitted fusion run alone, on the default run's
+corpus) is killed with SIGKILL (a crashed node, an out-of-memory kill) while
 it computes media and embeddings; `snakemake --unlock` and a rerun with
 `--rerun-incomplete` then finish it. Jobs write their outputs atomically, so
 the kill cannot leave a half-written table that looks complete.
@@ -10,29 +11,35 @@ the kill cannot leave a half-written table that looks complete.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
 
-import pandas as pd
 import pytest
 
-from tests.e2e.workflow import snakemake, snakemake_command, write_config
+from ahrec.devtools.runs import snakemake_env
+from tests.e2e.workflow import (
+    assert_same_results,
+    snakemake,
+    snakemake_command,
+    write_config,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def test_killed_run_resumes_and_matches_an_uninterrupted_one(default_run, tmp_path):
     workdir = tmp_path / "killed"
-    workdir.mkdir()
-    write_config(workdir, {})
     results = workdir / "results"
+    shutil.copytree(default_run / "results" / "demo_corpus", results / "demo_corpus")
+    write_config(workdir, {}, runs=["fusion_proto"])
     process = subprocess.Popen(
         snakemake_command(workdir),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # its own process group: kill Snakemake and its jobs together
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        env=snakemake_env(),
     )
     deadline = time.monotonic() + 900
     try:
@@ -68,10 +75,4 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(default_run, tmp_pa
     # media job cut short keeps the videos it had finished (their files and keys)
     assert len(recomputed) <= 4, recomputed
     assert "Nothing to be done" not in output
-    for name in ("table.csv", "submission.csv"):
-        pd.testing.assert_frame_equal(
-            pd.read_csv(results / name), pd.read_csv(default_run / "results" / name), obj=name
-        )
-    for path in sorted((default_run / "results").glob("unimodal/*/predictions.parquet")):
-        relative = path.relative_to(default_run / "results")
-        pd.testing.assert_frame_equal(pd.read_parquet(results / relative), pd.read_parquet(path))
+    assert_same_results(workdir, default_run)

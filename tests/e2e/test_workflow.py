@@ -17,12 +17,21 @@ import pandas as pd
 import pytest
 import yaml
 
+from ahrec.config import load_settings
 from ahrec.corpus.bah import parse_split_line, read_text_lines
 from ahrec.corpus.manifest import read_manifest
 from ahrec.embeddings.table import read_embeddings
 from ahrec.evaluation.evaluate import read_metrics
 from ahrec.evaluation.table import TABLE_COLUMNS
-from tests.e2e.workflow import PAPER_PRESET, copy_run, paper_config, snakemake, write_config
+from tests.e2e.workflow import (
+    LEAN_RUNS,
+    PAPER_PRESET,
+    copy_run,
+    executed_jobs,
+    paper_config,
+    snakemake,
+    write_config,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -146,7 +155,7 @@ def test_untouched_rerun_does_nothing(default_run):
 @pytest.fixture(scope="module")
 def paper_run(default_run, tmp_path_factory):
     """presets/paper.yaml with tiny models of its architectures, on a copy of the default corpus."""
-    from tests import tiny_models
+    from ahrec.devtools import tiny_models
 
     workdir = tmp_path_factory.mktemp("paper-run")
     folder = workdir / "models"
@@ -207,9 +216,11 @@ def test_the_paper_preset_runs_through_every_rule(paper_run):
     mamba_log = "".join(p.read_text() for p in (results / "logs").rglob("*audio_mamba*.log"))
     assert "Mamba blocks run the mambapy parallel scan" in mamba_log
     table = pd.read_csv(results / "table.csv")
-    for run in preset["fusion"]["runs"]:
+    runs = load_settings(preset).config["fusion"]["runs"]  # the paper's table and the preset's own
+    assert {"fusion", "fusion_proto", "ablation_face_audio", "fusion_proto_tuned"} <= set(runs)
+    for run in runs:
         assert (results / "fusion" / run).is_dir(), run
-    assert len(table) >= len(preset["unimodal"]) + len(preset["fusion"]["runs"])
+    assert len(table) >= len(preset["unimodal"]) + len(runs)
     assert (
         "multivariate" in (results / "logs").joinpath("search", "proto.log").read_text()
         or (results / "search/proto/best.yaml").is_file()
@@ -251,13 +262,23 @@ def test_flipping_test_labels_changes_no_prediction(default_run, tmp_path):
 
 @pytest.fixture(scope="module")
 def cv_run(default_run, tmp_path_factory):
-    """Cross-validated selection on the same corpus, the submitted run chosen by CV MF1."""
-    workdir = tmp_path_factory.mktemp("cv-run")
-    shutil.copytree(default_run / "results" / "demo_corpus", workdir / "results" / "demo_corpus")
+    """Cross-validated selection on the same corpus, the submitted run chosen by CV MF1.
+
+    A copy of the default run with the selection switched to CV: its media and
+    embeddings stay (selection reaches neither), every unimodal model and the lean
+    runs' fusion models and search are trained again, from empty folders.
+    """
+    workdir = copy_run(default_run, tmp_path_factory.mktemp("cv-run") / "run")
+    for trained in ("unimodal", "fusion", "search"):
+        shutil.rmtree(workdir / "results" / trained)
     write_config(
-        workdir, {"evaluation": {"selection": "cv", "folds": 2}, "fusion": {"submission": "auto"}}
+        workdir,
+        {"evaluation": {"selection": "cv", "folds": 2}, "fusion": {"submission": "auto"}},
+        runs=LEAN_RUNS,
     )
-    snakemake(workdir)
+    result = snakemake(workdir)
+    jobs = executed_jobs(result.stdout + result.stderr)
+    assert jobs.get("unimodal") == len(UNIMODAL) and "faces" not in jobs and "audio" not in jobs
     return workdir
 
 

@@ -2,39 +2,74 @@
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
 import subprocess
-import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+from ahrec.config import paper_runs
+from ahrec.devtools.runs import (  # noqa: F401  (the tests' names for them)
+    PAPER_PRESET,
+    REPO,
+    deep_merge,
+    edit_config,
+    executed_jobs,
+    paper_config,
+    snakemake_command,
+    snakemake_env,
+    whole_config,
+)
+from ahrec.evaluation.table import TABLE_COLUMNS
 
-# The configuration CI runs: the default workflow on a tiny corpus with small models.
+# The configuration CI runs: the default workflow on a tiny corpus with small models
+# (it extends config.yaml, stating only what differs).
 TEST_CONFIG = REPO / ".test" / "config.yaml"
 
 
-def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """``extra`` over ``base``, nested mappings merged key by key (as Snakemake merges configs)."""
-    merged = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
+# The fusion runs of a lean test run: the submitted one, and the one tuned by the search.
+LEAN_RUNS = ("fusion_proto", "fusion_proto_tuned")
 
 
-def write_config(workdir: Path, overrides: dict[str, Any], base: Path | None = TEST_CONFIG) -> Path:
-    """A whole configuration in ``workdir``: the ``base`` preset with ``overrides`` on top.
+def only_runs(config: dict[str, Any], runs: Sequence[str]) -> dict[str, Any]:
+    """``config`` with the fusion runs ``runs`` alone (every unimodal model stays).
 
-    ``base=None`` starts from nothing (the schema's defaults fill in the rest).
+    The paper's table (``fusion.paper_runs``) is written out and cut, so a test run
+    that checks something other than the table trains a few fusion models, not
+    thirty; what it keeps is configured exactly as in the whole configuration.
     """
-    config = yaml.safe_load(base.read_text()) if base is not None else {}
+    fusion = dict(config["fusion"])
+    table = paper_runs(fusion["paper_runs"]) if fusion.get("paper_runs") else {}
+    for name, entry in (fusion.get("runs") or {}).items():
+        table[name] = {**table.get(name, {}), **entry}
+    missing = set(runs) - set(table)
+    assert not missing, f"no fusion run named {sorted(missing)}"
+    fusion.update(paper_runs={}, runs={name: table[name] for name in runs})
+    return {**config, "fusion": fusion}
+
+
+def write_config(
+    workdir: Path,
+    overrides: dict[str, Any],
+    base: Path | None = TEST_CONFIG,
+    runs: Sequence[str] | None = None,
+) -> Path:
+    """A whole configuration in ``workdir``: the one ``base`` makes with ``overrides`` on top.
+
+    ``base=None`` starts from nothing (the schema's defaults fill in the rest);
+    ``runs`` keeps those fusion runs alone (``only_runs``).
+    """
+    config = whole_config(base) if base is not None else {}
+    if runs is not None:
+        config = only_runs(config, runs)
+    corpus = overrides.get("corpus")
+    if isinstance(corpus, dict) and corpus.get("type") not in (
+        None,
+        config.get("corpus", {}).get("type"),
+    ):
+        config.pop("corpus", None)  # another format: none of the base's corpus options apply
     config = deep_merge({**config, "results": "results"}, overrides)
     config["preset"] = config.get("preset") or "custom"
     path = workdir / "config.yaml"
@@ -42,27 +77,10 @@ def write_config(workdir: Path, overrides: dict[str, Any], base: Path | None = T
     return path
 
 
-def edit_config(workdir: Path, changes: dict[str, Any]) -> None:
-    """Change the run's config file as a user would edit it."""
-    path = workdir / "config.yaml"
-    current = yaml.safe_load(path.read_text())
-    path.write_text(yaml.safe_dump(deep_merge(current, changes), sort_keys=False))
-
-
 def copy_run(source: Path, target: Path) -> Path:
     """A copy of a finished run (results, Snakemake's metadata, dates kept) to change freely."""
     shutil.copytree(source, target, symlinks=True, copy_function=shutil.copy2)
     return target
-
-
-def executed_jobs(output: str) -> dict[str, int]:
-    """Jobs a real run executed, per rule, from Snakemake's log."""
-    counts: dict[str, int] = {}
-    for line in output.splitlines():
-        match = re.match(r"^(?:local)?(?:rule|checkpoint) (\w+):$", line.strip())
-        if match:
-            counts[match.group(1)] = counts.get(match.group(1), 0) + 1
-    return counts
 
 
 def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
@@ -74,30 +92,16 @@ def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
     return counts
 
 
-def snakemake_command(workdir: Path, *args: str, cores: int = 2) -> list[str]:
-    """The Snakemake CLI on the repository's Snakefile, ``workdir`` as working directory."""
-    return [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(workdir / "config.yaml"),
-        "--cores",
-        str(cores),
-        *args,
-    ]
-
-
 def snakemake(
-    workdir: Path, *args: str, timeout: int = 1800, cores: int = 2
+    workdir: Path, *args: str, timeout: int = 1800, cores: int = 2, slurm: bool = False
 ) -> subprocess.CompletedProcess:
-    """Run Snakemake to the end; a failure raises with the output and the last job logs."""
+    """Run Snakemake to the end; a failure raises with the output and the last job logs.
+
+    ``slurm``: the run submits to SLURM, so it keeps the machine's SLURM configuration
+    (``ahrec.devtools.runs``: local runs start without waiting for a controller).
+    """
     command = snakemake_command(workdir, *args, cores=cores)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "YOLO_OFFLINE": "1"}
+    env = snakemake_env(slurm=slurm)
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
     if result.returncode != 0:
         logs = sorted(
@@ -111,60 +115,35 @@ def snakemake(
     return result
 
 
-PAPER_PRESET = REPO / "presets" / "paper.yaml"
+# The table's columns that a row computes from its own predictions (the comparisons
+# with the best unimodal model and the reference run depend on the other rows).
+OWN_COLUMNS = [c for c in TABLE_COLUMNS if c != "id" and not c.startswith("vs_")]
 
 
-def paper_config(
-    corpus: Path, models: dict[str, str], quick: bool = True, layer: int = 1
-) -> dict[str, Any]:
-    """``presets/paper.yaml`` itself, pointed at local models and a local corpus.
+def assert_same_results(run: Path, reference: Path) -> None:
+    """``run`` predicted what ``reference`` did, exactly, for every model it has.
 
-    Everything the preset says stays, except what a test machine cannot reach:
-    the checkpoints become locally built models of the same architectures
-    (``tests/tiny_models.py``; ``layer`` is the wav2vec2 layer kept, of the
-    model's own), the corpus a generated one in the BAH layout, ``device: auto``.
-    With ``quick`` (CI) frames, crops, epochs, grids and trials shrink as well.
-    Every rule, unimodal model, fusion run (ablations, TF-IDF and
-    EmotionTextClassifier rows included) and the search of the preset run.
+    Every predictions table of ``run`` (unimodal models, fusion seeds, ensembles)
+    equals the one at the same place in ``reference``; so do the submission and
+    the table's rows of ``run``'s models and runs (``reference`` may have more).
     """
-    config = yaml.safe_load(PAPER_PRESET.read_text())
-    config.update(device="auto", results="results", corpus={"type": "bah", "root": str(corpus)})
-    face = config["face"]
-    face["detector"]["checkpoint"] = models["yolo"]
-    config["transcripts"]["asr"]["model"] = models["whisper"]
-    embeddings = config["embeddings"]
-    embeddings["scene"]["videomae"]["model"] = models["videomae"]
-    embeddings["face"]["effnet"]["model"] = models["effnet"]
-    embeddings["audio"]["wav2vec2"].update(model=models["wav2vec2"], layer=layer)
-    for entry in embeddings["text"].values():
-        if entry["kind"] == "transformer":
-            entry["model"] = models["distilroberta"]
-    for entry in config["unimodal"].values():
-        if entry["kind"] == "text_finetune":
-            entry["model"] = models["distilroberta"]
-        elif entry["kind"] == "videomae_finetune":
-            entry["model"] = models["videomae"]
-    if not quick:
-        return config
-    config["scene"] = {**config.get("scene", {}), "n_frames": 4, "short_side": 40}
-    face.update(n_frames=6, crop_size=64)
-    face["detector"]["imgsz"] = 160
-    embeddings["face"]["effnet"]["batch_size"] = 16
-    embeddings["text"]["tfidf"]["max_features"] = 200
-    for entry in config["unimodal"].values():
-        kind = entry["kind"]
-        if kind in ("mlp", "temporal", "text_finetune", "videomae_finetune"):
-            entry.update(epochs=2, patience=2)
-        if kind == "videomae_finetune":
-            entry.update(frozen_layers=1, batch_size=2)
-        elif kind == "temporal":
-            entry.update(d_model=32, layers=1)
-        elif kind == "tfidf_logreg":
-            entry.update(max_features=[50, 200], ngram_max=[1, 2], C=[1.0])
-        elif kind == "tfidf_catboost":
-            entry.update(max_features=[50, 200], ngram_max=[1], iterations=30)
-    config["evaluation"] = {**config.get("evaluation", {}), "folds": 2}
-    config["fusion"].update(seeds=[1, 2], defaults={"d": 32, "epochs": 3})
-    for search in config.get("search", {}).values():
-        search["n_trials"] = 2
-    return config
+    import pandas as pd
+
+    mine, theirs = run / "results", reference / "results"
+    tables = sorted(mine.glob("unimodal/*/predictions.parquet")) + sorted(
+        mine.glob("fusion/*/*/predictions.parquet")
+    )
+    assert tables
+    for path in tables:
+        relative = path.relative_to(mine)
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(path), pd.read_parquet(theirs / relative), obj=str(relative)
+        )
+    pd.testing.assert_frame_equal(
+        pd.read_csv(mine / "submission.csv"), pd.read_csv(theirs / "submission.csv")
+    )
+    table = pd.read_csv(mine / "table.csv")[OWN_COLUMNS]
+    expected = pd.read_csv(theirs / "table.csv")[OWN_COLUMNS].set_index("system")
+    pd.testing.assert_frame_equal(
+        table.set_index("system"), expected.loc[table["system"]], obj="table.csv"
+    )

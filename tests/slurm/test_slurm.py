@@ -15,10 +15,16 @@ import os
 import shutil
 import subprocess
 
-import pandas as pd
 import pytest
 
-from tests.e2e.workflow import REPO, executed_jobs, snakemake, write_config
+from tests.e2e.workflow import (
+    REPO,
+    assert_same_results,
+    copy_run,
+    executed_jobs,
+    snakemake,
+    write_config,
+)
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 CLUSTER = REPO / "tests" / "slurm" / "cluster.sh"
@@ -35,9 +41,9 @@ LOCAL_CLUSTER = (
     "--slurm-status-command",
     "squeue",
     "--slurm-init-seconds-before-status-checks",
-    "5",
+    "2",
     "--seconds-between-status-checks",
-    "5",
+    "2",
     "--jobs",
     "4",
     "--slurm-keep-successful-logs",
@@ -57,27 +63,30 @@ def cluster(tmp_path_factory):
 
 
 def test_workflow_on_slurm_equals_the_local_run(cluster, default_run, tmp_path):
-    workdir = tmp_path / "slurm-run"
-    workdir.mkdir()
-    write_config(workdir, {})
+    """Every model of the default run trained again through SLURM, on a copy of its media.
+
+    The copy keeps the default run's media and embeddings; the unimodal models,
+    the submitted fusion run, their predictions and evaluations, the table and
+    the submission are computed again, one sbatch job each, and must equal the
+    local run's.
+    """
+    workdir = copy_run(default_run, tmp_path / "slurm-run")
+    for trained in ("unimodal", "fusion", "search"):
+        shutil.rmtree(workdir / "results" / trained)
+    write_config(workdir, {}, runs=["fusion_proto"])
     result = snakemake(
-        workdir, "--profile", str(REPO / "profiles" / "slurm"), *LOCAL_CLUSTER, timeout=3600
+        workdir,
+        "--profile",
+        str(REPO / "profiles" / "slurm"),
+        *LOCAL_CLUSTER,
+        timeout=3600,
+        slurm=True,
     )
     output = result.stdout + result.stderr
     submitted = output.count("has been submitted with SLURM jobid")
     jobs = executed_jobs(output)
     assert submitted >= 20, output[-3000:]
-    assert jobs.get("unimodal") == 6 and jobs.get("submission") == 1
+    assert jobs.get("unimodal") == 6 and jobs.get("fusion_seed") == 2, jobs
+    assert jobs.get("submission") == 1 and "faces" not in jobs, jobs
     assert list((workdir / ".snakemake" / "slurm_logs").rglob("*.log"))  # sbatch's own logs
-    local, remote = default_run / "results", workdir / "results"
-    for name in ("table.csv", "submission.csv"):
-        pd.testing.assert_frame_equal(
-            pd.read_csv(remote / name), pd.read_csv(local / name), obj=name
-        )
-    for path in sorted(local.glob("unimodal/*/predictions.parquet")) + sorted(
-        local.glob("fusion/*/ensemble/predictions.parquet")
-    ):
-        relative = path.relative_to(local)
-        pd.testing.assert_frame_equal(
-            pd.read_parquet(remote / relative), pd.read_parquet(path), obj=str(relative)
-        )
+    assert_same_results(workdir, default_run)

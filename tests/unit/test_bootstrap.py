@@ -57,6 +57,7 @@ def predict(rng, labels, correct_p) -> np.ndarray:
 # --- the metric ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_mf1_matches_sklearn_on_random_and_degenerate_data():
     rng = np.random.default_rng(0)
     cases = []

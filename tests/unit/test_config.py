@@ -13,7 +13,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_shipped_config_is_valid_and_complete():
     config = load_config(REPO / "config.yaml")
-    assert config["corpus"] == {"type": "demo"}
+    assert config["corpus"]["type"] == "demo"
+    assert config["corpus"]["folder"] == "results/demo_corpus"
     assert config["scene"]["n_frames"] == 16
     assert config["face"]["n_frames"] == 30
     # a kind entry comes back with every option of its kind filled in
@@ -34,7 +35,7 @@ def test_shipped_config_is_valid_and_complete():
 
 
 def test_every_preset_is_a_valid_whole_configuration():
-    presets = sorted((REPO / "presets").glob("*.yaml")) + [REPO / ".test" / "config.yaml"]
+    presets = sorted((REPO / "presets").glob("*.yaml"))
     assert len(presets) >= 2
     for path in presets:
         raw = yaml.safe_load(path.read_text())
@@ -43,11 +44,75 @@ def test_every_preset_is_a_valid_whole_configuration():
         assert settings.runs and settings.unimodal, path
 
 
+def test_the_test_configuration_extends_config_yaml_with_its_differences():
+    from tests.e2e.workflow import whole_config
+
+    raw = yaml.safe_load((REPO / ".test" / "config.yaml").read_text())
+    assert not raw.get("preset")  # the Snakefile reads config.yaml under it
+    base = load_settings(load_config(REPO / "config.yaml"))
+    test = load_settings(whole_config(REPO / ".test" / "config.yaml"))
+    assert test.runs.keys() == base.runs.keys()  # the same runs, on a tiny corpus
+    assert test.corpus.participants == 8 and test.config["fusion"]["seeds"] == [42, 2025]
+    # each section it names changes something config.yaml says
+    for section, value in raw.items():
+        if isinstance(value, dict):
+            for key in value:
+                assert base.config[section].get(key) != test.config[section][key], (section, key)
+
+
+def test_the_papers_runs_are_one_table_over_one_model_per_modality():
+    config = load_config(REPO / "presets" / "paper.yaml")
+    runs = config["fusion"]["runs"]
+    table = [name for name in runs if name == "fusion" or name.startswith("ablation_")]
+    assert len(table) == 11 and "fusion_proto" in runs
+    assert runs["fusion"]["models"] == [
+        "face_mlp",
+        "scene_videomae",
+        "audio_mamba",
+        "text_distilroberta",
+    ]
+    assert runs["fusion_proto"]["prototypes"] and not runs["fusion"].get("prototypes")
+    assert runs["ablation_scene_audio"]["models"] == ["scene_videomae", "audio_mamba"]
+    assert runs["ablation_scene_audio"]["seeds"] == [42]
+    assert runs["ablation_scene_audio"]["label"] == "Ablation: scene + audio"
+    # a run of the configuration's own is merged over the table's run of its name
+    changed = {
+        "embeddings": config["embeddings"],
+        "unimodal": config["unimodal"],
+        "fusion": {
+            "paper_runs": config["fusion"]["paper_runs"],
+            "runs": {"fusion": {"label": "mine", "seeds": [7]}},
+        },
+    }
+    merged = validate_config(changed)["fusion"]["runs"]
+    assert merged["fusion"]["label"] == "mine" and merged["fusion"]["seeds"] == [7]
+    assert merged["fusion"]["models"] == runs["fusion"]["models"]
+    assert list(merged)[:3] == ["fusion", "fusion_proto", "ablation_face_audio"]
+
+
+def test_the_papers_runs_need_a_declared_model_per_modality():
+    with pytest.raises(ConfigError) as caught:
+        validate_config(
+            {
+                "unimodal": {"f": {"modality": "face", "kind": "mlp", "embedding": "x"}},
+                "fusion": {"paper_runs": {"face": "f", "scene": "f", "audio": "a", "text": "f"}},
+            }
+        )
+    message = str(caught.value)
+    assert "fusion.paper_runs.scene: 'f' is a face model, not a scene one" in message
+    assert "fusion.paper_runs.audio: no unimodal model named 'a'" in message
+    with pytest.raises(ConfigError, match=r"fusion.paper_runs: name a unimodal model for each"):
+        validate_config({"fusion": {"paper_runs": {"face": "f"}}})
+    with pytest.raises(ConfigError, match=r"fusion.paper_runs: 'smell' is not one of"):
+        validate_config({"fusion": {"paper_runs": {"smell": "f"}}})
+
+
 def test_empty_config_gets_every_default():
     config = validate_config({})
     assert config["shards"] == 4
     assert config["media"]["audio_sample_rate"] == 16000
-    assert config["demo"]["split_participants"] == {"train": 14, "val": 5, "test": 5}
+    assert config["corpus"]["split_participants"] == {"train": 14, "val": 5, "test": 5}
+    assert config["fusion"]["runs"] == {}  # no fusion.paper_runs: no run
     assert config["transcripts"]["asr"] == {"kind": "pocketsphinx", "language": "en"}
     assert config["embeddings"] == {"scene": {}, "face": {}, "audio": {}, "text": {}}
 
@@ -72,8 +137,17 @@ def test_wrong_type_and_impossible_value_each_reported():
 def test_options_depend_on_the_kind():
     with pytest.raises(ConfigError, match="corpus.root: required"):
         validate_config({"corpus": {"type": "bah"}})
-    with pytest.raises(ConfigError, match="must add up to demo.participants"):
-        validate_config({"demo": {"participants": 10}})
+    with pytest.raises(
+        ConfigError, match="corpus: split_participants: .* must add up to participants"
+    ):
+        validate_config({"corpus": {"type": "demo", "participants": 10}})
+    with pytest.raises(ConfigError, match="corpus: unknown option 'participants'"):
+        validate_config({"corpus": {"type": "bah", "root": "x", "participants": 10}})
+    # the demo's settings sit under corpus:, and a top-level demo: says so
+    with pytest.raises(
+        ConfigError, match="demo: the demo corpus's settings are options of its format"
+    ):
+        validate_config({"demo": {"participants": 30}})
     with pytest.raises(ConfigError, match=r"face.detector.checkpoint: required \(a local .pt file"):
         validate_config({"face": {"detector": {"kind": "yolo"}}})
     # a haar option is not a yolo option: the message lists yolo's own

@@ -262,6 +262,7 @@ def perfect_corpus(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     return read_demo_cues(root / "demo_cues.csv")
 
 
+@pytest.mark.slow
 def test_single_modality_ceiling_is_100_with_perfect_cues(perfect_corpus: pd.DataFrame) -> None:
     cues = perfect_corpus
     prior = label_prior(cues)

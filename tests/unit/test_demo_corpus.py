@@ -96,6 +96,7 @@ def digest_tree(root: Path) -> dict[str, str]:
 # --- layout -----------------------------------------------------------------
 
 
+@pytest.mark.slow
 @needs_tools
 def test_split_files_are_bah_lists(corpus: Path) -> None:
     for split in ("train", "val", "test"):
@@ -113,6 +114,7 @@ def test_split_files_are_bah_lists(corpus: Path) -> None:
     assert yaml.safe_load((corpus / "class_id.yaml").read_text()) == {"With A-H": 1, "No A-H": 0}
 
 
+@pytest.mark.slow
 @needs_tools
 def test_splits_are_participant_disjoint_with_both_labels(corpus: Path) -> None:
     owners: dict[str, str] = {}
@@ -124,6 +126,7 @@ def test_splits_are_participant_disjoint_with_both_labels(corpus: Path) -> None:
     assert len(owners) == TINY.participants
 
 
+@pytest.mark.slow
 @needs_tools
 def test_some_paths_hold_a_space_or_a_suffix(corpus: Path) -> None:
     videos = [v for rows in all_rows(corpus).values() for v, _, _ in rows]
@@ -131,6 +134,7 @@ def test_some_paths_hold_a_space_or_a_suffix(corpus: Path) -> None:
     assert any("_Video-" in v for v in videos)
 
 
+@pytest.mark.slow
 @needs_tools
 def test_requested_test_videos_have_no_transcript_at_all(corpus: Path) -> None:
     rows = all_rows(corpus)
@@ -141,6 +145,7 @@ def test_requested_test_videos_have_no_transcript_at_all(corpus: Path) -> None:
     assert all(t for split in ("train", "val") for _, _, t in rows[split])
 
 
+@pytest.mark.slow
 @needs_tools
 def test_cues_file_matches_the_lists(corpus: Path) -> None:
     listed = {v: (split, label) for split, rows in all_rows(corpus).items() for v, label, _ in rows}
@@ -156,6 +161,7 @@ def test_cues_file_matches_the_lists(corpus: Path) -> None:
         assert {row[f"{m}_cue_present"] for m in ("text", "audio", "face", "scene")} == {"1"}
 
 
+@pytest.mark.slow
 @needs_tools
 def test_bah_reader_reads_the_demo_corpus(corpus: Path) -> None:
     bah = pytest.importorskip("ahrec.corpus.bah")
@@ -170,6 +176,7 @@ def test_bah_reader_reads_the_demo_corpus(corpus: Path) -> None:
 # --- media ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @needs_tools
 def test_videos_have_the_requested_streams_and_duration(corpus: Path) -> None:
     durations = {row["video_path"]: float(row["duration_s"]) for row in cues(corpus)}
@@ -191,6 +198,7 @@ def test_videos_have_the_requested_streams_and_duration(corpus: Path) -> None:
             assert duration - last_voiced < 0.8
 
 
+@pytest.mark.slow
 @needs_tools
 def test_yaml_chunks_join_to_the_transcript_and_match_the_speech(corpus: Path) -> None:
     transcripts = {v: t for rows in all_rows(corpus).values() for v, _, t in rows}
@@ -215,6 +223,7 @@ def test_yaml_chunks_join_to_the_transcript_and_match_the_speech(corpus: Path) -
         assert abs(voiced[0] - first) < 0.15 and abs(voiced[-1] - last) < 0.25
 
 
+@pytest.mark.slow
 @needs_tools
 def test_haar_finds_the_face_in_most_frames(corpus: Path) -> None:
     cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
@@ -239,6 +248,7 @@ def test_haar_finds_the_face_in_most_frames(corpus: Path) -> None:
     assert found / total >= 0.85
 
 
+@pytest.mark.slow
 @needs_tools
 def test_generation_is_deterministic_whatever_the_workers(corpus: Path, tmp_path: Path) -> None:
     again = tmp_path / "again"
@@ -285,6 +295,7 @@ def test_text_cue_hedges_more() -> None:
     assert min(hedging) == 0 or max(confident) > 0  # overlap: no single-word rule
 
 
+@pytest.mark.slow
 @needs_tools
 def test_audio_cue_is_slower_with_more_pauses() -> None:
     sentences = script.compose_answer("sleep", 1, np.random.default_rng(3))
@@ -337,7 +348,7 @@ def test_settings_from_config_defaults_and_overrides() -> None:
     assert settings.participants == 9 and settings.n_videos == 27
     assert DemoSettings().degenerate == dict.fromkeys(DEGENERATE_KINDS, 0.0)
     assert DemoSettings().reliabilities == dict.fromkeys(MODALITIES, 0.75)
-    # Kinds left out of demo.degenerate are 0, as the schema's defaults say.
+    # Kinds left out of degenerate are 0.
     partial = DemoSettings.from_config({"degenerate": {"silent": 0.25}})
     assert partial.degenerate == {**dict.fromkeys(DEGENERATE_KINDS, 0.0), "silent": 0.25}
     per_modality = {"text": 0.9, "audio": 0.6, "face": 0.75, "scene": 0.5}
@@ -346,36 +357,49 @@ def test_settings_from_config_defaults_and_overrides() -> None:
     )
 
 
-def test_the_schema_defaults_are_the_settings_defaults() -> None:
+def test_the_settings_are_the_demo_corpus_options() -> None:
+    """One declaration: the configuration's corpus: {type: demo} is these settings."""
     config = pytest.importorskip("ahrec.config")
-    assert DemoSettings.from_config(config.validate_config({})["demo"]) == DemoSettings()
+    settings = config.load_settings({"corpus": {"type": "demo", "seed": 5}}).corpus
+    assert isinstance(settings, DemoSettings)
+    assert settings.settings() == DemoSettings(seed=5).settings()
+    assert settings.folder == "results/demo_corpus"
 
 
 @pytest.mark.parametrize(
     ("cfg", "key"),
     [
-        ({"colour": "red"}, "demo.colour"),
-        ({"participants": 10}, "demo.split_participants"),
-        ({"split_participants": {"train": 24}}, "demo.split_participants"),
+        ({"colour": "red"}, "corpus: unknown option 'colour'"),
+        ({"participants": 10}, "split_participants: the train/val/test counts"),
+        ({"participants": 2}, "corpus.participants: must be at least 3"),
+        ({"split_participants": {"train": 24}}, "split_participants: needs exactly the keys"),
         ({"split_participants": {"train": 22, "val": 2, "test": 0}}, "split_participants.test"),
-        ({"min_seconds": 0.5}, "demo.min_seconds"),
-        ({"max_seconds": 2.0}, "demo.max_seconds"),
-        ({"cue_reliability": 0.4}, "demo.cue_reliability"),
-        ({"cue_reliability": 1.5}, "demo.cue_reliability"),
-        ({"fps": 0}, "demo.fps"),
-        ({"width": 321}, "demo.width"),
-        ({"height": "tall"}, "demo.height"),
-        ({"test_videos_without_transcript": 99}, "demo.test_videos_without_transcript"),
-        ({"questions_per_participant": 0}, "demo.questions_per_participant"),
-        ({"cue_reliability": {"text": 0.9}}, "demo.cue_reliability"),
-        ({"cue_reliability": {**dict.fromkeys(MODALITIES, 0.8), "smell": 0.8}}, "cue_reliability"),
+        (
+            {
+                "questions_per_participant": 1,
+                "split_participants": {"train": 22, "val": 1, "test": 1},
+            },
+            "split_participants.val: the split needs at least 2 videos",
+        ),
+        ({"min_seconds": 0.5}, "corpus.min_seconds: must be at least 1"),
+        ({"max_seconds": 2.0}, "max_seconds: must be at least min_seconds"),
+        ({"max_seconds": 601}, "corpus.max_seconds: must be at most 600"),
+        ({"cue_reliability": 0.4}, "corpus.cue_reliability: must be at least 0.5"),
+        ({"cue_reliability": 1.5}, "corpus.cue_reliability: must be at most 1.0"),
+        ({"fps": 0}, "corpus.fps: must be at least 1"),
+        ({"width": 321}, "width: must be even"),
+        ({"height": "tall"}, "corpus.height: expected an integer"),
+        ({"test_videos_without_transcript": 99}, "test_videos_without_transcript: must be at most"),
+        ({"questions_per_participant": 0}, "corpus.questions_per_participant: must be at least 1"),
+        ({"cue_reliability": {"text": 0.9}}, "cue_reliability: a mapping needs exactly"),
+        ({"cue_reliability": {**dict.fromkeys(MODALITIES, 0.8), "smell": 0.8}}, "unknown smell"),
         ({"cue_reliability": {**dict.fromkeys(MODALITIES, 0.8), "face": 0.3}}, "reliability.face"),
         ({"cue_reliability": {**dict.fromkeys(MODALITIES, 0.8), "face": "x"}}, "reliability.face"),
-        ({"degenerate": 0.1}, "demo.degenerate"),
-        ({"degenerate": {"mute": 0.1}}, "demo.degenerate.mute"),
-        ({"degenerate": {"silent": 1.5}}, "demo.degenerate.silent"),
-        ({"degenerate": {"silent": -0.1}}, "demo.degenerate.silent"),
-        ({"degenerate": {"silent": True}}, "demo.degenerate.silent"),
+        ({"degenerate": 0.1}, "corpus.degenerate: expected a mapping"),
+        ({"degenerate": {"mute": 0.1}}, "degenerate.mute: unknown kind"),
+        ({"degenerate": {"silent": 1.5}}, "corpus.degenerate.silent: must be at most 1"),
+        ({"degenerate": {"silent": -0.1}}, "corpus.degenerate.silent: must be at least 0"),
+        ({"degenerate": {"silent": True}}, "corpus.degenerate.silent: expected a number"),
         ({"degenerate": {"silent": 0.6, "no_face": 0.5}}, "add up to at most 1"),
     ],
 )
@@ -383,3 +407,7 @@ def test_invalid_settings_name_the_key(cfg: dict, key: str) -> None:
     with pytest.raises(ValueError, match=key.replace(".", r"\.")) as caught:
         DemoSettings.from_config(cfg)
     assert isinstance(caught.value, DemoSettingsError)
+    # built directly (as the generator's callers do), the same values are refused too
+    if "unknown option" not in key:
+        with pytest.raises(DemoSettingsError):
+            DemoSettings(**{**DemoSettings().settings(), **cfg})

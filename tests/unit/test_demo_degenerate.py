@@ -180,6 +180,7 @@ def cue_rows(root: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+@pytest.mark.slow
 @needs_tools
 def test_cue_table_names_the_kind_and_what_is_observable(corpus: Path) -> None:
     rows = cue_rows(corpus)
@@ -195,6 +196,7 @@ def test_cue_table_names_the_kind_and_what_is_observable(corpus: Path) -> None:
             assert 0.2 <= float(row["duration_s"]) <= 0.4
 
 
+@pytest.mark.slow
 @needs_tools
 def test_no_face_videos_show_no_face_in_any_frame(corpus: Path) -> None:
     cascade = cv2.CascadeClassifier(CASCADE)
@@ -210,6 +212,7 @@ def test_no_face_videos_show_no_face_in_any_frame(corpus: Path) -> None:
     assert seen[""][0] >= 0.85 * seen[""][1] > 0
 
 
+@pytest.mark.slow
 @needs_tools
 def test_very_short_videos_are_a_few_frames_with_the_text_cue_listed(corpus: Path) -> None:
     listed = split_rows(corpus)
@@ -226,6 +229,7 @@ def test_very_short_videos_are_a_few_frames_with_the_text_cue_listed(corpus: Pat
         assert not video.with_suffix(".yaml").exists()
 
 
+@pytest.mark.slow
 @needs_tools
 def test_silent_videos_have_a_silent_track_and_otherwise_the_normal_picture(
     corpus: Path, tmp_path: Path
@@ -252,6 +256,7 @@ def test_silent_videos_have_a_silent_track_and_otherwise_the_normal_picture(
         assert np.array_equal(a, b)
 
 
+@pytest.mark.slow
 @needs_tools
 def test_no_face_video_keeps_the_normal_voice(corpus: Path, tmp_path: Path) -> None:
     item = next(p for p in plan_corpus(TINY) if p.degenerate == "no_face")
@@ -262,6 +267,7 @@ def test_no_face_video_keeps_the_normal_voice(corpus: Path, tmp_path: Path) -> N
     assert rms(degenerate) > 0.01
 
 
+@pytest.mark.slow
 @needs_tools
 def test_no_transcript_videos_have_none_but_say_their_words(corpus: Path) -> None:
     listed = split_rows(corpus)
@@ -276,6 +282,7 @@ def test_no_transcript_videos_have_none_but_say_their_words(corpus: Path) -> Non
     assert sum(not text for text in listed.values()) == expected
 
 
+@pytest.mark.slow
 @needs_tools
 def test_each_kind_comes_out_the_same_when_made_alone(corpus: Path, tmp_path: Path) -> None:
     # The corpus was made by two worker processes; one video of each kind made
@@ -289,6 +296,7 @@ def test_each_kind_comes_out_the_same_when_made_alone(corpus: Path, tmp_path: Pa
         assert again == (corpus / item.job.relative_path).read_bytes(), kind
 
 
+@pytest.mark.slow
 @needs_tools
 def test_bah_reader_reads_the_degenerate_corpus(corpus: Path) -> None:
     bah = pytest.importorskip("ahrec.corpus.bah")

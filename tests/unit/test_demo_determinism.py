@@ -115,6 +115,7 @@ def first_corpus(tmp_path_factory: pytest.TempPathFactory, state: dict[str, str]
     return out
 
 
+@pytest.mark.slow
 def test_same_bytes_with_fresh_or_warm_caches_and_any_workers(
     first_corpus: Path, state: dict[str, str], tmp_path: Path
 ) -> None:
@@ -129,9 +130,10 @@ def test_same_bytes_with_fresh_or_warm_caches_and_any_workers(
     assert differing == []
 
 
+@pytest.mark.slow
 def test_generation_leaves_the_users_home_alone(first_corpus: Path, state: dict[str, str]) -> None:
-    # espeak-ng's sound library used to write its runtime link here (and the
-    # first run's audio depended on whether it existed).
+    # espeak-ng's sound library writes its runtime link here unless kept out (and
+    # the first run's audio would depend on whether it exists).
     home = Path(state["HOME"])
     assert not (home / ".config" / "pulse").exists()
     assert not list(Path(state["TMPDIR"]).glob("pulse-*"))
@@ -146,6 +148,7 @@ def read_expected() -> dict[str, str]:
     return values
 
 
+@pytest.mark.slow
 def test_fingerprint_matches_the_committed_value(first_corpus: Path) -> None:
     fingerprint = corpus_fingerprint(first_corpus)
     tools = toolchain()

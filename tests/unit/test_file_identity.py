@@ -11,13 +11,13 @@ import pytest
 
 from ahrec.corpus import bah
 from ahrec.corpus.identity import (
-    content_digest,
     corpus_files,
     corpus_fingerprint,
     file_key,
     listing_fingerprint,
     stat_key,
 )
+from ahrec.io import content_digest
 from tests.media_factory import edit_in_place
 
 SPLITS = {"train": "train.txt", "val": "val.txt", "test": "test.txt"}

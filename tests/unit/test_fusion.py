@@ -10,7 +10,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ahrec.evaluation.metrics import macro_f1
 from ahrec.fusion.model import (
     FusionModel,
     FusionTask,
@@ -21,6 +20,7 @@ from ahrec.fusion.model import (
     train_fusion,
 )
 from ahrec.fusion.params import FusionParams
+from ahrec.metrics import macro_f1
 from ahrec.training.settings import TrainSettings
 
 DIMS = {"scene": 6, "face": 5, "audio": 4}
@@ -407,6 +407,7 @@ def small_data():
     return _synthetic(64, 0, masked_rate=0.2), _synthetic(32, 1, masked_rate=0.2)
 
 
+@pytest.mark.slow
 def test_same_seed_same_model_different_seed_different(small_data):
     train, val = small_data
     params = dataclasses.replace(SMALL, epochs=3, patience=3, lambda_div=0.05)
@@ -422,6 +423,7 @@ def test_same_seed_same_model_different_seed_different(small_data):
     assert any(not torch.equal(states[0][k], states[2][k]) for k in states[0])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("readout", ["mean", "cls"])
 def test_learns_the_informative_modality_and_copes_with_it_missing(readout):
     train = _synthetic(240, 10, masked_rate=0.2)

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -42,6 +41,7 @@ from ahrec.corpus.records import resolve_inside
 from ahrec.errors import ConfigError, CorpusError
 from ahrec.predict.export import read_export
 from tests import fuzz_strategies as strategies
+from tests.e2e.workflow import whole_config
 from tests.exports import build_export, export_config
 from tests.fuzz_strategies import (
     CSV_COLUMNS,
@@ -60,7 +60,8 @@ from tests.fuzz_strategies import (
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = load_schema()
-BASE_CONFIG: dict[str, Any] = yaml.safe_load((REPO / ".test" / "config.yaml").read_text())
+# the test run's whole configuration (.test/config.yaml over config.yaml)
+BASE_CONFIG: dict[str, Any] = whole_config(REPO / ".test" / "config.yaml")
 # A predict entry too, so that its checks are fuzzed (the folder exists, the run is configured).
 BASE_CONFIG["predict"] = {"batch": {"videos": str(REPO / "docs"), "ensemble": "fusion"}}
 TOP_LEVEL = set(SCHEMA["properties"])
@@ -144,6 +145,7 @@ def spin() -> None:
         pass
 
 
+@pytest.mark.slow
 def test_the_harness_measures_memory_and_stops_a_hang(monkeypatch):
     """What bounds every fuzz example: a reader over the memory cap or the time stop fails it.
 
@@ -162,6 +164,7 @@ def test_the_harness_measures_memory_and_stops_a_hang(monkeypatch):
 # --- 1. configurations ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @fuzz_settings(examples=150)
 @given(config=edited(BASE_CONFIG))
 @example(config={**BASE_CONFIG, "shards": 4.0})
@@ -193,6 +196,7 @@ def test_any_values_under_the_known_sections_load_or_name_the_key(config):
         assert_plain_numbers(outcome.value.config, "load_settings")
 
 
+@pytest.mark.slow
 @fuzz_settings(examples=60)
 @given(text=yaml_texts(BASE_CONFIG, bomb_key="results"))
 @example(
@@ -235,6 +239,7 @@ def write_quietly(path: Path, data: bytes) -> None:
         pass
 
 
+@pytest.mark.slow
 @fuzz_settings(examples=120)
 @given(
     lists=st.fixed_dictionaries({name: text_files(split_lines) for name in SPLIT_FILES.values()}),
@@ -290,6 +295,7 @@ def test_split_files_load_or_name_the_file_and_line(lists, hidden, transcripts, 
             assert_inside(outcome.value, root)
 
 
+@pytest.mark.slow
 @fuzz_settings(examples=120)
 @given(data=csv_files(CSV_COLUMNS), own_root=st.booleans())
 @example(
@@ -310,6 +316,7 @@ def test_a_csv_manifest_loads_or_names_the_file_and_line(data, own_root):
             assert_inside(outcome.value, root or path.parent)
 
 
+@pytest.mark.slow
 @fuzz_settings(examples=100)
 @given(data=csv_files(list(NEW_VIDEO_COLUMNS)))
 @example(
@@ -386,6 +393,7 @@ def build_tree(folder: Path, outside: Path, entries: list[tuple[str, str, str]])
             pass
 
 
+@pytest.mark.slow
 @fuzz_settings(examples=100)
 @given(entries=tree_entries)
 def test_a_folder_of_new_videos_loads_or_names_the_file(entries):
@@ -569,6 +577,7 @@ def apply_edit(folder: Path, outside: Path, op: str, arg: Any, draw_json: Any) -
         write_files_json(folder)
 
 
+@pytest.mark.slow
 @fuzz_settings(examples=60)
 @given(edits=export_edits(), data=st.data())
 @example(edits=[("yaml", "[" * 3000 + "]" * 3000), ("reseal", 0)], data=None)

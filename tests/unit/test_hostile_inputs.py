@@ -94,6 +94,7 @@ def test_files_that_are_not_video_containers_are_refused_everywhere(
         assert os.stat(outside).st_atime == accessed, f"{case}: the outside video was read"
 
 
+@pytest.mark.slow
 def test_the_manifest_keeps_not_a_video_rows_with_the_reason(tmp_path, outside):
     root = tmp_path / "corpus"
     make_video(root / "Videos/P1/Visite_1/a.mp4", seconds=0.5)
@@ -145,6 +146,7 @@ def _needs(*encoders: str):
     return pytest.mark.skipif(bool(missing), reason=f"ffmpeg lacks {', '.join(missing)}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "codec"),
     [
@@ -174,6 +176,7 @@ def test_real_containers_pass_the_whitelists(tmp_path, monkeypatch, name, codec)
     assert extract_audio(video, tmp_path / "a.wav") is None
 
 
+@pytest.mark.slow
 def test_names_that_look_like_urls_or_options_are_plain_files(tmp_path, monkeypatch):
     monkeypatch.setenv(CAPTURE_OPTIONS_ENV, "")
     folder = tmp_path / "v"
@@ -235,6 +238,7 @@ def test_a_link_to_another_participants_unlisted_video_breaks_disjointness(tmp_p
     assert "participant 'P1' appears in more than one split" in message
 
 
+@pytest.mark.slow
 def test_links_to_another_disk_still_work(tmp_path):
     """Clusters keep videos elsewhere and link them in: that stays valid."""
     root = tmp_path / "corpus"
@@ -252,6 +256,7 @@ def test_links_to_another_disk_still_work(tmp_path):
 # --- 3. long media is bounded ------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_audio_is_cut_at_max_seconds(tmp_path):
     video = make_lavfi_video(tmp_path / "v.mp4", 6.0)
     wav = tmp_path / "a.wav"
@@ -262,12 +267,13 @@ def test_audio_is_cut_at_max_seconds(tmp_path):
     assert 0.1 < np.abs(read_wav(wav)[0]).max() <= 1.0
     whole = extract_audio_track(video, wav, 16000, max_seconds=60.0)
     assert whole.cut_at is None and whole.seconds == pytest.approx(6.0, abs=0.1)
-    assert extract_audio(video, wav, 16000, max_seconds=1.0) is None  # the old entry point
+    assert extract_audio(video, wav, 16000, max_seconds=1.0) is None  # the reason-only entry point
     assert read_wav(wav)[0].size == 16000
     with pytest.raises(ValueError):
         extract_audio_track(video, wav, max_seconds=0)
 
 
+@pytest.mark.slow
 def test_audio_extraction_memory_does_not_grow_with_duration(tmp_path):
     """ffmpeg writes the wav; Python allocates nothing in proportion to the duration."""
     peaks = {}
@@ -310,6 +316,7 @@ def test_speech_windows_are_bounded_and_lose_nothing():
     assert len(list(speech_windows([pcm[:16000]], 16000))) == 1  # short: one utterance
 
 
+@pytest.mark.slow
 def test_a_wav_is_recognised_in_windows_with_progress(tmp_path, caplog):
     wav = tmp_path / "long.wav"
     t = np.arange(16000 * 7) / 16000

@@ -9,7 +9,6 @@ import pytest
 
 from ahrec.corpus import plan
 from ahrec.corpus.formats import read_corpus
-from ahrec.corpus.identity import content_digest
 from ahrec.corpus.manifest import (
     MANIFEST_SCHEMA,
     build_manifest,
@@ -18,6 +17,7 @@ from ahrec.corpus.manifest import (
     write_manifest,
 )
 from ahrec.errors import CorpusError
+from ahrec.io import content_digest
 from tests.media_factory import make_video
 
 SPLITS = {"train": "train.txt", "val": "val.txt", "test": "test.txt"}
@@ -49,6 +49,7 @@ def small_corpus(tmp_path):
     return tmp_path
 
 
+@pytest.mark.slow
 def test_manifest_rows_and_probe(small_corpus, tmp_path):
     records = read_corpus(corpus(small_corpus))
     frame = build_manifest(records, n_shards=3, workers=2)
@@ -73,6 +74,7 @@ def test_manifest_rows_and_probe(small_corpus, tmp_path):
     assert sum(len(shard_members(again, s)) for s in range(3)) == 4
 
 
+@pytest.mark.slow
 def test_validation_lists_every_problem(tmp_path):
     make_video(tmp_path / "Videos/P1/a.mp4", seconds=0.5)
     make_video(tmp_path / "Videos/P2/b.mp4", seconds=0.5)
@@ -100,6 +102,7 @@ def test_training_split_is_required(tmp_path):
         build_manifest(read_corpus(corpus(tmp_path)), n_shards=1)
 
 
+@pytest.mark.slow
 def test_adding_a_video_keeps_every_other_shard_assignment(small_corpus):
     before = build_manifest(read_corpus(corpus(small_corpus)), n_shards=3)
     make_video(small_corpus / "Videos/P1/Visite_1/new.mp4", seconds=0.5)
@@ -111,6 +114,7 @@ def test_adding_a_video_keeps_every_other_shard_assignment(small_corpus):
     assert (merged["shard_before"] == merged["shard_after"]).all()
 
 
+@pytest.mark.slow
 def test_each_row_holds_the_content_digest_and_a_changed_recording_changes_its_shard_params(
     small_corpus,
 ):

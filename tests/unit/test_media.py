@@ -93,6 +93,7 @@ def test_frame_store_round_trip_with_extras_and_reasons(tmp_path):
     assert load_frame_set(path).frames[0].shape == (16, 16, 3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name", ["plain.mp4", "with space.mp4", 'it\'s "quoted".mp4', "-dash é.mp4"]
 )
@@ -107,6 +108,7 @@ def test_extract_audio_resamples_to_16k_mono(tmp_path, name):
     assert 0.1 < np.abs(samples).max() <= 1.0
 
 
+@pytest.mark.slow
 def test_no_audio_track_and_silent_audio(tmp_path):
     mute = make_video(tmp_path / "mute.mp4", seconds=1.0, audio=False)
     assert not probe_video(mute).has_audio

@@ -7,8 +7,8 @@ import shutil
 import numpy as np
 import pytest
 
-from ahrec.corpus.identity import content_digest
 from ahrec.errors import CorpusError
+from ahrec.io import content_digest
 from ahrec.media import shard, steps
 from ahrec.media.audio import read_wav
 from ahrec.media.framestore import load_frame_set
@@ -47,6 +47,7 @@ def frames_shard(videos, out, index, n_frames=4, threads=2):
     )
 
 
+@pytest.mark.slow
 def test_a_shard_job_writes_one_file_per_video_and_an_index(tmp_path):
     videos = videos_in(tmp_path)
     out, index = tmp_path / "scene_frames", tmp_path / "scene_frames" / "shards" / "shard-0.json"
@@ -69,6 +70,7 @@ def test_a_shard_job_writes_one_file_per_video_and_an_index(tmp_path):
         assert all(np.array_equal(x, y) for x, y in zip(a.frames, b.frames, strict=True))
 
 
+@pytest.mark.slow
 def test_adding_a_video_extracts_that_video_only(tmp_path):
     videos = videos_in(tmp_path, n=3)
     out, index = tmp_path / "scene_frames", tmp_path / "index.json"
@@ -82,6 +84,7 @@ def test_adding_a_video_extracts_that_video_only(tmp_path):
     assert media_files([index]) == [str(out / f"v{i}.npz") for i in range(3)]
 
 
+@pytest.mark.slow
 def test_a_setting_a_manifest_value_or_the_video_itself_changes_the_key(tmp_path):
     videos = videos_in(tmp_path, n=3)
     out, index = tmp_path / "scene_frames", tmp_path / "index.json"
@@ -117,6 +120,7 @@ def test_a_same_size_edit_with_its_mtime_put_back_is_extracted_again(tmp_path):
     assert np.array_equal(after, load_frame_set(out / "v0.npz").frames[0])
 
 
+@pytest.mark.slow
 def test_a_file_changed_after_the_manifest_is_refused(tmp_path):
     """Extracting with the probe of another file (its frame count, its audio) is refused."""
     videos = videos_in(tmp_path, n=3)
@@ -217,6 +221,7 @@ def test_an_unreadable_video_gets_a_file_that_says_why(tmp_path):
     assert load_frame_set(out / "v0.npz").available
 
 
+@pytest.mark.slow
 def test_audio_shard_and_index_resolution(tmp_path):
     videos = [
         {"video_id": v["video_id"], "path": v["path"], "digest": v["digest"], "has_audio": True}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
-from ahrec.evaluation.metrics import confusion, macro_f1, summary
+from ahrec.metrics import confusion, macro_f1, summary
 
 
 def cases() -> list[tuple[np.ndarray, np.ndarray]]:

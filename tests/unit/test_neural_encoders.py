@@ -1,7 +1,7 @@
 """The paper's neural encoders, loaded through the project's real loaders.
 
 Each encoder loads a tiny, randomly initialised model of the paper's
-architecture, built offline in a temporary folder (``tests/tiny_models.py``),
+architecture, built offline in a temporary folder (``ahrec.devtools.tiny_models``),
 so what is tested is the loading, preprocessing, batching, pooling and
 bookkeeping code (row order, unavailable rows, dtypes, determinism, the error
 a user sees), not the numbers. The packaged MiniLM is the exception: it is a
@@ -25,6 +25,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+from ahrec.devtools import tiny_models  # noqa: E402
 from ahrec.embeddings.base import AudioItem, TextItem  # noqa: E402
 from ahrec.embeddings.kinds import (  # noqa: E402
     TimmSpec,
@@ -34,7 +35,6 @@ from ahrec.embeddings.kinds import (  # noqa: E402
 )
 from ahrec.errors import ConfigError, ModelLoadError  # noqa: E402
 from ahrec.media.framestore import FrameSet  # noqa: E402
-from tests import tiny_models  # noqa: E402
 
 CPU = torch.device("cpu")
 
@@ -93,6 +93,7 @@ def videomae(videomae_path):
     return VideoMAEEncoder(VideoMAESpec(model=str(videomae_path), batch_size=2), CPU)
 
 
+@pytest.mark.slow
 def test_videomae_rows_shapes_order_and_determinism(videomae):
     sets = [
         frame_set("a", frames(0, 4, 48, 64)),
@@ -125,7 +126,7 @@ def test_videomae_preprocess_clip():
 
 
 def _reference_clip(images: list[np.ndarray], size: int) -> torch.Tensor:
-    """The former per-frame preprocessing (CPU, float32, one frame at a time): the reference."""
+    """Per-frame preprocessing (CPU, float32, one frame at a time): the reference."""
     import torch.nn.functional as F
 
     from ahrec.embeddings.imaging import imagenet_normalise, rgb_tensor
@@ -148,7 +149,7 @@ def _reference_clip(images: list[np.ndarray], size: int) -> torch.Tensor:
     return imagenet_normalise(torch.cat(out))
 
 
-# Batched preprocessing on the device vs the former per-frame path: equal to float32
+# Batched preprocessing on the device vs the per-frame path: equal to float32
 # rounding on the CPU (a different interpolation kernel on CUDA moves values by ~1e-5).
 PREPROCESS_ATOL = 1e-5
 
@@ -167,6 +168,7 @@ def test_batched_frame_preprocessing_equals_the_per_frame_path(batched):
     torch.testing.assert_close(out, _reference_clip(images, 32), atol=PREPROCESS_ATOL, rtol=0)
 
 
+@pytest.mark.slow
 def test_videomae_batches_clips_on_its_device(videomae):
     """A whole batch of clips is prepared at once; each clip equals its own preprocessing."""
     from ahrec.embeddings.videomae import preprocess_clip
@@ -183,6 +185,7 @@ def test_videomae_batches_clips_on_its_device(videomae):
         )
 
 
+@pytest.mark.slow
 def test_videomae_clip_length_is_the_models_own(videomae):
     """Whatever scene.n_frames sampled, the clip has the length the model was trained on."""
     assert videomae.n_frames == 4
@@ -219,6 +222,7 @@ def test_stat_pool():
     np.testing.assert_array_equal(stat_pool(np.ones((1, 3)))[3:], 0.0)
 
 
+@pytest.mark.slow
 def test_timm_face_rows_and_pooling(effnet):
     crops_a = frames(3, 3, 224, 224)
     crops_c = frames(4, 2, 100, 90)  # resized to 224
@@ -239,6 +243,7 @@ def test_timm_face_rows_and_pooling(effnet):
     same_vectors(rows, effnet.encode(sets))
 
 
+@pytest.mark.slow
 def test_timm_face_preprocessing_equals_the_per_crop_path(effnet):
     import torch.nn.functional as F
 
@@ -246,7 +251,7 @@ def test_timm_face_preprocessing_equals_the_per_crop_path(effnet):
 
     crops = frames(6, 2, 224, 224) + frames(7, 3, 80, 64) + frames(8, 1, 300, 260)
     reference = []
-    for crop in crops:  # the former path: each crop converted and resized on the CPU
+    for crop in crops:  # the per-frame path: each crop converted and resized on the CPU
         tensor = rgb_tensor(crop)
         if tensor.shape[-2:] != (224, 224):
             tensor = F.interpolate(tensor, size=(224, 224), mode="bilinear", antialias=True)
@@ -261,6 +266,7 @@ def test_timm_face_preprocessing_equals_the_per_crop_path(effnet):
         torch.testing.assert_close(out, expected, atol=PREPROCESS_ATOL, rtol=0)
 
 
+@pytest.mark.slow
 def test_timm_face_weight_containers(effnet, effnet_path, tmp_path):
     """A .pt with 'state_dict', a .pth with DataParallel prefixes and a folder all load alike."""
     from safetensors.torch import load_file, save_file
@@ -279,6 +285,7 @@ def test_timm_face_weight_containers(effnet, effnet_path, tmp_path):
         np.testing.assert_allclose(encoder.frame_features(crop), expected, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_timm_face_refuses_pickles_and_wrong_architectures(effnet_path, tmp_path):
     import timm
 
@@ -316,6 +323,7 @@ def noise(seed: int, count: int) -> np.ndarray:
     return (0.1 * np.random.default_rng(seed).standard_normal(count)).astype(np.float32)
 
 
+@pytest.mark.slow
 def test_wav2vec2_rows_sequences_and_determinism(wav2vec2):
     items = [
         AudioItem("a", noise(0, 16000), 16000),
@@ -340,6 +348,7 @@ def test_wav2vec2_rows_sequences_and_determinism(wav2vec2):
     np.testing.assert_array_equal(rows[0].sequence, again[0].sequence)
 
 
+@pytest.mark.slow
 def test_wav2vec2_layers(wav2vec2_path, wav2vec2):
     from ahrec.embeddings.wav2vec2 import Wav2Vec2Encoder
 
@@ -353,6 +362,7 @@ def test_wav2vec2_layers(wav2vec2_path, wav2vec2):
         Wav2Vec2Encoder(Wav2Vec2Spec(model=str(wav2vec2_path), layer=3), CPU)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stable", [True, False])
 def test_wav2vec2_truncated_model_equals_the_full_models_hidden_state(model_dir, stable):
     """Layers after the kept one are dropped; the output is the full model's hidden_states[layer]."""
@@ -376,6 +386,7 @@ def test_wav2vec2_truncated_model_equals_the_full_models_hidden_state(model_dir,
         torch.testing.assert_close(output, hidden_states[layer], atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_wav2vec2_batched_tracks_equal_one_at_a_time(wav2vec2_path):
     from ahrec.embeddings.wav2vec2 import Wav2Vec2Encoder
 
@@ -402,6 +413,7 @@ def test_wav2vec2_batched_tracks_equal_one_at_a_time(wav2vec2_path):
         )
 
 
+@pytest.mark.slow
 def test_wav2vec2_batches_respect_the_audio_budget(wav2vec2_path, model_dir):
     from ahrec.embeddings.wav2vec2 import Wav2Vec2Encoder
 
@@ -416,6 +428,7 @@ def test_wav2vec2_batches_respect_the_audio_budget(wav2vec2_path, model_dir):
     assert one_by_one._batches([0, 1], [800, 800]) == [[0], [1]]
 
 
+@pytest.mark.slow
 def test_wav2vec2_normalisation_without_feature_extractor(wav2vec2_path, wav2vec2, tmp_path):
     from ahrec.embeddings.wav2vec2 import Wav2Vec2Encoder, receptive_field
 
@@ -460,6 +473,7 @@ TEXTS = [
 TEXT_MISSING = {"b": "no transcript", "c": "empty transcript", "f": "unreadable"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pooling", ["cls", "mean"])
 def test_text_transformer_rows_and_determinism(roberta_path, pooling):
     from ahrec.embeddings.text_transformer import TransformerTextEncoder
@@ -475,6 +489,7 @@ def test_text_transformer_rows_and_determinism(roberta_path, pooling):
     np.testing.assert_allclose(alone.vector, rows[4].vector, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_tiny_roberta_tokenizer_has_its_vocabulary(roberta_path):
     """The tiny tokenizer must be a real BPE: a 5-token one turns every text into <s></s>."""
     from transformers import AutoTokenizer
@@ -486,6 +501,7 @@ def test_tiny_roberta_tokenizer_has_its_vocabulary(roberta_path):
     assert first != second and len(first) > 3 and len(second) > 3
 
 
+@pytest.mark.slow
 def test_text_transformer_different_texts_give_different_embeddings(roberta_path):
     from ahrec.embeddings.text_transformer import TransformerTextEncoder
 
@@ -534,6 +550,7 @@ def yolo_path(model_dir) -> Path:
     return tiny_models.tiny_yolov8(model_dir)
 
 
+@pytest.mark.slow
 def test_yolo_detector_loads_safely_and_detects(yolo_path):
     from ultralytics.nn.tasks import torch_safe_load
 
@@ -567,6 +584,7 @@ def whisper_path(model_dir) -> Path:
     return tiny_models.tiny_whisper(model_dir)
 
 
+@pytest.mark.slow
 def test_whisper_transcribes_in_order_and_deterministically(whisper_path):
     from ahrec.transcripts.whisper import WhisperRecognizer
 
@@ -580,6 +598,7 @@ def test_whisper_transcribes_in_order_and_deterministically(whisper_path):
     assert len(resampled) == 1
 
 
+@pytest.mark.slow
 def test_whisper_windows_and_errors(whisper_path, tmp_path):
     from ahrec.transcripts.whisper import WhisperRecognizer, split_windows
 
@@ -597,6 +616,7 @@ def test_whisper_windows_and_errors(whisper_path, tmp_path):
 # --- the embedding step hands each encoder batches of its own size ---------------
 
 
+@pytest.mark.slow
 def test_the_step_hands_each_encoder_its_batch_size(videomae_path, effnet_path, roberta_path):
     from ahrec.embeddings.steps import items_per_call
     from ahrec.embeddings.text_transformer import TransformerTextEncoder

@@ -9,9 +9,9 @@ import pytest
 from ahrec.config import load_config, load_settings
 from ahrec.corpus import plan
 from ahrec.corpus.records import prediction_shards, shard_for, video_id_for
+from ahrec.devtools.manifests import manifest_frame
 from ahrec.training.labels import training_fingerprint, training_rows
 from ahrec.workflow import MAX_SEARCH_THREADS, WorkflowPlan
-from tests.manifests import manifest_frame
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -133,7 +133,9 @@ def test_training_and_predicted_videos_live_in_separate_shards():
 
 
 def test_training_jobs_read_the_training_shards_and_tables():
-    settings = load_settings(load_config(REPO / ".test" / "config.yaml"))
+    from tests.e2e.workflow import whole_config
+
+    settings = load_settings(whole_config(REPO / ".test" / "config.yaml"))
     workflow = WorkflowPlan(settings)
     assert workflow.shards == [0, 1] and workflow.training_shards == [0]
     face = settings.unimodal["face_mlp"]

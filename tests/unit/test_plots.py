@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from ahrec.corpus.manifest import write_manifest
+from ahrec.devtools.manifests import manifest_frame as complete_manifest
 from ahrec.evaluation.evaluate import evaluate
 from ahrec.evaluation.table import TABLE_COLUMNS
 from ahrec.reporting import plots
@@ -27,7 +28,6 @@ from ahrec.reporting.summaries import (
     with_labels,
 )
 from ahrec.training.predictions import predictions_frame, write_predictions
-from tests.manifests import manifest_frame as complete_manifest
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 REPO = Path(__file__).resolve().parents[2]
@@ -261,6 +261,7 @@ def test_short_reason():
 # --- figures ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("test_labels", [True, False])
 def test_plot_results_writes_every_figure(tmp_path, test_labels):
     data = write_run(tmp_path, manifest_frame(test_labels=test_labels))

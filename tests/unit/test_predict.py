@@ -11,6 +11,7 @@ import yaml
 from ahrec.config import load_settings, validate_config
 from ahrec.corpus.manifest import write_manifest
 from ahrec.corpus.new_videos import read_new_videos
+from ahrec.devtools.manifests import manifest_frame
 from ahrec.embeddings.table import EmbeddingRow, read_embeddings, write_embeddings
 from ahrec.errors import ConfigError, CorpusError
 from ahrec.evaluation.settings import EvaluationSettings
@@ -22,7 +23,6 @@ from ahrec.training.labels import training_labels
 from ahrec.training.predictions import proba_matrix, read_predictions
 from ahrec.unimodal.kinds import parse_unimodal
 from ahrec.unimodal.steps import UnimodalOutputs, train_unimodal
-from tests.manifests import manifest_frame
 
 # --- the reader ----------------------------------------------------------------
 
@@ -170,6 +170,7 @@ def trained(tmp_path_factory):
     return folder, raw, export
 
 
+@pytest.mark.slow
 def test_the_export_is_self_contained_and_safe_to_read(trained):
     _, _, export = trained
     ensemble_ = read_export(export)
@@ -189,6 +190,7 @@ def test_the_export_is_self_contained_and_safe_to_read(trained):
     assert json.loads((export / "metrics.json").read_text())["val"]["mf1"] == 0.5
 
 
+@pytest.mark.slow
 def test_prediction_through_the_export_equals_the_runs_own(trained, tmp_path):
     """The same inputs through the exported models give the run's test predictions."""
     folder, raw, export = trained
@@ -216,6 +218,7 @@ def test_prediction_through_the_export_equals_the_runs_own(trained, tmp_path):
     assert frame.set_index("video_id").loc["test02", "available_modalities"] == "face;audio"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
@@ -248,6 +251,7 @@ def test_a_tampered_export_is_refused_before_anything_reads_it(trained, tmp_path
     assert message in str(caught.value) and str(copy / "ensemble.json") in str(caught.value)
 
 
+@pytest.mark.slow
 def test_an_exports_config_and_folders_are_validated(trained, tmp_path):
     _, _, export = trained
     copy = tmp_path / "copy"

@@ -13,7 +13,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from ahrec.corpus.formats import read_corpus
-from ahrec.corpus.identity import content_digest
 from ahrec.corpus.manifest import build_manifest
 from ahrec.corpus.probe_cache import (
     CACHE_SCHEMA,
@@ -23,6 +22,7 @@ from ahrec.corpus.probe_cache import (
     file_key,
     probe_videos,
 )
+from ahrec.io import content_digest
 from ahrec.media.probe import VideoInfo, probe_video
 from tests.media_factory import make_video, replace_in_place
 
@@ -66,6 +66,7 @@ def build(corpus, workers=1, cache=None, probe=probe_video, stats=None):
     )
 
 
+@pytest.mark.slow
 def test_parallel_probing_gives_the_serial_manifest(corpus):
     serial = build(corpus, workers=1)
     parallel = build(corpus, workers=4)
@@ -73,6 +74,7 @@ def test_parallel_probing_gives_the_serial_manifest(corpus):
     assert serial["readable"].sum() == 4  # the probe really ran: broken.mp4 alone unreadable
 
 
+@pytest.mark.slow
 def test_second_build_reuses_every_probe_and_gives_the_same_manifest(corpus, tmp_path):
     cache_path = tmp_path / "results/cache/probes.parquet"
     uncached = build(corpus)
@@ -91,6 +93,7 @@ def test_second_build_reuses_every_probe_and_gives_the_same_manifest(corpus, tmp
     pd.testing.assert_frame_equal(uncached, again)
 
 
+@pytest.mark.slow
 def test_a_changed_file_is_probed_again(corpus, tmp_path):
     cache_path = tmp_path / "probes.parquet"
     first = build(corpus, cache=ProbeCache(cache_path))
@@ -116,6 +119,7 @@ def test_a_changed_file_is_probed_again(corpus, tmp_path):
     pd.testing.assert_frame_equal(manifest, build(corpus))
 
 
+@pytest.mark.slow
 def test_a_same_size_edit_with_its_mtime_put_back_is_hashed_and_probed_again(corpus, tmp_path):
     """A recording without sound replaced by one with sound, same size, same mtime."""
     cache_path = tmp_path / "probes.parquet"
@@ -138,6 +142,7 @@ def test_a_same_size_edit_with_its_mtime_put_back_is_hashed_and_probed_again(cor
     assert (again.loc[unchanged, "digest"] == first.loc[unchanged, "digest"]).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "content",
     [b"", b"PAR1 this is not parquet at all", b"\x00" * 100],
@@ -176,6 +181,7 @@ def test_links_to_one_file_share_one_probe(tmp_path):
     assert probe.calls == [] and stats.reused == 1
 
 
+@pytest.mark.slow
 def test_a_new_probe_version_invalidates_the_cache(corpus, tmp_path):
     cache_path = tmp_path / "probes.parquet"
     build(corpus, cache=ProbeCache(cache_path, version="1; old ffprobe"))
@@ -197,6 +203,7 @@ def test_transient_failures_are_not_cached(tmp_path):
     assert len(probe.calls) == 1 and infos[0].readable
 
 
+@pytest.mark.slow
 def test_progress_is_logged(corpus, caplog):
     with caplog.at_level(logging.INFO):
         probe_videos(
@@ -214,6 +221,7 @@ def write_rows(cache_path: Path, rows: list[dict], schema: pa.Schema = CACHE_SCH
     pq.write_table(pa.Table.from_pylist(rows, schema=schema), cache_path)
 
 
+@pytest.mark.slow
 def test_an_unchanged_cache_is_not_written_again(corpus, tmp_path):
     cache_path = tmp_path / "probes.parquet"
     build(corpus, cache=ProbeCache(cache_path))
@@ -234,6 +242,7 @@ def test_an_unchanged_cache_is_not_written_again(corpus, tmp_path):
     assert stats.reused == 5 and stats.hashed == 0
 
 
+@pytest.mark.slow
 def test_cache_columns_of_other_types_are_ignored_with_a_warning(corpus, tmp_path, caplog):
     cache_path = tmp_path / "probes.parquet"
     build(corpus, cache=ProbeCache(cache_path))
@@ -268,6 +277,7 @@ INVALID = [
 ]
 
 
+@pytest.mark.slow
 def test_invalid_cache_rows_are_dropped_with_a_warning(corpus, tmp_path, caplog):
     cache_path = tmp_path / "probes.parquet"
     build(corpus, cache=ProbeCache(cache_path))
@@ -299,6 +309,7 @@ def test_invalid_cache_rows_are_dropped_with_a_warning(corpus, tmp_path, caplog)
     assert "invalid" not in caplog.text
 
 
+@pytest.mark.slow
 def test_the_cache_keeps_at_most_max_entries(tmp_path, monkeypatch):
     import ahrec.corpus.probe_cache as module
 

@@ -9,6 +9,7 @@ import pytest
 
 from ahrec.config import load_config, load_settings
 from ahrec.corpus.manifest import write_manifest
+from ahrec.devtools.manifests import manifest_frame as complete_manifest
 from ahrec.evaluation.evaluate import evaluate, read_metrics, write_metrics
 from ahrec.evaluation.selection import select_run, submitted_predictions
 from ahrec.evaluation.settings import EvaluationSettings
@@ -17,7 +18,6 @@ from ahrec.evaluation.systems import ensemble_runs, table_rows
 from ahrec.evaluation.table import TABLE_COLUMNS, results_table
 from ahrec.training.labels import training_labels
 from ahrec.training.predictions import predictions_frame, read_predictions, write_predictions
-from tests.manifests import manifest_frame as complete_manifest
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -88,7 +88,7 @@ def test_model_locations_are_never_resolved_by_importing():
     for path in sources():
         tree = ast.parse(path.read_text())
         assert not calls(tree, "importlib.util.find_spec"), path
-        assert not calls(tree, "find_spec") or path.name == "locate.py", path
+        assert not calls(tree, "find_spec") or path.name == "models.py", path
 
 
 # --- the bounded loaders (ahrec.safe_load) ------------------------------------------
@@ -164,6 +164,8 @@ def test_snakemake_refuses_a_config_file_with_aliases(tmp_path):
     import subprocess
     import sys
 
+    from ahrec.devtools.runs import snakemake_env
+
     repo = LIB.parents[1]
     bomb = tmp_path / "bomb.yaml"
     bomb.write_text(LAUGHS)
@@ -181,6 +183,7 @@ def test_snakemake_refuses_a_config_file_with_aliases(tmp_path):
         capture_output=True,
         text=True,
         timeout=300,
+        env=snakemake_env(),
     )
     assert done.returncode != 0
     assert f"{bomb}:1: YAML anchors and aliases" in done.stdout + done.stderr

@@ -61,6 +61,7 @@ def test_corpus_transcripts_win_and_gaps_are_filled_or_explained():
     assert disabled[1].reason == "no transcript (ASR disabled)"
 
 
+@pytest.mark.slow
 @needs_espeak
 def test_pocketsphinx_recognises_synthesised_speech(tmp_path):
     recognizer = build_recognizer({"kind": "pocketsphinx", "language": "en"})
@@ -74,6 +75,7 @@ def test_pocketsphinx_recognises_synthesised_speech(tmp_path):
     assert build_recognizer({"kind": "none"}) is None
 
 
+@pytest.mark.slow
 @needs_espeak
 def test_transcripts_stage_writes_a_row_per_video(tmp_path):
     wav = tmp_path / "b.wav"

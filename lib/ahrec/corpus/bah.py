@@ -17,6 +17,7 @@ number.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,16 +25,24 @@ from typing import Any
 import yaml
 
 from ahrec.corpus.records import (
+    MAX_TRANSCRIPT_CHARS,
+    RowFields,
     VideoRecord,
     os_reason,
-    outside_root,
-    participant_from_path,
-    resolve_inside,
+    record_from_row,
+    too_long,
 )
 from ahrec.errors import CorpusError, one_line, quote
 from ahrec.safe_load import MAX_YAML_BYTES, DocumentError, load_yaml_document
 
-MAX_TRANSCRIPT_CHARS = 100_000  # about ten hours of speech; BAH's longest is ~2,000
+# A split line's fields are named by position; every listed video has a label.
+SPLIT_LINE = RowFields(
+    video_path="the video path (first field)",
+    transcript="the transcript (third field)",
+    labels="0 (no A/H) or 1 (A/H)",
+    label_fix="; fix the second field of this line",
+    label_required=True,
+)
 
 
 def split_lines(text: str) -> list[str]:
@@ -89,14 +98,6 @@ def has_undecodable(text: str) -> bool:
     except UnicodeEncodeError:
         return True
     return False
-
-
-def too_long(where: str, what: str, length: int, limit: int = MAX_TRANSCRIPT_CHARS) -> str:
-    """The message for a transcript over the length limit."""
-    return (
-        f"{where}: {what} is {length:,} characters long, more than the {limit:,} a "
-        "transcript may hold; shorten it (or leave it empty for speech recognition)"
-    )
 
 
 def transcript_from_yaml(path: Path) -> str | None:
@@ -197,30 +198,23 @@ def read_split_file(
             )
             continue
         video_path, label_text, transcript = parsed
-        if len(transcript) > MAX_TRANSCRIPT_CHARS:
-            problems.append(too_long(where, "the transcript (third field)", len(transcript)))
+        try:
+            record = record_from_row(
+                where,
+                root,
+                SPLIT_LINE,
+                video_path=video_path,
+                split=split,
+                order=len(records),
+                label=label_text if labelled else None,
+                transcript=transcript,
+            )
+        except CorpusError as exc:
+            problems.extend(exc.problems)
             continue
-        if not video_path:
-            problems.append(f"{where}: the video path (first field) is empty")
-            continue
-        label: int | None = None
-        if labelled:
-            if label_text not in ("0", "1"):
-                problems.append(
-                    f"{where}: label must be 0 (no A/H) or 1 (A/H), got {quote(label_text)}; "
-                    "fix the second field of this line"
-                )
-                continue
-            label = int(label_text)
-        absolute = resolve_inside(root, video_path)
-        if absolute is None:
-            problems.append(outside_root(where, video_path, root))
-            continue
-        source = "list" if transcript else None
-        text: str | None = transcript or None
-        if text is None and timestamped_transcripts:
+        if record.transcript is None and timestamped_transcripts:
             try:
-                text = transcript_from_yaml(absolute.with_suffix(".yaml"))
+                text = transcript_from_yaml(record.path.with_suffix(".yaml"))
             except CorpusError as exc:
                 problems.extend(f"{p} (for {where})" for p in exc.problems)
                 continue
@@ -230,20 +224,9 @@ def read_split_file(
                     f"({os_reason(exc)}); fix the first field of this line"
                 )
                 continue
-            source = "yaml" if text else None
-        records.append(
-            VideoRecord(
-                video_path=video_path,
-                path=absolute,
-                split=split,
-                label=label,
-                participant=participant_from_path(video_path),
-                transcript=text,
-                transcript_source=source,
-                list_order=len(records),
-                source=where,
-            )
-        )
+            if text:
+                record = dataclasses.replace(record, transcript=text, transcript_source="yaml")
+        records.append(record)
     return records, problems
 
 

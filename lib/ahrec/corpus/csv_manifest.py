@@ -17,16 +17,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ahrec.corpus.bah import MAX_TRANSCRIPT_CHARS, read_text_lines, too_long
+from ahrec.corpus.bah import read_text_lines
 from ahrec.corpus.records import (
-    SPLITS,
+    MAX_TRANSCRIPT_CHARS,
+    RowFields,
     VideoRecord,
     os_reason,
-    outside_root,
-    participant_from_path,
-    resolve_inside,
+    record_from_row,
 )
-from ahrec.errors import CorpusError, quote, quote_all
+from ahrec.errors import CorpusError, quote_all
 
 REQUIRED_COLUMNS = ("video_path", "split")
 OPTIONAL_COLUMNS = ("label", "participant", "transcript")
@@ -112,46 +111,24 @@ def read_csv_manifest(path: Path, root: Path | None = None) -> list[VideoRecord]
         where = f"{path}:{number}"
         if not any(row.values()):
             continue
-        if len(row.get("transcript", "")) > MAX_TRANSCRIPT_CHARS:
-            problems.append(too_long(where, "the transcript", len(row["transcript"])))
-            continue
-        video_path, split = row.get("video_path", ""), row.get("split", "")
-        if not video_path:
-            problems.append(f"{where}: video_path is empty")
-            continue
-        if split not in SPLITS:
-            problems.append(
-                f"{where}: split must be one of {', '.join(SPLITS)}, got {quote(split)}"
-            )
-            continue
-        label_text = row.get("label", "")
-        label: int | None = None
-        if split != "hidden" and label_text:
-            if label_text not in ("0", "1"):
-                problems.append(
-                    f"{where}: label must be 0, 1 or empty (unknown), got {quote(label_text)}"
-                )
-                continue
-            label = int(label_text)
-        absolute = resolve_inside(root, video_path)
-        if absolute is None:
-            problems.append(outside_root(where, video_path, root))
-            continue
-        transcript = row.get("transcript") or None
-        records.append(
-            VideoRecord(
-                video_path=video_path,
-                path=absolute,
+        split = row.get("split", "")
+        try:
+            record = record_from_row(
+                where,
+                root,
+                RowFields(),
+                video_path=row.get("video_path", ""),
                 split=split,
-                label=label,
-                participant=row.get("participant") or participant_from_path(video_path),
-                transcript=transcript,
-                transcript_source="list" if transcript else None,
-                list_order=order.setdefault(split, 0),
-                source=where,
+                order=order.get(split, 0),
+                label=None if split == "hidden" else row.get("label", ""),
+                participant=row.get("participant"),
+                transcript=row.get("transcript", ""),
             )
-        )
-        order[split] += 1
+        except CorpusError as exc:
+            problems.extend(exc.problems)
+            continue
+        records.append(record)
+        order[split] = record.list_order + 1
     if problems:
         raise CorpusError(problems)
     return records

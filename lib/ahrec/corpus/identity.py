@@ -3,8 +3,8 @@
 A recording replaced by a fixed copy, or edited in place by a metadata tool
 that puts the modification time back, keeps its path, often its size and
 sometimes its mtime; a byte copy of a training video under another name is
-the same recording. Identity therefore comes from the bytes (SHA-256),
-computed in bounded memory.
+the same recording. Identity therefore comes from the bytes (SHA-256,
+``ahrec.io.content_digest``), computed in bounded memory.
 """
 
 from __future__ import annotations
@@ -16,18 +16,6 @@ import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
-
-CHUNK_BYTES = 1 << 20
-
-
-def content_digest(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of the file's bytes (hex), read in 1 MiB chunks (bounded memory)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
-
 
 # (inode, size, mtime_ns, ctime_ns) of a regular file, links followed. The
 # change time is set by the kernel on every write, rename or utime and no user

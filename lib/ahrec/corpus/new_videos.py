@@ -23,16 +23,10 @@ import os
 from pathlib import Path
 from typing import NamedTuple
 
-from ahrec.corpus.bah import MAX_TRANSCRIPT_CHARS, has_undecodable, too_long
+from ahrec.corpus.bah import has_undecodable
 from ahrec.corpus.csv_manifest import csv_rows
 from ahrec.corpus.identity import stat_key
-from ahrec.corpus.records import (
-    VideoRecord,
-    os_reason,
-    outside_root,
-    participant_from_path,
-    resolve_inside,
-)
+from ahrec.corpus.records import RowFields, VideoRecord, os_reason, record_from_row
 from ahrec.errors import CorpusError, one_line, quote_all
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
@@ -57,26 +51,6 @@ def read_new_videos(source: str | Path) -> list[VideoRecord]:
         raise CorpusError([f"{source}: cannot read it ({os_reason(exc)})"]) from None
     raise CorpusError(
         [f"{source}: not found; predict.<name>.videos must be a folder of videos or a CSV list"]
-    )
-
-
-def _record(
-    root: Path, video_path: str, where: str, order: int, **extra: str | None
-) -> VideoRecord:
-    absolute = resolve_inside(root, video_path)
-    if absolute is None:
-        raise CorpusError([outside_root(where, video_path, root)])
-    transcript = extra.get("transcript") or None
-    return VideoRecord(
-        video_path=video_path,
-        path=absolute,
-        split=SPLIT,
-        label=None,
-        participant=extra.get("participant") or participant_from_path(video_path),
-        transcript=transcript,
-        transcript_source="list" if transcript else None,
-        list_order=order,
-        source=where,
     )
 
 
@@ -236,7 +210,12 @@ def _from_folder(folder: Path) -> list[VideoRecord]:
                 + (f"; {len(skipped)} skipped, see above" if skipped else "")
             ]
         )
-    return [_record(folder, rel, f"{folder}/{rel}", i) for i, rel in enumerate(found)]
+    return [
+        record_from_row(
+            f"{folder}/{rel}", folder, RowFields(), video_path=rel, split=SPLIT, order=i
+        )
+        for i, rel in enumerate(found)
+    ]
 
 
 def _from_csv(path: Path) -> tuple[list[VideoRecord], list[str]]:
@@ -269,7 +248,7 @@ def _from_csv(path: Path) -> tuple[list[VideoRecord], list[str]]:
         if not any(row.values()):
             continue
         where = f"{path}:{number}"
-        if not row.get("video_path"):
+        if not row.get("video_path"):  # the line's first problem, before its bytes'
             raise CorpusError([f"{where}: video_path is empty"])
         if has_undecodable(row["video_path"]):
             skipped.append(bad_name(where, row["video_path"]))
@@ -282,16 +261,16 @@ def _from_csv(path: Path) -> tuple[list[VideoRecord], list[str]]:
                     f"('{escaped(row[bad[0]], 200)}'); save the list as UTF-8"
                 ]
             )
-        if len(row.get("transcript", "")) > MAX_TRANSCRIPT_CHARS:
-            raise CorpusError([too_long(where, "the transcript", len(row["transcript"]))])
         records.append(
-            _record(
-                path.parent,
-                row["video_path"],
+            record_from_row(
                 where,
-                len(records),
-                transcript=row.get("transcript"),
+                path.parent,
+                RowFields(),
+                video_path=row["video_path"],
+                split=SPLIT,
+                order=len(records),
                 participant=row.get("participant"),
+                transcript=row.get("transcript", ""),
             )
         )
     return records, skipped

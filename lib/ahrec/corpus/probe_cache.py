@@ -1,7 +1,7 @@
 """Identifying and probing every listed video, in parallel, with a cache across builds.
 
 A file is what it contains: each listed video's identity is the SHA-256 of its
-bytes (``identity.content_digest``), and the manifest records it, so that a
+bytes (``io.content_digest``), and the manifest records it, so that a
 recording replaced or edited in place is probed and extracted again whatever
 its path, size and modification time say. At 100,000 videos, hashing and
 ffprobe are the manifest's whole cost (a read of every byte; a process per
@@ -43,7 +43,7 @@ import subprocess
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
@@ -52,8 +52,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ahrec.corpus.identity import FileKey, StatKey, content_digest, file_key, stat_key
-from ahrec.io import atomic_path
+from ahrec.corpus.identity import FileKey, StatKey, file_key, stat_key
+from ahrec.io import atomic_path, content_digest
 from ahrec.media.probe import VideoInfo, probe_video
 
 __all__ = [
@@ -103,7 +103,6 @@ KEY_FIELDS = [
 CACHE_SCHEMA = pa.schema(
     [*KEY_FIELDS, ("digest", pa.string()), ("version", pa.string()), *PROBE_FIELDS]
 )
-INFO_FIELDS = [f.name for f in fields(VideoInfo)]
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,8 +1,12 @@
-"""The one record type every corpus reader produces.
+"""The one record type every corpus reader produces, and the one way a row becomes one.
 
-BAH split files, CSV manifests and the demo corpus all become lists of
-``VideoRecord``; everything downstream (the manifest, media, models) only
-knows this shape, so a new corpus format is one new reader.
+BAH split files, CSV manifests, the demo corpus and lists of new videos all
+become lists of ``VideoRecord``; everything downstream (the manifest, media,
+models) only knows this shape, so a new corpus format is one new reader. A
+reader parses its rows; ``record_from_row`` checks each row's fields (the
+transcript's length, an empty path, the split, the label, a path outside the
+root) and builds the record, so every format refuses the same things with
+the same messages.
 """
 
 from __future__ import annotations
@@ -19,13 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from stat import S_ISREG
 
-from ahrec.corpus.identity import content_digest
-from ahrec.errors import one_line, quote
+from ahrec.errors import CorpusError, one_line, quote
+from ahrec.io import content_digest
 
 LOG = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test", "hidden")
 LABELLED_SPLITS = ("train", "val", "test")
+MAX_TRANSCRIPT_CHARS = 100_000  # about ten hours of speech; BAH's longest is ~2,000
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,80 @@ class VideoRecord:
     transcript_source: str | None
     list_order: int
     source: str  # "<file>:<line>" so that every message can point at it
+
+
+def too_long(where: str, what: str, length: int, limit: int = MAX_TRANSCRIPT_CHARS) -> str:
+    """The message for a transcript over the length limit."""
+    return (
+        f"{where}: {what} is {length:,} characters long, more than the {limit:,} a "
+        "transcript may hold; shorten it (or leave it empty for speech recognition)"
+    )
+
+
+@dataclass(frozen=True)
+class RowFields:
+    """How a list names a row's fields in its messages, and whether a label may be empty.
+
+    The defaults are a CSV's (its column names, an empty label is unknown); a
+    BAH split line names its fields by position and needs a label on every line.
+    """
+
+    video_path: str = "video_path"
+    transcript: str = "the transcript"
+    labels: str = "0, 1 or empty (unknown)"
+    label_fix: str = ""  # appended to the label's message: where to fix it
+    label_required: bool = False
+
+
+def record_from_row(
+    where: str,
+    root: Path,
+    fields: RowFields,
+    *,
+    video_path: str,
+    split: str,
+    order: int,
+    label: str | None = None,
+    participant: str | None = None,
+    transcript: str = "",
+) -> VideoRecord:
+    """The record of one listed row, or CorpusError with the row's first problem.
+
+    Checked in this order: the transcript's length, an empty path, the split
+    (one of ``SPLITS``), the label (``None``: the row has none, as in a hidden
+    test list), and a path that escapes ``root`` (``resolve_inside``). The
+    participant is the row's own, else the one its path encodes. ``where``
+    (``<file>:<line>``) starts every message and becomes the record's source.
+    """
+    if len(transcript) > MAX_TRANSCRIPT_CHARS:
+        raise CorpusError([too_long(where, fields.transcript, len(transcript))])
+    if not video_path:
+        raise CorpusError([f"{where}: {fields.video_path} is empty"])
+    if split not in SPLITS:
+        raise CorpusError(
+            [f"{where}: split must be one of {', '.join(SPLITS)}, got {quote(split)}"]
+        )
+    value: int | None = None
+    if label is not None and (label or fields.label_required):
+        if label not in ("0", "1"):
+            raise CorpusError(
+                [f"{where}: label must be {fields.labels}, got {quote(label)}{fields.label_fix}"]
+            )
+        value = int(label)
+    absolute = resolve_inside(root, video_path)
+    if absolute is None:
+        raise CorpusError([outside_root(where, video_path, root)])
+    return VideoRecord(
+        video_path=video_path,
+        path=absolute,
+        split=split,
+        label=value,
+        participant=participant or participant_from_path(video_path),
+        transcript=transcript or None,
+        transcript_source="list" if transcript else None,
+        list_order=order,
+        source=where,
+    )
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")

@@ -82,17 +82,17 @@ def build_manifest_file(
     shards: int,
     out: str | Path,
     report: str | Path,
-    demo_root: str | Path | None = None,
     workers: int = 4,
     probe_cache: str | Path | None = None,
 ) -> pd.DataFrame:
-    """The corpus's manifest (``corpus`` is the validated ``corpus:`` section).
+    """The corpus's manifest (``corpus`` is the validated ``corpus:`` section, the demo's
+    with the folder it was generated in).
 
     ``probe_cache`` is a file outside the job's outputs (Snakemake deletes
     those before a rerun) that keeps probes across builds, so re-listing an
     unchanged corpus probes nothing again.
     """
-    records = read_corpus(corpus, demo_root)
+    records = read_corpus(corpus)
     return _write_manifest(records, shards, out, workers, report, ("train", "val"), probe_cache)
 
 

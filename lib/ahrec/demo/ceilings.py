@@ -198,9 +198,9 @@ def ceiling_mf1(
 
     The predictions of ``ceiling_predictions`` against the labels of the
     videos of ``split``, scored as the workflow scores models
-    (``evaluation.metrics.macro_f1``: sklearn's macro F1 to the bit), times 100.
+    (``ahrec.metrics.macro_f1``: sklearn's macro F1 to the bit), times 100.
     """
-    from ahrec.evaluation.metrics import macro_f1
+    from ahrec.metrics import macro_f1
 
     if split not in set(cues["split"]):
         raise ValueError(f"no video in split {split!r}")

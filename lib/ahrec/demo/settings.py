@@ -1,18 +1,22 @@
-"""Settings of the built-in demo corpus, validated before any video is made.
+"""What the built-in demo corpus looks like: its options, declared once.
 
-Generating a corpus takes a while; a bad value (splits that do not add up, a
-reliability that plants no signal) should fail at once with a message naming
-the key, not after half the videos are written.
+These are the options of the demo corpus format (``corpus: {type: demo, ...}``;
+``ahrec.corpus.formats.DemoSpec`` adds where the corpus is generated): the
+configuration is checked against them, with one message per problem naming the
+key, and ``docs/configuration.md`` lists them. Generating a corpus takes a while,
+so a bad value (splits that do not add up, a reliability that plants no signal)
+fails when the configuration is read, not after half the videos are written.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ahrec.errors import ConfigError
+from ahrec.kinds import check_field, count, number, option, parse_options, random_seed
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 MODALITIES: tuple[str, ...] = ("text", "audio", "face", "scene")
@@ -21,9 +25,10 @@ DEGENERATE_KINDS: tuple[str, ...] = ("no_face", "very_short", "silent", "no_tran
 
 
 class DemoSettingsError(ConfigError, ValueError):
-    """A demo setting is invalid; the message names the key (``demo.<key>``).
+    """A demo setting is invalid; the message names the key.
 
-    A ValueError as well as a ConfigError so that callers catching either work.
+    A ValueError as well as a ConfigError so that callers catching either work
+    (``parse_options`` reports a ValueError of ``__post_init__`` as a problem).
     """
 
 
@@ -33,10 +38,6 @@ def _default_splits() -> dict[str, int]:
 
 def _default_degenerate() -> dict[str, float]:
     return dict.fromkeys(DEGENERATE_KINDS, 0.0)
-
-
-def _is_number(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, int | float)
 
 
 @dataclass(frozen=True)
@@ -53,60 +54,81 @@ class DemoSettings:
     ``degenerate`` maps each kind in ``DEGENERATE_KINDS`` to the share of
     videos made that way, so that the workflow's handling of bad inputs (no
     face found, a clip too short to say anything, a muted microphone, no
-    transcript at all) is exercised at known rates: ``no_face`` (the person
-    sits with their back to the camera: no face in any frame), ``very_short``
-    (a 0.2-0.4 s clip), ``silent`` (an audio track of digital silence) and
-    ``no_transcript`` (no transcript in the list and no YAML). The cases are disjoint and come on top of
-    ``test_videos_without_transcript``; all zero (the default) leaves the
-    corpus exactly as without the setting.
+    transcript at all) is exercised at known rates. The cases are disjoint and
+    come on top of ``test_videos_without_transcript``; all zero (the default)
+    leaves the corpus exactly as without the setting.
     """
 
-    participants: int = 24
-    questions_per_participant: int = 3
-    split_participants: dict[str, int] = field(default_factory=_default_splits)
-    seed: int = 2026
-    min_seconds: float = 3.0
-    max_seconds: float = 8.0
-    fps: int = 25
-    width: int = 320
-    height: int = 240
-    cue_reliability: float | dict[str, float] = 0.75
-    test_videos_without_transcript: int = 4
-    degenerate: dict[str, float] = field(default_factory=_default_degenerate)
+    participants: int = count(24, "people in the corpus (at least 3: one per split)", low=3)
+    questions_per_participant: int = count(3, "videos per person", high=20)
+    split_participants: dict[str, int] = option(
+        default_factory=_default_splits,
+        doc="participants per split (participant-disjoint): train, val and test, "
+        "adding up to participants",
+        low=1,
+    )
+    seed: int = random_seed(2026, "seed of everything the generator draws")
+    min_seconds: float = number(3.0, "shortest answer (seconds)", low=1.0)
+    max_seconds: float = number(
+        8.0, "longest answer (seconds, at least min_seconds)", low=1.0, high=600.0
+    )
+    fps: int = count(25, "frames per second", high=120)
+    width: int = count(
+        320, "frame width (even: H.264 with yuv420p needs even sizes)", low=64, high=3840
+    )
+    height: int = count(240, "frame height (even)", low=64, high=3840)
+    cue_reliability: float | dict[str, float] = option(
+        0.75,
+        "probability that a modality's planted cue agrees with the label (0.5 no signal, "
+        "1 perfect); one number for every modality, or a mapping of text, audio, face "
+        "and scene to one each",
+        low=0.5,
+        high=1.0,
+    )
+    test_videos_without_transcript: int = count(
+        4,
+        "test videos listed without a transcript (speech recognition fills them in); "
+        "at most the number of test videos",
+        low=0,
+    )
+    degenerate: dict[str, float] = option(
+        default_factory=_default_degenerate,
+        doc="share of videos made degenerate, per kind (disjoint, drawn from the seed within "
+        "each split and label, on top of test_videos_without_transcript, adding up to at "
+        "most 1; a kind left out is 0): no_face (the person turned away, no face), "
+        "very_short (a 0.2-0.4 s clip), silent (a muted audio track), no_transcript "
+        "(none in the list, no YAML)",
+        low=0.0,
+        high=1.0,
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.degenerate, Mapping):
-            # Kinds left out are 0 (none of them), as the schema's defaults say.
+            # Kinds left out are 0 (none of them).
             object.__setattr__(self, "degenerate", {**_default_degenerate(), **self.degenerate})
         if isinstance(self.cue_reliability, Mapping):
             object.__setattr__(self, "cue_reliability", dict(self.cue_reliability))
+        if isinstance(self.split_participants, Mapping):
+            object.__setattr__(self, "split_participants", dict(self.split_participants))
         self.validate()
 
     @classmethod
-    def from_config(cls, cfg: Mapping[str, Any] | None) -> DemoSettings:
-        """Settings from ``config["demo"]``; missing keys take their defaults.
+    def from_config(cls, cfg: Mapping[str, Any] | None, where: str = "corpus") -> DemoSettings:
+        """Settings from a mapping of options (missing keys take their defaults).
 
-        Unknown keys raise rather than being ignored: a misspelt key silently
-        falling back to a default is the classic way a rerun "changes nothing".
+        Keys that are not options raise (a misspelt key silently falling back to a
+        default is the classic way a rerun "changes nothing"), and so does every
+        other problem, all in one DemoSettingsError naming ``where.<key>``.
         """
-        cfg = dict(cfg or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(cfg) - known)
-        if unknown:
-            raise DemoSettingsError(
-                f"demo.{unknown[0]}: unknown setting"
-                + (f" (also unknown: {', '.join(unknown[1:])})" if len(unknown) > 1 else "")
-                + f"; known settings are: {', '.join(sorted(known))}"
-            )
-        if "split_participants" in cfg:
-            splits = cfg["split_participants"]
-            if not isinstance(splits, Mapping):
-                raise DemoSettingsError(
-                    "demo.split_participants: expected a mapping like "
-                    "{train: 14, val: 5, test: 5}, got " + repr(splits)
-                )
-            cfg["split_participants"] = dict(splits)
-        return cls(**cfg)
+        settings, problems = parse_options(where, cls, cfg or {})
+        if problems:
+            raise DemoSettingsError("; ".join(problems))
+        assert settings is not None
+        return settings
+
+    def settings(self) -> dict[str, Any]:
+        """The demo settings alone, as plain values (what the generator depends on)."""
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(DemoSettings)}
 
     @property
     def n_videos(self) -> int:
@@ -121,148 +143,79 @@ class DemoSettings:
         return dict.fromkeys(MODALITIES, float(self.cue_reliability))
 
     def validate(self) -> None:
-        """Raise DemoSettingsError naming the first bad key."""
-        ints = (
-            "participants",
-            "questions_per_participant",
-            "seed",
-            "fps",
-            "width",
-            "height",
-            "test_videos_without_transcript",
-        )
-        for key in ints:
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise DemoSettingsError(f"demo.{key}: expected an integer, got {value!r}")
-        for key in ("min_seconds", "max_seconds"):
-            value = getattr(self, key)
-            if not _is_number(value):
-                raise DemoSettingsError(f"demo.{key}: expected a number, got {value!r}")
-        if self.participants < 3:
-            raise DemoSettingsError(
-                f"demo.participants: need at least 3 (one per split), got {self.participants}"
-            )
-        if not 1 <= self.questions_per_participant <= 20:
-            raise DemoSettingsError(
-                "demo.questions_per_participant: must be between 1 and 20, "
-                f"got {self.questions_per_participant}"
-            )
-        self._validate_splits()
-        self._validate_degenerate()
-        if self.seed < 0:
-            raise DemoSettingsError(f"demo.seed: must be >= 0, got {self.seed}")
-        if self.min_seconds < 1:
-            raise DemoSettingsError(f"demo.min_seconds: must be >= 1, got {self.min_seconds}")
-        if self.max_seconds < self.min_seconds:
-            raise DemoSettingsError(
-                f"demo.max_seconds: must be >= demo.min_seconds ({self.min_seconds}), "
-                f"got {self.max_seconds}"
-            )
-        if self.max_seconds > 600:
-            raise DemoSettingsError(f"demo.max_seconds: must be <= 600, got {self.max_seconds}")
-        if not 1 <= self.fps <= 120:
-            raise DemoSettingsError(f"demo.fps: must be between 1 and 120, got {self.fps}")
-        for key in ("width", "height"):
-            value = getattr(self, key)
-            if not 64 <= value <= 3840:
-                raise DemoSettingsError(f"demo.{key}: must be between 64 and 3840, got {value}")
-            if value % 2:
-                raise DemoSettingsError(
-                    f"demo.{key}: must be even (H.264 with yuv420p needs even sizes), got {value}"
-                )
-        self._validate_reliability()
-        n_test = self.split_participants["test"] * self.questions_per_participant
-        if not 0 <= self.test_videos_without_transcript <= n_test:
-            raise DemoSettingsError(
-                "demo.test_videos_without_transcript: must be between 0 and the number of "
-                f"test videos ({n_test}), got {self.test_videos_without_transcript}"
-            )
+        """Raise DemoSettingsError naming the first bad key.
 
-    def _validate_reliability(self) -> None:
-        value = self.cue_reliability
-        if isinstance(value, Mapping):
-            if set(value) != set(MODALITIES):
-                unknown = sorted(map(str, set(value) - set(MODALITIES)))
-                missing = [m for m in MODALITIES if m not in value]
-                problem = f"unknown {', '.join(unknown)}" if unknown else ""
-                if missing:
-                    problem += ("; " if problem else "") + f"missing {', '.join(missing)}"
-                raise DemoSettingsError(
-                    "demo.cue_reliability: a mapping needs exactly the modalities "
-                    f"{', '.join(MODALITIES)} ({problem})"
-                )
-            items = [(f"demo.cue_reliability.{m}", value[m]) for m in MODALITIES]
-        else:
-            items = [("demo.cue_reliability", value)]
-        for key, number in items:
-            if not _is_number(number):
-                raise DemoSettingsError(
-                    f"{key}: expected a number (or, for demo.cue_reliability, a mapping "
-                    f"of {', '.join(MODALITIES)} to numbers), got {number!r}"
-                )
-            if not 0.5 <= number <= 1.0:
-                raise DemoSettingsError(
-                    f"{key}: must be between 0.5 (no signal) and 1.0 (perfect), got {number}"
-                )
+        Each value is held to its option's type and bounds (as when read from a
+        configuration), then the options are checked against each other.
+        """
+        for fld in dataclasses.fields(DemoSettings):
+            problem = check_field(fld.name, DemoSettings, fld.name, getattr(self, fld.name))
+            if problem:
+                raise DemoSettingsError(problem)
+        problem = self._mismatch()
+        if problem:
+            raise DemoSettingsError(problem)
 
-    def _validate_degenerate(self) -> None:
-        rates = self.degenerate
-        if not isinstance(rates, Mapping):
-            raise DemoSettingsError(
-                "demo.degenerate: expected a mapping like "
-                f"{{{', '.join(f'{k}: 0.0' for k in DEGENERATE_KINDS)}}}, got {rates!r}"
-            )
-        unknown = sorted(map(str, set(rates) - set(DEGENERATE_KINDS)))
-        if unknown:
-            raise DemoSettingsError(
-                f"demo.degenerate.{unknown[0]}: unknown kind of degenerate video; "
-                f"known kinds are: {', '.join(DEGENERATE_KINDS)}"
-            )
-        missing = [kind for kind in DEGENERATE_KINDS if kind not in rates]
-        if missing:
-            raise DemoSettingsError(
-                f"demo.degenerate.{missing[0]}: missing (give every kind a share, 0 for none)"
-            )
-        for kind in DEGENERATE_KINDS:
-            rate = rates[kind]
-            if not _is_number(rate) or not 0.0 <= rate <= 1.0:
-                raise DemoSettingsError(
-                    f"demo.degenerate.{kind}: must be a share between 0 and 1, got {rate!r}"
-                )
-        total = sum(rates.values())
-        if total > 1.0:
-            raise DemoSettingsError(
-                "demo.degenerate: the shares are of disjoint sets of videos and must add up "
-                f"to at most 1, they add up to {total:g}"
-            )
-
-    def _validate_splits(self) -> None:
+    def _mismatch(self) -> str | None:
+        """The first problem between options whose values are each valid, or None."""
         splits = self.split_participants
-        if not isinstance(splits, Mapping):
-            raise DemoSettingsError(
-                f"demo.split_participants: expected a mapping like {_default_splits()}, "
-                f"got {splits!r}"
-            )
         if set(splits) != set(SPLITS):
-            raise DemoSettingsError(
-                "demo.split_participants: needs exactly the keys train, val and test, "
+            return (
+                "split_participants: needs exactly the keys train, val and test, "
                 f"got {', '.join(map(str, splits)) or 'none'}"
             )
         for name in SPLITS:
-            count = splits[name]
-            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-                raise DemoSettingsError(
-                    f"demo.split_participants.{name}: must be an integer >= 1, got {count!r}"
+            if splits[name] * self.questions_per_participant < 2:
+                return (
+                    f"split_participants.{name}: the split needs at least 2 videos so that "
+                    "both labels appear; raise it or questions_per_participant"
                 )
-            if count * self.questions_per_participant < 2:
-                raise DemoSettingsError(
-                    f"demo.split_participants.{name}: the split needs at least 2 videos so "
-                    "that both labels appear; raise it or demo.questions_per_participant"
-                )
-        total = sum(splits.values())
-        if total != self.participants:
-            raise DemoSettingsError(
-                "demo.split_participants: the train/val/test counts must add up to "
-                f"demo.participants ({self.participants}), they add up to {total}"
+        if sum(splits.values()) != self.participants:
+            return (
+                "split_participants: the train/val/test counts must add up to "
+                f"participants ({self.participants}), they add up to {sum(splits.values())}"
             )
+        if self.max_seconds < self.min_seconds:
+            return (
+                f"max_seconds: must be at least min_seconds ({self.min_seconds}), "
+                f"got {self.max_seconds}"
+            )
+        for key in ("width", "height"):
+            if getattr(self, key) % 2:
+                return (
+                    f"{key}: must be even (H.264 with yuv420p needs even sizes), "
+                    f"got {getattr(self, key)}"
+                )
+        reliability = self.cue_reliability
+        if isinstance(reliability, Mapping) and set(reliability) != set(MODALITIES):
+            unknown = sorted(map(str, set(reliability) - set(MODALITIES)))
+            missing = [m for m in MODALITIES if m not in reliability]
+            found = [f"unknown {', '.join(unknown)}"] if unknown else []
+            found += [f"missing {', '.join(missing)}"] if missing else []
+            return (
+                "cue_reliability: a mapping needs exactly the modalities "
+                f"{', '.join(MODALITIES)} ({'; '.join(found)})"
+            )
+        unknown = sorted(map(str, set(self.degenerate) - set(DEGENERATE_KINDS)))
+        if unknown:
+            return (
+                f"degenerate.{unknown[0]}: unknown kind of degenerate video; "
+                f"known kinds are: {', '.join(DEGENERATE_KINDS)}"
+            )
+        total = sum(self.degenerate.values())
+        if total > 1.0:
+            return (
+                "degenerate: the shares are of disjoint sets of videos and must add up "
+                f"to at most 1, they add up to {total:g}"
+            )
+        n_test = splits["test"] * self.questions_per_participant
+        if self.test_videos_without_transcript > n_test:
+            return (
+                "test_videos_without_transcript: must be at most the number of test "
+                f"videos ({n_test}), got {self.test_videos_without_transcript}"
+            )
+        return None
+
+
+def _plain(value: Any) -> Any:
+    return dict(value) if isinstance(value, Mapping) else value

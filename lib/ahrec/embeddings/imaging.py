@@ -46,15 +46,15 @@ def prepare_images(
 ) -> torch.Tensor:
     """RGB uint8 images -> an (N, 3, h, w) float32 batch on ``device``, ImageNet-normalised.
 
-    The frame encoders used to convert, resize and normalise each image on the
-    CPU as float32 before copying it to the GPU: four times the bytes to copy
-    and per-image work, which starved the GPU (VideoMAE fed 78 videos/s to a
-    network that runs 222-276). On CUDA (``batched``, the default there)
+    Converting, resizing and normalising each image on the CPU as float32
+    before copying it to the GPU means four times the bytes to copy and
+    per-image work, which starves the GPU (VideoMAE fed that way gets 78
+    videos/s to a network that runs 222-276). On CUDA (``batched``, the default there)
     images of one size are stacked once as uint8 (one memory copy), sent to the
     device pinned and non-blocking, and converted, resized by ``transform``
     ((n, 3, H, W) float in [0, 255] -> (n, 3, h, w), the same h, w for every
     size) and normalised there, a whole group at once. On the CPU each image
-    is converted and resized on its own, as before: there is no copy to save,
+    is converted and resized on its own: there is no copy to save,
     and one image's float32 intermediates stay in cache where a batch's would
     not (batching measured slower there). Either way the arithmetic per image
     is the same, so the results equal the per-image path to float rounding

@@ -20,7 +20,7 @@ from ahrec.embeddings.table import EmbeddingRow, gather_embeddings, write_embedd
 from ahrec.media.audio import read_wav
 from ahrec.media.framestore import FrameSet, load_frame_sets
 from ahrec.runtime import progress
-from ahrec.transcripts.steps import read_transcripts
+from ahrec.transcripts.table import read_transcripts
 
 LOG = logging.getLogger(__name__)
 
@@ -72,8 +72,8 @@ def items_per_call(encoder: Any, modality: str) -> int:
     """How many videos (tracks, transcripts) to hand ``encoder.encode`` at once.
 
     A batching encoder says so with ``batch_items`` (its configured
-    ``batch_size``, in videos); the embedding step used to hand every encoder
-    8 frame sets or 64 transcripts, which capped any larger batch_size.
+    ``batch_size``, in videos), since a fixed group size would cap any larger
+    ``batch_size``; the others get ``DEFAULT_ITEMS_PER_CALL`` of their modality.
     """
     size = getattr(encoder, "batch_items", None)
     return max(1, int(size)) if size else DEFAULT_ITEMS_PER_CALL[modality]

@@ -21,9 +21,9 @@ from transformers import AutoModel, AutoTokenizer
 from ahrec.device import inference
 from ahrec.embeddings.base import TextItem, unavailable_text
 from ahrec.embeddings.kinds import TransformerTextSpec
-from ahrec.embeddings.locate import describe_load_failure, resolve_model_location
 from ahrec.embeddings.table import EmbeddingRow
 from ahrec.errors import ModelLoadError
+from ahrec.models import load_model
 
 # Models whose position ids start after the padding index (RoBERTa's scheme):
 # they accept max_position_embeddings - pad_token_id - 1 tokens.
@@ -73,12 +73,13 @@ class TransformerTextEncoder:
     def __init__(self, spec: TransformerTextSpec, device: torch.device) -> None:
         if spec.pooling not in ("mean", "cls"):
             raise ModelLoadError(f"text pooling must be 'mean' or 'cls', got {spec.pooling!r}")
-        location = resolve_model_location(spec.model)
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(location)
-            model = AutoModel.from_pretrained(location, dtype=torch.float32)
-        except Exception as exc:
-            raise describe_load_failure(spec.model, exc) from exc
+        tokenizer, model = load_model(
+            spec.model,
+            lambda location: (
+                AutoTokenizer.from_pretrained(location),
+                AutoModel.from_pretrained(location, dtype=torch.float32),
+            ),
+        )
         self.spec = spec
         self.device = device
         self.tokenizer = tokenizer

@@ -24,11 +24,11 @@ from ahrec.device import inference
 from ahrec.embeddings.base import unavailable_frames
 from ahrec.embeddings.imaging import prepare_images
 from ahrec.embeddings.kinds import TimmSpec
-from ahrec.embeddings.locate import describe_load_failure, resolve_model_location
 from ahrec.embeddings.pooling import stat_pool
 from ahrec.embeddings.table import EmbeddingRow
 from ahrec.errors import ModelLoadError
 from ahrec.media.framestore import FrameSet
+from ahrec.models import load_model, resolve_model_location
 
 INPUT_SIZE = 224
 CLASSIFIER_PREFIXES = ("classifier.", "fc.", "head.")
@@ -139,10 +139,11 @@ class TimmFaceEncoder:
                 ) from exc
             load_backbone(_read_state_dict(_weights_file(path)), model, spec.model)
             return model
-        try:
-            return timm.create_model("hf-hub:" + location, pretrained=True, num_classes=0)
-        except Exception as exc:
-            raise describe_load_failure(spec.model, exc) from exc
+        return load_model(
+            spec.model,
+            lambda hub_id: timm.create_model("hf-hub:" + hub_id, pretrained=True, num_classes=0),
+            location=location,
+        )
 
     @property
     def batch_items(self) -> int:

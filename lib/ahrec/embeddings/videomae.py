@@ -24,10 +24,10 @@ from ahrec.device import inference
 from ahrec.embeddings.base import unavailable_frames
 from ahrec.embeddings.imaging import prepare_images
 from ahrec.embeddings.kinds import VideoMAESpec
-from ahrec.embeddings.locate import describe_load_failure, resolve_model_location
 from ahrec.embeddings.table import EmbeddingRow
 from ahrec.media.framestore import FrameSet
 from ahrec.media.sampling import evenly_spaced
+from ahrec.models import load_model
 
 
 def _resize_shortest_edge(frames: torch.Tensor, size: int) -> torch.Tensor:
@@ -84,11 +84,10 @@ class VideoMAEEncoder:
     """One VideoMAE, loaded once; ``encode`` maps frame sets to mean-token embeddings."""
 
     def __init__(self, spec: VideoMAESpec, device: torch.device) -> None:
-        location = resolve_model_location(spec.model)
-        try:
-            model = VideoMAEModel.from_pretrained(location, dtype=torch.float32)
-        except Exception as exc:  # hub, file-format and config errors all land here
-            raise describe_load_failure(spec.model, exc) from exc
+        model = load_model(
+            spec.model,
+            lambda location: VideoMAEModel.from_pretrained(location, dtype=torch.float32),
+        )
         config = model.config
         self.spec = spec
         self.device = device

@@ -9,7 +9,7 @@ an extra regression head; loading it as ``Wav2Vec2Model`` keeps the encoder and
 ignores the head.
 
 Two things keep a GPU busy: the layers after the kept one are dropped once
-loaded (``truncate_to_layer``: layer 10 of 12 no longer pays for 11 and 12,
+loaded (``truncate_to_layer``: layer 10 of 12 does not pay for 11 and 12,
 nor for every layer's hidden states), and on a GPU tracks run in batches of
 ``batch_size``, sorted by length and right-padded with an attention mask (on
 the CPU one at a time, where batching gains nothing). The
@@ -23,7 +23,6 @@ so they run one track at a time.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,9 +34,10 @@ from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2Model
 from ahrec.device import inference
 from ahrec.embeddings.base import AudioItem, unavailable_audio
 from ahrec.embeddings.kinds import Wav2Vec2Spec
-from ahrec.embeddings.locate import describe_load_failure, resolve_model_location
 from ahrec.embeddings.table import EmbeddingRow
 from ahrec.errors import ModelLoadError
+from ahrec.media.resample import resample, to_mono
+from ahrec.models import load_model
 
 LOG = logging.getLogger(__name__)
 
@@ -51,28 +51,6 @@ def receptive_field(conv_kernel: Sequence[int], conv_stride: Sequence[int]) -> i
     for kernel, stride in zip(reversed(conv_kernel), reversed(conv_stride), strict=True):
         needed = (needed - 1) * stride + kernel
     return needed
-
-
-def to_mono(samples: np.ndarray) -> np.ndarray:
-    """A 1-D float32 waveform; (channels, n) or (n, channels) input is averaged over channels."""
-    samples = np.asarray(samples, dtype=np.float32)
-    if samples.ndim == 2:
-        channel_axis = 0 if samples.shape[0] < samples.shape[1] else 1
-        samples = samples.mean(axis=channel_axis)
-    return samples.reshape(-1)
-
-
-def resample(samples: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
-    """Polyphase resampling to ``target`` Hz (exact for integer rate ratios)."""
-    if rate == target:
-        return samples
-    if rate <= 0:
-        raise ValueError(f"invalid sample rate {rate}")
-    from scipy.signal import resample_poly
-
-    divisor = math.gcd(int(rate), int(target))
-    resampled = resample_poly(samples, target // divisor, int(rate) // divisor)
-    return resampled.astype(np.float32)
 
 
 def truncate_to_layer(model: Wav2Vec2Model, layer: int) -> None:
@@ -104,11 +82,13 @@ class Wav2Vec2Encoder:
     """One wav2vec2 loaded once; ``encode`` gives each track's layer sequence and its mean."""
 
     def __init__(self, spec: Wav2Vec2Spec, device: torch.device) -> None:
-        location = resolve_model_location(spec.model)
-        try:
-            model = Wav2Vec2Model.from_pretrained(location, dtype=torch.float32)
-        except Exception as exc:
-            raise describe_load_failure(spec.model, exc) from exc
+        model, self.feature_extractor = load_model(
+            spec.model,
+            lambda location: (
+                Wav2Vec2Model.from_pretrained(location, dtype=torch.float32),
+                self._feature_extractor(location),
+            ),
+        )
         config = model.config
         if not 0 <= spec.layer <= config.num_hidden_layers:
             raise ModelLoadError(
@@ -118,7 +98,6 @@ class Wav2Vec2Encoder:
             )
         self.spec = spec
         self.device = device
-        self.feature_extractor = self._feature_extractor(location)
         self.sample_rate = int(
             getattr(self.feature_extractor, "sampling_rate", None) or SAMPLE_RATE
         )

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ahrec.evaluation.metrics import mf1_from_confusion
+from ahrec.metrics import mf1_from_confusion
 
 #: Column order of a confusion row: (truth, prediction) pairs.
 CELLS: tuple[tuple[int, int], ...] = ((0, 0), (0, 1), (1, 0), (1, 1))

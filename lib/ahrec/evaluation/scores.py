@@ -24,8 +24,8 @@ from ahrec.evaluation.bootstrap import (
     fold_interval,
     participant_resamples,
 )
-from ahrec.evaluation.metrics import macro_f1
 from ahrec.evaluation.settings import EvaluationSettings
+from ahrec.metrics import macro_f1
 
 SPLITS = ("train", "val", "test")
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-from ahrec.evaluation.metrics import macro_f1
 from ahrec.evaluation.settings import EvaluationSettings
+from ahrec.metrics import macro_f1
 from ahrec.training.labels import read_labels
 from ahrec.training.predictions import read_predictions
 

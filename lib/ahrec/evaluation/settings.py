@@ -20,8 +20,8 @@ class EvaluationSettings:
     Optuna objective and the choice among runs look at the validation split.
     ``cv``: they look at participant-grouped ``folds``-fold cross-validation
     over train + val instead, and the final models are refit on train + val
-    with the selected settings; a small validation split then no longer
-    decides alone.
+    with the selected settings, so that a small validation split does not
+    decide alone.
     """
 
     selection: str = choice(

@@ -17,20 +17,17 @@ import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ahrec.evaluation.bootstrap import Difference, paired_difference, seed_spread
-from ahrec.evaluation.metrics import macro_f1
 from ahrec.evaluation.scores import Scorer, labelled, with_truth
 from ahrec.evaluation.settings import EvaluationSettings
 from ahrec.io import write_csv
+from ahrec.metrics import macro_f1
 from ahrec.training.predictions import read_predictions
-
-if TYPE_CHECKING:
-    pass
 
 LOG = logging.getLogger(__name__)
 

@@ -175,7 +175,6 @@ class FaceStats:
         return self.n_detected / self.n_frames if self.n_frames else 0.0
 
 
-NO_FACE_POLICIES = ("whole_frames", "mask")
 NO_FACE = "no face found"
 
 

@@ -85,6 +85,24 @@ class FusionRun:
             "from_search": self.from_search,
         }
 
+    @classmethod
+    def from_params(cls, name: str, params: Mapping[str, Any]) -> FusionRun:
+        """The run back from a rule's params (``as_params``; validated at parse time already).
+
+        A rule's params hold what its job reads, never the run's seeds (a
+        seed's job must not rerun when a seed is added) nor its label: they
+        come back as none and the name.
+        """
+        return cls(
+            name,
+            tuple(params["models"]),
+            bool(params["prototypes"]),
+            (),
+            name,
+            FusionParams(**params["params"]),
+            params.get("from_search"),
+        )
+
 
 RUN_KEYS = ("models", "prototypes", "seeds", "label", "params", "from_search")
 
@@ -328,12 +346,26 @@ class SearchSpec:
 
     def as_params(self) -> dict[str, Any]:
         return {
+            "run": self.run,
             "n_trials": self.n_trials,
             "seeds": list(self.seeds),
             "sampler_seed": self.sampler_seed,
             "multivariate": self.multivariate,
             "space": [dataclasses.asdict(d) for d in self.space],
         }
+
+    @classmethod
+    def from_params(cls, name: str, params: Mapping[str, Any]) -> SearchSpec:
+        """The search back from its rule's params (``as_params``; validated at parse time)."""
+        return cls(
+            name,
+            params["run"],
+            int(params["n_trials"]),
+            tuple(params["seeds"]),
+            int(params["sampler_seed"]),
+            tuple(cls.space_from_params(params["space"])),
+            bool(params.get("multivariate", True)),
+        )
 
     @staticmethod
     def space_from_params(rows: Sequence[Mapping[str, Any]]) -> list[Dimension]:

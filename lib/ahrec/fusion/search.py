@@ -25,10 +25,12 @@ import yaml
 
 from ahrec.evaluation.settings import EvaluationSettings
 from ahrec.fusion.data import FusionData, fusion_data
-from ahrec.fusion.params import Dimension, FusionParams
+from ahrec.fusion.params import Dimension, FusionParams, FusionRun, SearchSpec
 from ahrec.fusion.pool import Fit, FitPool, pool_size
 from ahrec.io import write_csv
-from ahrec.training.labels import participant_folds, read_labels
+from ahrec.kinds import options_dict
+from ahrec.training.labels import read_labels
+from ahrec.training.selection import selection_plan
 
 LOG = logging.getLogger(__name__)
 
@@ -78,33 +80,42 @@ def fit_time_bounds(fits_of: Mapping[int, Sequence[Fit]]) -> tuple[float, float]
     return total, floor
 
 
+@dataclasses.dataclass(frozen=True)
+class SearchOutputs:
+    """Where a search writes: its study (SQLite), its best parameters and every trial."""
+
+    storage: str | Path
+    best: str | Path
+    trials: str | Path
+
+    @classmethod
+    def under(cls, folder: str | Path) -> SearchOutputs:
+        """The workflow's own names inside one folder (tests and benchmarks)."""
+        folder = Path(folder)
+        return cls(folder / "study.sqlite", folder / "best.yaml", folder / "trials.csv")
+
+
 def run_search(
-    name: str,
-    prototypes: bool,
-    base_params: Mapping[str, Any],
-    dimensions: Sequence[Dimension],
-    seeds: Sequence[int],
-    n_trials: int,
+    search: SearchSpec,
+    run: FusionRun,
     embedding_tables: Sequence[str | Path],
     labels_path: str | Path,
-    storage: str | Path,
-    out_best: str | Path,
-    out_trials: str | Path,
-    sampler_seed: int = 0,
-    device: str = "auto",
+    outputs: SearchOutputs,
     evaluation: EvaluationSettings | None = None,
-    multivariate: bool = True,
+    device: str = "auto",
     workers: int = 1,
 ) -> dict[str, Any]:
-    """Run (or resume) the study; write the best parameters and every trial.
+    """Run (or resume) the study of ``search`` over ``run``; write the best parameters and every trial.
 
-    The objective is the mean MF1 over the seeds on the validation split
-    (split selection), or over the seeds and the held-out folds of
-    participant-grouped CV over train + val (cv selection). A trial's fits
-    run on up to ``workers`` processes on the CPU (the job's ``threads``: never
-    more processes than threads, one torch thread each); the trials and their
-    scores do not depend on how many. Interrupted (Ctrl-C, SIGINT), the job
-    stops its workers at once; the study keeps the trials completed so far.
+    A trial fits the run (its prototypes, its parameters overlaid with the
+    trial's) once per seed of the search on each fit the selection protocol
+    scores (``training/selection.py``): the validation split (split
+    selection), or each held-out fold of participant-grouped CV over train +
+    val (cv selection); the objective is the mean MF1 over them. A trial's
+    fits run on up to ``workers`` processes on the CPU (the job's ``threads``:
+    never more processes than threads, one torch thread each); the trials and
+    their scores do not depend on how many. Interrupted (Ctrl-C, SIGINT), the
+    job stops its workers at once; the study keeps the trials completed so far.
     """
     import optuna
 
@@ -115,38 +126,33 @@ def run_search(
     torch_device = select_device(device)
     labels = read_labels(labels_path)
     data = fusion_data(embedding_tables, labels)
-    splits = [(data.rows_of(("train",), labelled=True), data.rows_of(("val",), labelled=True))]
-    if evaluation.cv:
-        index = {v: i for i, v in enumerate(data.video_ids)}
-        fusable = set(data.rows_of(("train", "val"), labelled=True))
-        splits = [
-            (
-                [index[v] for v in fold.fit_ids if index[v] in fusable],
-                [index[v] for v in fold.heldout_ids if index[v] in fusable],
-            )
-            for fold in participant_folds(
-                labels, evaluation.folds, evaluation.fold_seed, ("train", "val")
-            )
-        ]
-    if not all(stop for _, stop in splits):
+    index = {v: i for i, v in enumerate(data.video_ids)}
+    fusable = data.mask.any(axis=1)
+    plan = selection_plan(
+        labels, evaluation, usable={v for v, f in zip(data.video_ids, fusable, strict=True) if f}
+    )
+    scored = plan.scored()
+    if not all(select for _, select in scored):
         raise ValueError(
             "the search needs labelled videos to score on (validation split, or every CV fold)"
         )
     # Collated once for every trial and seed (not once per fit, batch and epoch).
     parts = [
-        (
-            fusion_split(data.items(fit), data.input_dims),
-            fusion_split(data.items(stop), data.input_dims),
+        tuple(
+            fusion_split(data.items([index[v] for v in ids]), data.input_dims)
+            for ids in (fit, select)
         )
-        for fit, stop in splits
+        for fit, select in scored
     ]
-    searched = [d for d in dimensions if prototypes or not d.prototypes_only]
+    base = options_dict(run.params)
+    searched = search.dimensions(run.prototypes)
+    seeds = list(search.seeds)
 
     # At most one worker per fit and per thread of the job (one torch thread each).
     pool = FitPool(
         parts,
         data.input_dims,
-        prototypes,
+        run.prototypes,
         torch_device,
         workers=pool_size(workers, len(seeds) * len(parts), torch_device),
     )
@@ -154,7 +160,7 @@ def run_search(
     fits_of: dict[int, list[Fit]] = {}  # trial number -> its fits (this job's trials)
 
     def objective(trial: Any) -> float:
-        params = FusionParams(**{**base_params, **suggest(trial, searched)})
+        params = FusionParams(**{**base, **suggest(trial, searched)})
         fits = fits_of[trial.number] = pool.fits(params, seeds)
         scores = [fit.score for fit in fits]
         trial.set_user_attr("scores", scores)
@@ -162,32 +168,32 @@ def run_search(
         return float(np.mean(scores))
 
     definition = {
-        **({"sampler": "tpe-multivariate"} if multivariate else {}),
+        **({"sampler": "tpe-multivariate"} if search.multivariate else {}),
         "selection": evaluation.selection,
         "folds": evaluation.folds if evaluation.cv else 0,
         "fold_seed": evaluation.fold_seed if evaluation.cv else None,
-        "prototypes": prototypes,
+        "prototypes": run.prototypes,
         "space": [dataclasses.asdict(d) for d in searched],
-        "base": dict(base_params),
-        "seeds": list(seeds),
+        "base": base,
+        "seeds": seeds,
         "modalities": data.modalities,
         "inputs": [str(p) for p in embedding_tables],
         "data": data_fingerprint(data),
     }
-    Path(storage).parent.mkdir(parents=True, exist_ok=True)
+    Path(outputs.storage).parent.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
-        study_name=study_name(name, definition),
-        storage=f"sqlite:///{Path(storage).resolve()}",
+        study_name=study_name(search.name, definition),
+        storage=f"sqlite:///{Path(outputs.storage).resolve()}",
         direction="maximize",
-        sampler=tpe_sampler(sampler_seed, multivariate),
+        sampler=tpe_sampler(search.sampler_seed, search.multivariate),
         load_if_exists=True,
     )
     done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
-    remaining = max(0, n_trials - done)
+    remaining = max(0, search.n_trials - done)
     LOG.info(
         "search %s: %d trials done, %d to go (objective: mean val MF1 over %d seeds)",
-        name,
+        search.name,
         done,
         remaining,
         len(seeds),
@@ -220,16 +226,16 @@ def run_search(
     best = study.best_trial
     tidy = {d.name: d for d in searched}
     chosen = {k: tidy[k].tidy(v) if k in tidy else v for k, v in best.params.items()}
-    best_params = dataclasses.asdict(FusionParams(**{**base_params, **chosen}))
-    Path(out_best).write_text(
+    best_params = dataclasses.asdict(FusionParams(**{**base, **chosen}))
+    Path(outputs.best).write_text(
         yaml.safe_dump(
             {
-                "search": name,
+                "search": search.name,
                 "objective": "mean CV MF1 over seeds and folds"
                 if evaluation.cv
                 else "mean validation MF1 over seeds",
                 "value": float(best.value),
-                "seeds": list(seeds),
+                "seeds": seeds,
                 "trial": best.number,
                 "params": best_params,
             },
@@ -237,6 +243,6 @@ def run_search(
         )
     )
     trials = study.trials_dataframe(attrs=("number", "value", "params", "state", "user_attrs"))
-    write_csv(trials, out_trials)
+    write_csv(trials, outputs.trials)
     LOG.info("best trial %d: mean val MF1 %.4f", best.number, best.value)
     return {"value": best.value, "params": best_params}

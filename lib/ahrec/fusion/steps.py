@@ -22,14 +22,20 @@ import yaml
 from ahrec.evaluation.settings import EvaluationSettings
 from ahrec.fusion.data import fusion_data
 from ahrec.fusion.params import FusionParams
-from ahrec.training.labels import participant_folds, prior_proba, read_labels
-from ahrec.training.loop import median_epochs
+from ahrec.training.labels import read_labels
 from ahrec.training.predictions import (
     complete_predictions,
     predictions_frame,
     proba_matrix,
     read_predictions,
     write_predictions,
+)
+from ahrec.training.selection import (
+    heldout_step,
+    refit_epochs,
+    run_selection,
+    selection_plan,
+    selection_predictions,
 )
 
 LOG = logging.getLogger(__name__)
@@ -72,10 +78,13 @@ def train_fusion_seed(
 ) -> dict[str, Any]:
     """Train the run's fusion model with one seed; predict every video (the prior where none fuses).
 
-    Split selection: train on the training split, early stopping on validation.
-    CV selection: one model per participant-grouped fold of train + val, each
-    stopping early on its held-out fold and predicting it; the final model is
-    refit on train + val for the median of the folds' best epochs.
+    The selection protocol (``training/selection.py``) decides which videos
+    fit and which stop the training: split selection trains on the training
+    split, stopping early on validation; CV selection trains one model per
+    participant-grouped fold of train + val, each stopping early on its
+    held-out fold and predicting it, then refits on train + val for the
+    median of the folds' best epochs. Only videos with at least one modality
+    take part.
     """
     from ahrec.device import select_device
     from ahrec.fusion.model import predict_fusion, save_fusion_model, train_fusion
@@ -86,92 +95,82 @@ def train_fusion_seed(
     labels = read_labels(labels_path)
     data = fusion_data(embedding_tables, labels)
     fusable = data.mask.any(axis=1)
-    rows_of = data.rows_of
-    train_rows = rows_of(("train",), labelled=True)
-    val_rows = rows_of(("val",), labelled=True)
+    index = {v: i for i, v in enumerate(data.video_ids)}
+    plan = selection_plan(
+        labels, evaluation, usable={v for v, f in zip(data.video_ids, fusable, strict=True) if f}
+    )
     LOG.info(
         "fusion of %s (prototypes %s, seed %d): train %d, val %d, %d videos without any modality; "
         "selection: %s",
         ", ".join(data.modalities),
         prototypes,
         seed,
-        len(train_rows),
-        len(val_rows),
+        len(plan.train),
+        len(plan.val),
         int((~fusable).sum()),
         evaluation.selection,
     )
 
-    def fit(fit_rows: Sequence[int], stop_rows: Sequence[int], settings: Any) -> Any:
-        return train_fusion(
-            data.items(fit_rows),
-            data.items(stop_rows),
+    def items(ids: Sequence[str]) -> list[dict[str, Any]]:
+        return data.items([index[v] for v in ids])
+
+    def fit(fit_ids: list[str], stop_ids: list[str], settings: Any) -> tuple[Any, dict[str, Any]]:
+        model, result = train_fusion(
+            items(fit_ids),
+            items(stop_ids),
             data.input_dims,
-            settings,
+            settings or hyper,
             prototypes,
             seed,
             torch_device,
         )
+        return model, {
+            "best_epoch": result.best_epoch,
+            "best_val_mf1": result.best_val_mf1,
+            "history": result.history,
+        }
 
+    selected = run_selection(
+        plan,
+        fit,
+        heldout_step(fit, lambda model, ids: predict_fusion(model, items(ids), torch_device)),
+        lambda summaries: refit_epochs(hyper, summaries),
+    )
     summary: dict[str, Any] = {
         "seed": seed,
         "modalities": data.modalities,
         "prototypes": prototypes,
     }
-    fold_of = np.full(len(data.video_ids), -1, dtype=np.int16)
-    oof: dict[int, np.ndarray] = {}
-    if evaluation.cv:
-        pool_rows = sorted(train_rows + val_rows)
-        folds = participant_folds(labels, evaluation.folds, evaluation.fold_seed, ("train", "val"))
-        index = {v: i for i, v in enumerate(data.video_ids)}
-        fold_records = []
-        for fold in folds:
-            fit_rows = [index[v] for v in fold.fit_ids if fusable[index[v]]]
-            held_rows = [index[v] for v in fold.heldout_ids if fusable[index[v]]]
-            fold_model, fold_result = fit(fit_rows, held_rows, hyper)
-            if held_rows:
-                for row, p in zip(
-                    held_rows,
-                    predict_fusion(fold_model, data.items(held_rows), torch_device),
-                    strict=True,
-                ):
-                    oof[row] = p
-                    fold_of[row] = fold.number
-            fold_records.append(
-                {
-                    "fold": fold.number,
-                    "best_epoch": fold_result.best_epoch,
-                    "best_val_mf1": fold_result.best_val_mf1,
-                }
-            )
-        epochs = median_epochs(fold_records, hyper.epochs)
-        model, result = fit(pool_rows, [], dataclasses.replace(hyper, epochs=epochs))
-        summary["cv"] = {"folds": fold_records, "refit_epochs": epochs}
-        prior_rows = pool_rows
-    else:
-        model, result = fit(train_rows, val_rows, hyper)
-        prior_rows = train_rows
+    if plan.cv:
+        summary["cv"] = {
+            "folds": [fold.record(("best_epoch", "best_val_mf1")) for fold in selected.folds],
+            "refit_epochs": selected.refit.epochs,
+        }
     rows = [i for i in range(len(data.video_ids)) if fusable[i]]
-    proba = np.tile(prior_proba([data.labels[i] for i in prior_rows]), (len(data.video_ids), 1))
-    if rows:
-        proba[rows] = predict_fusion(model, data.items(rows), torch_device)
-    source = ["model" if f else "prior" for f in fusable]
-    for row, p in oof.items():
-        proba[row] = p
-        source[row] = "oof"
+    proba = predict_fusion(selected.model, data.items(rows), torch_device) if rows else []
+    prior = plan.prior()
     write_predictions(
-        predictions_frame(data.video_ids, data.splits, proba, fusable, source, fold_of),
+        selection_predictions(
+            data.video_ids,
+            data.splits,
+            fusable,
+            {data.video_ids[row]: p for row, p in zip(rows, proba, strict=True)},
+            selected.folds,
+            prior,
+        ),
         outputs.predictions,
     )
-    save_fusion_model(model, Path(outputs.model), data.input_dims, hyper, prototypes)
+    save_fusion_model(selected.model, Path(outputs.model), data.input_dims, hyper, prototypes)
+    result = selected.summary
     summary.update(
-        prior=[float(p) for p in prior_proba([data.labels[i] for i in prior_rows])],
+        prior=[float(p) for p in prior],
         params=dataclasses.asdict(hyper),
-        best_epoch=result.best_epoch,
-        best_val_mf1=result.best_val_mf1,
-        history=result.history,
+        best_epoch=result["best_epoch"],
+        best_val_mf1=result["best_val_mf1"],
+        history=result["history"],
     )
     Path(outputs.selection).write_text(json.dumps(summary, indent=2) + "\n")
-    LOG.info("best epoch %d, validation MF1 %s", result.best_epoch, result.best_val_mf1)
+    LOG.info("best epoch %d, validation MF1 %s", result["best_epoch"], result["best_val_mf1"])
     return summary
 
 

@@ -1,9 +1,9 @@
 """Media per shard, files per video: planning grows with shards, work with what changed.
 
-A Snakemake job per video cost about 10 ms of planning and 0.6 s of scheduling
-each, before any decoding: three such jobs per video made a 100,000-video
-corpus take a quarter of an hour to plan. One job per shard extracts the
-videos of its shard into the same per-video files as before, but skips every
+A Snakemake job per video costs about 10 ms of planning and 0.6 s of
+scheduling, before any decoding: three such jobs per video make a
+100,000-video corpus take a quarter of an hour to plan. So one job per shard
+extracts the videos of its shard into per-video files, and skips every
 video whose file is there with a matching key. The key holds all the file
 depends on: the video's content (the SHA-256 ``digest`` the manifest records;
 a file is what it contains, whatever its path, size and mtime), its manifest
@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ahrec.corpus.identity import content_digest
 from ahrec.errors import CorpusError
+from ahrec.io import content_digest
 from ahrec.processes import remove_leftovers, temporary_beside
 
 LOG = logging.getLogger(__name__)

@@ -165,7 +165,7 @@ def _set(config: dict[str, Any], keys: tuple[str, ...], value: str) -> None:
 
 def _local_path(value: str) -> Path | None:
     """The local file or folder a location names on this machine, or None (hub id, package)."""
-    from ahrec.embeddings.locate import PACKAGE_PREFIX
+    from ahrec.models import PACKAGE_PREFIX
 
     if value.startswith(PACKAGE_PREFIX):
         return None
@@ -493,7 +493,7 @@ def export_location(folder: Path, where: str, value: str) -> tuple[str, str | No
     that is not in the export but exists here (it would be read from the
     working directory).
     """
-    from ahrec.embeddings.locate import MODULE_NAME, PACKAGE_PREFIX
+    from ahrec.models import MODULE_NAME, PACKAGE_PREFIX
 
     shown = value[:200]
     if value.startswith(PACKAGE_PREFIX):

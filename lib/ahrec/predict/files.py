@@ -19,8 +19,8 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from ahrec.corpus.identity import content_digest
 from ahrec.errors import ConfigError
+from ahrec.io import content_digest
 
 FORMAT = 1
 ENSEMBLE_JSON = "ensemble.json"

@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 
 from ahrec.evaluation.evaluate import evaluate
-from ahrec.evaluation.metrics import macro_f1
 
 LABELLED_SPLITS = ("val", "test")
 SPLIT_ORDER = ("train", "val", "test", "hidden")
@@ -99,14 +98,6 @@ def curves(frame: pd.DataFrame, split: str) -> Curves | str:
         precision=precision,
         average_precision=float(average_precision_score(truth, score)),
     )
-
-
-def split_mf1(frame: pd.DataFrame, split: str) -> float | None:
-    """Macro F1 of the labelled videos of a split, None without labels."""
-    rows = labelled_rows(frame, split)
-    if rows.empty:
-        return None
-    return macro_f1(rows["label"].astype(int), rows["prediction"].astype(int))
 
 
 def seed_scores(

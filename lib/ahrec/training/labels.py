@@ -34,7 +34,6 @@ from ahrec.io import write_parquet
 LOG = logging.getLogger(__name__)
 
 LABEL_COLUMNS = ["video_id", "split", "participant", "label"]
-EVALUATED_SPLITS = ("val", "test")
 
 
 def training_labels(manifest: pd.DataFrame) -> pd.DataFrame:

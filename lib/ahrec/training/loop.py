@@ -32,7 +32,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from ahrec.device import autocast, to_device
-from ahrec.evaluation.metrics import macro_f1
+from ahrec.metrics import macro_f1
 from ahrec.training.seeding import seed_everything
 from ahrec.training.settings import TrainSettings
 

@@ -70,8 +70,7 @@ def speech_windows(
     """Consecutive int16 windows of at most ``window_seconds``, cut at quiet points.
 
     Holds at most one window and one block: memory is flat in the duration.
-    A recording no longer than one window is one window, as before windows
-    existed.
+    A recording that fits in one window is that one window, uncut.
     """
     size = max(1, int(window_seconds * sample_rate))
     search = min(size - 1, max(0, int(search_seconds * sample_rate)))

@@ -11,10 +11,9 @@ import pandas as pd
 
 from ahrec.io import write_parquet
 from ahrec.transcripts.asr import build_recognizer, resolve_transcripts
+from ahrec.transcripts.table import COLUMNS
 
 LOG = logging.getLogger(__name__)
-
-COLUMNS = ["video_id", "transcript", "source", "reason"]
 
 
 def transcripts_shard(
@@ -35,8 +34,3 @@ def transcripts_shard(
     counts = table["source"].fillna("none").value_counts().to_dict()
     LOG.info("%d transcripts by source: %s", len(table), counts)
     return table
-
-
-def read_transcripts(paths: Sequence[str | Path]) -> pd.DataFrame:
-    frames = [pd.read_parquet(p) for p in paths]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)

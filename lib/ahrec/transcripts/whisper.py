@@ -19,9 +19,9 @@ from transformers import WhisperForConditionalGeneration, WhisperProcessor
 from transformers.models.whisper.tokenization_whisper import TO_LANGUAGE_CODE
 
 from ahrec.device import inference
-from ahrec.embeddings.locate import describe_load_failure, resolve_model_location
-from ahrec.embeddings.wav2vec2 import resample, to_mono
 from ahrec.errors import ConfigError, ModelLoadError
+from ahrec.media.resample import resample, to_mono
+from ahrec.models import load_model
 
 WINDOW_SECONDS = 30
 MIN_TAIL_SECONDS = 0.2  # a shorter last window holds no word, only room for hallucination
@@ -62,12 +62,13 @@ class WhisperRecognizer:
                 "transcripts.asr.model is empty: name a Whisper hub id (e.g. openai/whisper-small) "
                 "or a local folder holding one"
             )
-        location = resolve_model_location(model)
-        try:
-            processor = WhisperProcessor.from_pretrained(location)
-            network = WhisperForConditionalGeneration.from_pretrained(location, dtype=torch.float32)
-        except Exception as exc:
-            raise describe_load_failure(model, exc) from exc
+        processor, network = load_model(
+            model,
+            lambda location: (
+                WhisperProcessor.from_pretrained(location),
+                WhisperForConditionalGeneration.from_pretrained(location, dtype=torch.float32),
+            ),
+        )
         self.model_name = model
         self.device = torch.device(device)
         self.batch_size = batch_size

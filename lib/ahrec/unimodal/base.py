@@ -94,15 +94,6 @@ def spec_to_dict(spec: Any) -> dict[str, Any]:
     return dataclasses.asdict(spec)
 
 
-def spec_from_dict(kind: str, data: dict[str, Any]) -> Any:
-    """The spec dataclass back from JSON, through the kind's options class and its bounds."""
-    from ahrec.kinds import parse_options, require
-
-    spec, problems = parse_options("spec", UNIMODAL_KINDS[kind].options, data)
-    require(problems, f"saved {kind} spec")
-    return spec
-
-
 def write_model_json(folder: Path, kind: str, spec: Any, info: dict[str, Any]) -> None:
     """Write what ``load`` needs to rebuild the model: kind, spec and ``info``."""
     folder.mkdir(parents=True, exist_ok=True)

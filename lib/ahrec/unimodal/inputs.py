@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ahrec.embeddings.table import read_embeddings
-from ahrec.transcripts.steps import read_transcripts
+from ahrec.transcripts.table import read_transcripts
 
 
 def load_inputs(

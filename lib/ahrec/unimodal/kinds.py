@@ -81,14 +81,14 @@ class TemporalSpec(TrainSettings):
     residual_dropout: float = fraction(
         0.1,
         "dropout on each Mamba block's output before the residual sum (the authors: 0.1; "
-        "0 gives our former blocks, norm(h + mixer(h)))",
+        "0: none, norm(h + mixer(h)))",
     )
     pool_steps: int = count(1, "average this many consecutive steps first (CPU speed)")
     max_steps: int = count(4000, "longer sequences are truncated (after pooling)")
     lr: float = 1e-4
     weight_decay: float = number(
         0.0,
-        "AdamW weight decay (the authors: 0; ours was 1e-2, AdamW's usual value, which "
+        "AdamW weight decay (the authors: 0; 1e-2, AdamW's usual value, "
         "shrinks the Mamba projections a little towards zero on small corpora)",
     )
     batch_size: int = 8

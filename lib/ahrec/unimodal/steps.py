@@ -1,6 +1,7 @@
 """Step: train one unimodal model; write its predictions, embeddings and checkpoint.
 
-Two ways to select, one job (``evaluation.selection``):
+Two ways to select, one job (``evaluation.selection``; which videos fit, select
+and are held out is the protocol of ``training/selection.py``):
 
 * ``split``: the full model trains on the training split with early stopping
   (and grids) on the validation split, and predicts and embeds every video.
@@ -36,13 +37,13 @@ import pandas as pd
 
 from ahrec.embeddings.table import EmbeddingRow, write_embeddings
 from ahrec.evaluation.settings import EvaluationSettings
-from ahrec.training.labels import Fold, participant_folds, prior_proba, read_labels, ridge_map
+from ahrec.training.labels import Fold, read_labels, ridge_map
 from ahrec.training.predictions import (
     complete_predictions,
-    predictions_frame,
     read_predictions,
     write_predictions,
 )
+from ahrec.training.selection import HeldOut, run_selection, selection_plan, selection_predictions
 from ahrec.unimodal.inputs import load_inputs
 from ahrec.unimodal.kinds import UnimodalSpec
 
@@ -84,21 +85,22 @@ def train_unimodal(
     evaluation: EvaluationSettings | None = None,
     device: str = "auto",
 ) -> dict[str, Any]:
-    """Fit, predict, embed; returns the selection summary (also written as selection.json)."""
+    """Fit, predict, embed; returns the selection summary (also written as selection.json).
+
+    Which videos fit, select and are predicted out of fold is the selection
+    protocol's (``training/selection.py``); this step adds the embeddings:
+    each fold model's are mapped into the final model's space.
+    """
     from ahrec.device import select_device
     from ahrec.unimodal.base import build_unimodal, model_class
 
     evaluation = evaluation or EvaluationSettings()
     torch_device = select_device(device)
     labels = read_labels(labels_path)
-    known = labels[labels["label"].notna()]
-    label_of = dict(zip(known["video_id"], known["label"].astype(int), strict=True))
     inputs, reasons, input_dim = load_inputs(spec.input, sources)
     split_of = dict(zip(labels["video_id"], labels["split"], strict=True))
-    train_ids = sorted(known.loc[known["split"] == "train", "video_id"])
-    val_ids = sorted(known.loc[known["split"] == "val", "video_id"])
-    pool_ids = sorted(train_ids + val_ids) if evaluation.cv else train_ids
     all_ids = sorted(labels["video_id"])
+    plan = selection_plan(labels, evaluation, out_of_fold=True)
     LOG.info(
         "%s (%s, %s): %d/%d videos have input; train %d, val %d; selection: %s",
         spec.name,
@@ -106,99 +108,96 @@ def train_unimodal(
         spec.kind,
         len(inputs),
         len(all_ids),
-        len(train_ids),
-        len(val_ids),
+        len(plan.train),
+        len(plan.val),
         evaluation.selection,
     )
-    pool_classes = {label_of[v] for v in pool_ids if v in inputs}
+    pool_classes = {plan.label_of[v] for v in plan.pool if v in inputs}
     if len(pool_classes) < 2:
         raise ValueError(
             f"{spec.name}: the training videos with {spec.modality} input hold "
             f"{'no labels' if not pool_classes else 'one class only'}; a classifier needs both"
         )
 
-    def new_model(options: Any = None) -> Any:
-        return build_unimodal(spec.kind, options or spec.options, input_dim, torch_device)
-
     def items(ids: Sequence[str]) -> list[dict[str, Any]]:
-        return _items(ids, inputs, label_of)
+        return _items(ids, inputs, plan.label_of)
 
+    def fit(fit_ids: list[str], select_ids: list[str], options: Any) -> tuple[Any, Any]:
+        model = build_unimodal(spec.kind, options or spec.options, input_dim, torch_device)
+        return model, model.fit(items(fit_ids), items(select_ids))
+
+    def fold_step(fold: Fold, select_ids: list[str]) -> HeldOut:
+        """A fold model's held-out outputs, and its embeddings of the anchors: the videos
+        both it and the final model fit or select on (its training part; in split
+        mode the validation split too)."""
+        heldout = [item["video_id"] for item in items(fold.heldout_ids)]
+        anchor_ids = list(fold.fit_ids) + ([] if plan.cv else select_ids)
+        anchors = [item["video_id"] for item in items(anchor_ids)]
+        fit_items = items(fold.fit_ids)
+        if len({item["label"] for item in fit_items}) < 2:
+            LOG.warning(
+                "fold %d: its training part holds one class only; its %d held-out videos keep "
+                "the final model's (in-sample) embeddings",
+                fold.number,
+                len(heldout),
+            )
+            return HeldOut(fold.number, heldout, skipped="one class")
+        model, summary = fit(list(fold.fit_ids), select_ids, None)
+        proba, embeddings = model.predict(items(heldout + anchors))
+        LOG.info("fold %d: %d held-out videos embedded out of fold", fold.number, len(heldout))
+        return HeldOut(
+            fold.number,
+            heldout,
+            proba[: len(heldout)],
+            summary,
+            extra=(embeddings[: len(heldout)], anchors, embeddings[len(heldout) :]),
+        )
+
+    selected = run_selection(
+        plan,
+        fit,
+        fold_step,
+        lambda summaries: model_class(spec.kind).refit_spec(spec.options, summaries),
+    )
+    model = selected.model
     summary: dict[str, Any] = {
         "name": spec.name,
         "kind": spec.kind,
         "modality": spec.modality,
         "selection": evaluation.selection,
+        "full": selected.summary,
     }
-    folds = (
-        participant_folds(
-            labels,
-            evaluation.folds,
-            evaluation.fold_seed,
-            ("train", "val") if evaluation.cv else ("train",),
-        )
-        if evaluation.folds
-        else []
-    )
-    if evaluation.cv:
-        if not folds:
-            raise ValueError(
-                f"{spec.name}: cross-validation needs at least two participants in train + val"
-            )
-        fold_runs = _run_folds(folds, items, new_model, lambda fold: fold.heldout_ids, [])
-        refit = model_class(spec.kind).refit_spec(
-            spec.options, [run.summary for run in fold_runs if run.summary is not None]
-        )
-        model = new_model(refit)
-        summary["full"] = model.fit(items(pool_ids), [])
-        summary["refit"] = {k: v for k, v in vars(refit).items() if v != getattr(spec.options, k)}
-    else:
-        model = new_model()
-        summary["full"] = model.fit(items(train_ids), items(val_ids))
-        fold_runs = _run_folds(folds, items, new_model, lambda fold: val_ids, val_ids)
-    if evaluation.folds and not folds:
-        LOG.warning("fewer than two training participants: training embeddings are in-sample")
+    if plan.cv:
+        summary["refit"] = {
+            k: v for k, v in vars(selected.refit).items() if v != getattr(spec.options, k)
+        }
+    summary["folds"] = [fold.record() for fold in selected.folds]
 
     available_ids = [v for v in all_ids if v in inputs]
     proba, embeddings = model.predict(items(available_ids))
-    position = {v: i for i, v in enumerate(available_ids)}
-    proba_of = {v: proba[position[v]] for v in available_ids}
-    final_emb = {v: embeddings[position[v]] for v in available_ids}
+    final_emb = dict(zip(available_ids, embeddings, strict=True))
     emb_of = dict(final_emb)
-    source_of = {v: "model" for v in available_ids}
-    fold_of: dict[str, int] = {}
-    summary["folds"] = []
     label_free = bool(getattr(model, "label_free_embedding", False))
-    if label_free and fold_runs:
+    if label_free and selected.folds:
         LOG.info("%s: its embedding uses no label: every video keeps the final model's", spec.name)
-    for run in fold_runs:
-        summary["folds"].append(run.record())
-        if run.summary is None:
-            continue
-        mapped = run.heldout_embeddings
-        if not label_free and evaluation.align_alpha is not None and run.anchor_ids:
+    for fold in [] if label_free else selected.fitted_folds():
+        mapped, anchor_ids, anchor_embeddings = fold.extra
+        if evaluation.align_alpha is not None and anchor_ids:
             # the final model's own embeddings: one space for every fold's mapping
-            target = np.stack([final_emb[v] for v in run.anchor_ids])
-            mapped = ridge_map(run.anchor_embeddings, target, evaluation.align_alpha)(mapped)
-        for i, video_id in enumerate(run.heldout_ids):
-            proba_of[video_id] = run.heldout_proba[i]
-            if not label_free:
-                emb_of[video_id] = mapped[i]
-            source_of[video_id] = "oof"
-            fold_of[video_id] = run.number
+            target = np.stack([final_emb[v] for v in anchor_ids])
+            mapped = ridge_map(anchor_embeddings, target, evaluation.align_alpha)(mapped)
+        emb_of.update(zip(fold.ids, mapped, strict=True))
 
-    prior = prior_proba([label_of[v] for v in pool_ids])
+    prior = plan.prior()
     summary["prior"] = [float(p) for p in prior]
-    rows_proba = (
-        np.stack([proba_of.get(v, prior) for v in all_ids]) if all_ids else np.zeros((0, 2))
-    )
     write_predictions(
-        predictions_frame(
+        selection_predictions(
             all_ids,
             [split_of[v] for v in all_ids],
-            rows_proba,
-            np.array([v in inputs for v in all_ids]),
-            [source_of.get(v, "prior") for v in all_ids],
-            [fold_of.get(v, -1) for v in all_ids],
+            [v in inputs for v in all_ids],
+            dict(zip(available_ids, proba, strict=True)),
+            selected.folds,
+            prior,
         ),
         outputs.predictions,
     )
@@ -212,7 +211,7 @@ def train_unimodal(
         "modality": spec.modality,
         "model": spec.name,
         "kind": spec.kind,
-        "oof_folds": sum(run.summary is not None for run in fold_runs),
+        "oof_folds": len(selected.fitted_folds()),
         "selection": evaluation.selection,
     }
     write_embeddings(outputs.embeddings, rows, int(model.embedding_dim), meta)
@@ -281,72 +280,6 @@ def predict_unimodal(
         len(rest) - len(present),
     )
     return frame
-
-
-@dataclass
-class FoldRun:
-    """What one fold model did: its selection, and its outputs on held-out and anchor videos."""
-
-    number: int
-    heldout_ids: list[str]
-    anchor_ids: list[str]
-    summary: dict[str, Any] | None = None
-    heldout_proba: np.ndarray | None = None
-    heldout_embeddings: np.ndarray | None = None
-    anchor_embeddings: np.ndarray | None = None
-    skipped: str | None = None
-
-    def record(self) -> dict[str, Any]:
-        if self.summary is None:
-            return {"fold": self.number, "skipped": self.skipped}
-        return {"fold": self.number, "heldout": len(self.heldout_ids), **_brief(self.summary)}
-
-
-def _run_folds(
-    folds: Sequence[Fold],
-    items: Any,
-    new_model: Any,
-    validation_of: Any,
-    extra_anchors: Sequence[str],
-) -> list[FoldRun]:
-    """Train one model per fold; each embeds its held-out videos and its anchors.
-
-    ``validation_of(fold)`` is what the fold model selects on: the validation
-    split (split mode) or its own held-out fold (cv). Anchors are the videos
-    both it and the final model embed: its training videos (and
-    ``extra_anchors``, the validation videos in split mode).
-    """
-    runs = []
-    for fold in folds:
-        heldout = [item["video_id"] for item in items(fold.heldout_ids)]
-        anchors = [item["video_id"] for item in items(list(fold.fit_ids) + list(extra_anchors))]
-        run = FoldRun(fold.number, heldout, anchors)
-        fit_items = items(fold.fit_ids)
-        if len({item["label"] for item in fit_items}) < 2:
-            LOG.warning(
-                "fold %d: its training part holds one class only; its %d held-out videos keep "
-                "the final model's (in-sample) embeddings",
-                fold.number,
-                len(heldout),
-            )
-            run.skipped = "one class"
-            runs.append(run)
-            continue
-        model = new_model()
-        run.summary = model.fit(fit_items, items(validation_of(fold)))
-        proba, embeddings = model.predict(items(heldout + anchors))
-        run.heldout_proba, run.heldout_embeddings = (
-            proba[: len(heldout)],
-            embeddings[: len(heldout)],
-        )
-        run.anchor_embeddings = embeddings[len(heldout) :]
-        runs.append(run)
-        LOG.info("fold %d: %d held-out videos embedded out of fold", fold.number, len(heldout))
-    return runs
-
-
-def _brief(fit_summary: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in fit_summary.items() if k != "history"}
 
 
 def _json(value: Any) -> Any:

@@ -65,8 +65,8 @@ class MambaBlock(nn.Module):
     """Mamba mixer -> dropout -> + residual -> LayerNorm.
 
     The authors drop out the mixer's output before the residual sum (0.1);
-    ``residual_dropout: 0`` builds no dropout at all (an identity), so that
-    setting gives exactly our former blocks, random stream included.
+    ``residual_dropout: 0`` builds no dropout at all (an identity): the block
+    is then norm(h + mixer(h)) and draws nothing from the random stream.
     """
 
     def __init__(self, config: Any, layer_idx: int, residual_dropout: float = 0.0) -> None:

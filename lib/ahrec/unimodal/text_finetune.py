@@ -25,9 +25,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ahrec.embeddings.locate import describe_load_failure, resolve_model_location
 from ahrec.embeddings.text_transformer import pool, token_limit
 from ahrec.errors import ModelLoadError
+from ahrec.models import load_model
 from ahrec.unimodal.base import BackboneUnimodal, Item, item_label
 
 
@@ -103,19 +103,15 @@ class TextFinetuneModel(BackboneUnimodal):
         from transformers import AutoConfig, AutoModel, AutoTokenizer
 
         spec = self.spec
-        try:
-            if self._backbone_dir is not None:
-                location = str(self._backbone_dir)
-                self.tokenizer = AutoTokenizer.from_pretrained(location)
-                backbone = AutoModel.from_config(AutoConfig.from_pretrained(location))
-            else:
-                location = resolve_model_location(spec.model)
-                self.tokenizer = AutoTokenizer.from_pretrained(location)
-                backbone = AutoModel.from_pretrained(location, dtype=torch.float32)
-        except ModelLoadError:
-            raise
-        except Exception as exc:  # hub, file-format and config errors all land here
-            raise describe_load_failure(spec.model, exc) from exc
+        saved = self._backbone_dir
+
+        def load(location: str) -> tuple[Any, nn.Module]:
+            tokenizer = AutoTokenizer.from_pretrained(location)
+            if saved is not None:  # a trained model's own backbone: its weights come after
+                return tokenizer, AutoModel.from_config(AutoConfig.from_pretrained(location))
+            return tokenizer, AutoModel.from_pretrained(location, dtype=torch.float32)
+
+        self.tokenizer, backbone = load_model(spec.model, load, location=saved)
         backbone = backbone.float()
         self.max_length = token_limit(
             spec.max_length, int(self.tokenizer.model_max_length), backbone.config

@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from ahrec.evaluation.metrics import macro_f1
+from ahrec.metrics import macro_f1
 from ahrec.unimodal.base import (
     Item,
     labelled,

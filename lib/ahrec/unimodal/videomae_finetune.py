@@ -27,10 +27,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from ahrec.embeddings.imaging import IMAGENET_MEAN, IMAGENET_STD
-from ahrec.embeddings.locate import describe_load_failure, resolve_model_location
 from ahrec.embeddings.videomae import preprocess_clip
 from ahrec.errors import ModelLoadError
 from ahrec.media.sampling import evenly_spaced
+from ahrec.models import load_model
 from ahrec.unimodal.base import BackboneUnimodal, Item, item_label
 from ahrec.unimodal.kinds import VideoMAEFinetuneSpec
 
@@ -126,16 +126,14 @@ class VideoMAEFinetuneModel(BackboneUnimodal):
         from transformers import VideoMAEConfig, VideoMAEModel
 
         spec = self.spec
-        try:
-            if self._backbone_dir is not None:
-                backbone = VideoMAEModel(VideoMAEConfig.from_pretrained(str(self._backbone_dir)))
-            else:
-                location = resolve_model_location(spec.model)
-                backbone = VideoMAEModel.from_pretrained(location, dtype=torch.float32)
-        except ModelLoadError:
-            raise
-        except Exception as exc:  # hub, file-format and config errors all land here
-            raise describe_load_failure(spec.model, exc) from exc
+        saved = self._backbone_dir
+
+        def load(location: str) -> nn.Module:
+            if saved is not None:  # a trained model's own backbone: its weights come after
+                return VideoMAEModel(VideoMAEConfig.from_pretrained(location))
+            return VideoMAEModel.from_pretrained(location, dtype=torch.float32)
+
+        backbone = load_model(spec.model, load, location=saved)
         backbone = backbone.float()
         self.num_frames = int(backbone.config.num_frames)
         self.image_size = int(backbone.config.image_size)

@@ -9,6 +9,12 @@ real checkpoints use, and hand the path to the project's own loaders. That
 exercises the real loading and preprocessing code; the numbers the models
 produce mean nothing.
 
+The benchmarks (``benchmarks/encoders.py``, ``benchmarks/paper_gpu.py``) build
+the same architectures at larger sizes (``SIZES``: up to the paper's own
+shapes) to time the workflow's code without the real checkpoints; both the
+tests and the benchmarks import this module, so it lives in the library
+(``ahrec.devtools``), not under ``tests/``. Nothing the workflow runs imports it.
+
 Each builder takes a folder, writes the model there, returns the path to put in
 ``model:`` (or ``face.detector.checkpoint``) and takes well under a few seconds.
 Builders are deterministic (fixed seeds), so two builds give the same weights.
@@ -45,7 +51,7 @@ class Width:
 
     @property
     def tag(self) -> str:
-        """A folder-name suffix, empty for the tests' tiny default (their paths stay as they were)."""
+        """A folder-name suffix, empty for the tests' tiny default (its folders carry no size)."""
         if self == Width():
             return ""
         return f"-h{self.hidden}-l{self.layers}"

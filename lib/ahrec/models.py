@@ -1,9 +1,11 @@
-"""Resolving a configured model location: hub id, local folder/file, or package.
+"""Loading a configured model: where its weights are, and one message when they fail to load.
 
-Every encoder takes one config value for its weights. On a GPU workstation it
-is a Hugging Face hub id (or a local copy); offline, it can name weights that
-arrived inside an installed Python package as ``package:<module>/<subdir>``,
-which resolves to a folder on disk without a hub.
+Every pretrained model (the encoders, the speech recogniser, the fine-tuned
+models) takes one config value for its weights and loads it through
+``load_model``, so a bad value fails the same way everywhere. On a GPU
+workstation the value is a Hugging Face hub id (or a local copy); offline, it
+can name weights that arrived inside an installed Python package as
+``package:<module>/<subdir>``, which resolves to a folder on disk without a hub.
 
 Resolving never imports or runs anything: ``<module>`` must be a top-level
 module name, looked up on ``sys.path`` with ``PathFinder.find_spec`` (which
@@ -15,10 +17,14 @@ configuration must not be able to do that.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from importlib.machinery import PathFinder
 from pathlib import Path, PurePosixPath
+from typing import TypeVar
 
 from ahrec.errors import ModelLoadError
+
+T = TypeVar("T")
 
 PACKAGE_PREFIX = "package:"
 MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -82,3 +88,20 @@ def describe_load_failure(value: str, exc: Exception) -> ModelLoadError:
         "(e.g. `hf download <id> --local-dir <folder>`), copy the folder here and put the "
         "folder's path in config.yaml instead of the hub id."
     )
+
+
+def load_model(value: str, load: Callable[[str], T], location: str | Path | None = None) -> T:
+    """``load(location)`` for the configured model ``value``, failures in one message.
+
+    ``location`` defaults to where ``value`` resolves (``resolve_model_location``);
+    a fine-tuned model's own saved backbone passes its folder instead. A bad
+    value raises its own ``ModelLoadError``; anything ``load`` raises (hub,
+    file-format and config errors alike) becomes ``describe_load_failure``'s.
+    """
+    where = resolve_model_location(value) if location is None else str(location)
+    try:
+        return load(where)
+    except ModelLoadError:
+        raise
+    except Exception as exc:  # hub, file-format and config errors all land here
+        raise describe_load_failure(value, exc) from exc

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from ahrec.corpus.manifest import write_manifest
+from ahrec.devtools.manifests import manifest_frame
 from ahrec.embeddings.table import EmbeddingRow, read_embeddings, write_embeddings
 from ahrec.evaluation.settings import EvaluationSettings
 from ahrec.training.labels import training_labels
@@ -14,7 +15,6 @@ from ahrec.training.predictions import read_predictions
 from ahrec.unimodal.base import load_unimodal
 from ahrec.unimodal.kinds import parse_unimodal
 from ahrec.unimodal.steps import UnimodalOutputs, predict_unimodal, train_unimodal
-from tests.manifests import manifest_frame
 
 
 @pytest.fixture()
@@ -62,6 +62,7 @@ SPEC = parse_unimodal(
 )[0]
 
 
+@pytest.mark.slow
 def test_out_of_fold_embeddings_for_training_videos(inputs):
     out = inputs / "face_mlp"
     summary = train_unimodal(
@@ -106,6 +107,7 @@ def test_without_folds_training_embeddings_are_in_sample(inputs):
     assert (predictions.loc[predictions["split"] == "train", "source"] == "model").all()
 
 
+@pytest.mark.slow
 def test_cross_validation_selects_on_held_out_folds_and_refits_on_train_and_val(inputs):
     out = inputs / "cv"
     summary = train_unimodal(
@@ -182,6 +184,7 @@ def test_a_label_free_embedding_keeps_the_final_models_vector(inputs):
     np.testing.assert_allclose(vectors.vectors, expected, rtol=1e-6)  # training videos too
 
 
+@pytest.mark.slow
 def test_training_then_prediction_gives_what_one_job_gave(inputs):
     """The workflow trains on the training rows only, then the saved model predicts the rest."""
     labels = pd.read_parquet(inputs / "labels.parquet")

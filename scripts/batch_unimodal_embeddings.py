@@ -1,4 +1,4 @@
-"""Rule predict_unimodal: an exported unimodal model embeds the new videos for the fusion."""
+"""Rule batch_unimodal_embeddings: an exported unimodal model embeds the new videos for the fusion."""
 
 import _lib  # noqa: F401  (puts lib/ on sys.path)
 from ahrec.predict.steps import embed_with_unimodal

@@ -1,4 +1,10 @@
-"""Manifests for unit tests, without videos: the rows a test cares about, the rest filled in."""
+"""Manifests without videos: the rows a test or a benchmark cares about, the rest filled in.
+
+Unit tests and ``benchmarks/fusion_speed.py`` build manifests of the full
+schema (``MANIFEST_SCHEMA``) from a few columns; a benchmark is not a test, so
+the helper lives in the library (``ahrec.devtools``), not under ``tests/``.
+Nothing the workflow runs imports it.
+"""
 
 from __future__ import annotations
 

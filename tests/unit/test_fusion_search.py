@@ -17,29 +17,32 @@ import yaml
 
 from ahrec.embeddings.table import EmbeddingRow, read_embeddings, write_embeddings
 from ahrec.evaluation.settings import EvaluationSettings
-from ahrec.fusion.params import parse_space
+from ahrec.fusion.params import FusionParams, FusionRun, SearchSpec, parse_space
 from ahrec.fusion.pool import Fit
-from ahrec.fusion.search import fit_time_bounds, run_search
-from tests.unit.test_fusion_stage import corpus  # noqa: F401  (the fixture)
+from ahrec.fusion.search import SearchOutputs, fit_time_bounds, run_search
+from tests.unit.test_fusion_steps import corpus  # noqa: F401  (the fixture)
 
 REPO = Path(__file__).resolve().parents[2]
 
 BASE = {"epochs": 2, "patience": 2}
 
 
+def specs(n_trials: int, seeds=(1,), **base) -> tuple[SearchSpec, FusionRun]:
+    """The search "proto" over the default space, and the prototype run it tunes."""
+    space = tuple(parse_space("search.proto.space", {})[0])
+    params = FusionParams(**(base or BASE))
+    return (
+        SearchSpec("proto", "proto_run", n_trials, tuple(seeds), 0, space),
+        FusionRun("proto_run", ("face", "audio"), True, (1,), "proto_run", params),
+    )
+
+
 def search(folder, tables, n_trials):
     return run_search(
-        "proto",
-        True,
-        BASE,
-        parse_space("search.proto.space", {})[0],
-        [1],
-        n_trials,
+        *specs(n_trials),
         tables,
         folder / "labels.parquet",
-        folder / "search" / "study.sqlite",
-        folder / "search" / "best.yaml",
-        folder / "search" / "trials.csv",
+        SearchOutputs.under(folder / "search"),
     )
 
 
@@ -56,11 +59,25 @@ def test_fit_time_bounds_sum_the_fits_and_the_slowest_fit_of_each_trial():
     assert fit_time_bounds({}) == (0.0, 0.0)
 
 
+def test_the_rule_hands_the_search_and_its_run_over_whole():
+    """The search's script rebuilds both specs from the rule's params: every value the
+    search reads survives the trip (a dimension's choices, the run's parameters)."""
+    from ahrec.fusion.params import parse_fusion_run, parse_search
+
+    search = parse_search("s", {"run": "r", "n_trials": 7, "space": {"d": [16, 32]}}, [3, 4])[0]
+    run = parse_fusion_run("r", {"models": ["a", "b"], "prototypes": True}, {"lr": 1e-3}, [1])[0]
+    assert SearchSpec.from_params("s", search.as_params()) == search
+    back = FusionRun.from_params("r", run.as_params())
+    assert (back.name, back.models, back.prototypes) == ("r", ("a", "b"), True)
+    assert back.params == run.params and back.params.lr == 1e-3
+
+
 def studies(folder):
     storage = f"sqlite:///{(folder / 'search' / 'study.sqlite').resolve()}"
     return {s.study_name: s.n_trials for s in optuna.get_all_study_summaries(storage)}
 
 
+@pytest.mark.slow
 def test_a_search_resumes_and_restarts_on_new_data(corpus):  # noqa: F811
     folder, tables = corpus
     search(folder, tables, 2)
@@ -84,20 +101,14 @@ def test_a_search_resumes_and_restarts_on_new_data(corpus):  # noqa: F811
     assert sorted(studies(folder).values()) == [3, 3]
 
 
+@pytest.mark.slow
 def test_a_cross_validated_search_scores_every_fold(corpus):  # noqa: F811
     folder, tables = corpus
     run_search(
-        "proto",
-        True,
-        BASE,
-        parse_space("search.proto.space", {})[0],
-        [1],
-        1,
+        *specs(1),
         tables,
         folder / "labels.parquet",
-        folder / "cv" / "study.sqlite",
-        folder / "cv" / "best.yaml",
-        folder / "cv" / "trials.csv",
+        SearchOutputs.under(folder / "cv"),
         evaluation=EvaluationSettings(selection="cv", folds=3),
     )
     best = yaml.safe_load((folder / "cv" / "best.yaml").read_text())
@@ -110,17 +121,16 @@ def test_a_cross_validated_search_scores_every_fold(corpus):  # noqa: F811
 # A rule's script as Snakemake runs it: top-level code, no ``if __name__ == "__main__"``.
 SCRIPT = """
 import logging, sys
-from pathlib import Path
 sys.path[:0] = {paths!r}
 logging.basicConfig(level=logging.INFO)
 with open({ran!r}, "a") as ran:
     ran.write("ran\\n")
-from ahrec.fusion.params import parse_space
-from ahrec.fusion.search import fit_time_bounds, run_search
-out = Path({out!r})
-run_search("proto", True, {base!r}, parse_space("search.proto.space", {{}})[0], [1, 2, 3], {trials},
-           {tables!r}, {labels!r}, out / "study.sqlite", out / "best.yaml", out / "trials.csv",
-           workers=2)
+from ahrec.fusion.params import FusionParams, FusionRun, SearchSpec, parse_space
+from ahrec.fusion.search import SearchOutputs, run_search
+space = tuple(parse_space("search.proto.space", {{}})[0])
+search = SearchSpec("proto", "proto_run", {trials}, (1, 2, 3), 0, space)
+run = FusionRun("proto_run", ("face", "audio"), True, (1,), "proto_run", FusionParams(**{base!r}))
+run_search(search, run, {tables!r}, {labels!r}, SearchOutputs.under({out!r}), workers=2)
 """
 
 
@@ -142,6 +152,7 @@ def rule_script(folder: Path, tables, labels: Path, base: dict, trials: int) -> 
     return script
 
 
+@pytest.mark.slow
 def test_worker_processes_give_the_same_trials_as_one_process(corpus, one_torch_thread):  # noqa: F811
     """A trial's fits on two spawned workers, from a script without a main guard (a rule's):
     the script runs once, and the trials are those of one process, to the bit."""
@@ -149,17 +160,10 @@ def test_worker_processes_give_the_same_trials_as_one_process(corpus, one_torch_
     base = {"epochs": 3, "patience": 3}
     out = folder / "workers1"
     run_search(
-        "proto",
-        True,
-        base,
-        parse_space("search.proto.space", {})[0],
-        [1, 2, 3],
-        2,
+        *specs(2, (1, 2, 3), **base),
         tables,
         folder / "labels.parquet",
-        out / "study.sqlite",
-        out / "best.yaml",
-        out / "trials.csv",
+        SearchOutputs.under(out),
         workers=1,
     )
     ran = folder / "ran.txt"
@@ -204,6 +208,7 @@ def children(pid: int) -> set[int]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_the_workers_end_when_the_job_is_killed(corpus, tmp_path):  # noqa: F811
     """A job killed outright (SIGKILL: a scheduler's, or an impatient user's) leaves no
@@ -233,6 +238,7 @@ def test_the_workers_end_when_the_job_is_killed(corpus, tmp_path):  # noqa: F811
     assert not left, f"workers still running after their job was killed: {left}"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_a_worker_that_dies_fails_the_search_with_a_reason(corpus):  # noqa: F811
     """A worker killed mid-fit (the kernel's OOM killer does this) stops the job with a
@@ -288,6 +294,7 @@ def test_the_workers_are_capped_by_the_jobs_threads():
     assert pool_size(16, 50, torch.device("meta")) == 1  # not the CPU: one fit at a time
 
 
+@pytest.mark.slow
 def test_each_worker_runs_one_thread_whatever_the_job_has(corpus, monkeypatch):  # noqa: F811
     """The job's threads are shared out, not multiplied: the job sets its BLAS/OpenMP
     variables to its threads (rule_logging), and each of its workers still runs one."""

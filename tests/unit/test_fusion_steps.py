@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from ahrec.corpus.manifest import write_manifest
+from ahrec.devtools.manifests import manifest_frame
 from ahrec.embeddings.table import EmbeddingRow, write_embeddings
 from ahrec.evaluation.settings import EvaluationSettings
 from ahrec.evaluation.submission import submission
@@ -13,7 +14,6 @@ from ahrec.fusion.model import load_fusion_model
 from ahrec.fusion.steps import SeedOutputs, ensemble, predict_fusion_seed, train_fusion_seed
 from ahrec.training.labels import training_labels
 from ahrec.training.predictions import read_predictions
-from tests.manifests import manifest_frame
 
 PARAMS = {"d": 16, "heads": 2, "epochs": 15, "patience": 15, "lr": 3e-3, "k": 2}
 
@@ -68,6 +68,7 @@ def test_fusion_data_masks_missing_modalities(corpus):
     assert not data.vectors["face"][index("test01")].any()
 
 
+@pytest.mark.slow
 def test_seeds_ensemble_and_submission_cover_every_test_video(corpus):
     folder, tables = corpus
     seed_files = []
@@ -99,6 +100,7 @@ def test_seeds_ensemble_and_submission_cover_every_test_video(corpus):
     assert model.modalities == ["face", "audio"] and model.has_prototypes
 
 
+@pytest.mark.slow
 def test_cross_validated_seeds_and_their_ensemble_share_the_folds(corpus):
     folder, tables = corpus
     settings = EvaluationSettings(selection="cv", folds=3)
@@ -121,6 +123,7 @@ def test_cross_validated_seeds_and_their_ensemble_share_the_folds(corpus):
     assert (averaged["fold"] == one.loc[averaged.index, "fold"]).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("selection", ["split", "cv"])
 def test_training_then_prediction_gives_what_one_job_gave(corpus, selection):
     """The workflow's fusion trains on the training videos only; the saved model predicts the rest."""
