@@ -29,7 +29,11 @@ from typing import Any
 
 import yaml
 
-from ahrec.devtools.runs import REPO, snakemake_env
+# This checkout's workflow and library, whichever checkout the environment installed.
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "lib"))
+
+from ahrec.devtools.runs import snakemake_env  # noqa: E402
 
 CONFIG_FILES = [
     REPO / "config.yaml",

@@ -14,8 +14,8 @@ import sys
 
 import pytest
 
-from ahrec.devtools.runs import REPO, snakemake_env
-from tests.workflow_check import CONFIG_FILES
+from ahrec.devtools.runs import snakemake_env
+from tests.workflow_check import CONFIG_FILES, REPO
 
 
 def run_check(*args: str) -> subprocess.CompletedProcess:
