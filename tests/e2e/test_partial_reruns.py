@@ -18,9 +18,11 @@ from ahrec.corpus.bah import parse_split_line, read_text_lines
 from ahrec.corpus.manifest import read_manifest
 from ahrec.corpus.records import video_id_for
 from tests.e2e.workflow import (
+    ENSEMBLE_RUNS,
     copy_run,
     edit_config,
     executed_jobs,
+    lean_copy,
     planned_jobs,
     snakemake,
 )
@@ -42,8 +44,8 @@ AUDIO_TEXT_SCENE_RULES = {
 MEDIA_KINDS = (("scene_frames", "npz"), ("face_frames", "npz"), ("audio", "wav"))
 
 
-def test_untouched_rerun_plans_nothing(default_run):
-    assert planned_jobs(default_run) == {}
+def test_untouched_rerun_plans_nothing(default_run, tmp_path):
+    assert planned_jobs(copy_run(default_run, tmp_path / "run")) == {}
 
 
 def test_fusion_hyperparameter_edit_reruns_only_that_run(default_run, tmp_path):
@@ -126,7 +128,8 @@ def trained_files(workdir):
 
 
 def test_adding_one_test_video_recomputes_its_shard_and_retrains_nothing(default_run, tmp_path):
-    workdir = copy_run(default_run, tmp_path / "run")
+    # every unimodal model, and the fusion runs with seed ensembles (every seed predicts)
+    workdir = lean_copy(default_run, tmp_path / "run", ENSEMBLE_RUNS)
     trained = trained_files(workdir)
     assert len([f for f in trained if f.endswith("best.yaml")]) == 1, trained
     before = media_files(workdir)

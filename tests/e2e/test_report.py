@@ -1,10 +1,10 @@
 """Snakemake's report of a finished run, opened in a real headless Chromium.
 
-``snakemake --report results/report.html`` on the shared tiny run, then the
+``snakemake --report results/report.html`` on a copy of the shared tiny run, then the
 page is loaded as a person would load it: the report's JavaScript app must
 render, list every category and item of rules/report.smk, and every figure
 must decode in the browser and show when its item is clicked. A screenshot
-of the MF1 chart as the report shows it is kept in results/report.png.
+of the MF1 chart as the report shows it is kept beside it, in results/report.png.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (.ci/run installs them)
 and the pinned ``selenium``; the driver is the system's chromedriver, never a
@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.e2e.workflow import snakemake
+from tests.e2e.workflow import copy_run, snakemake
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -58,9 +58,11 @@ EXPECTED_SUBCATEGORIES = {
 
 
 @pytest.fixture(scope="module")
-def report(default_run) -> Path:
-    snakemake(default_run, "--report", "results/report.html")
-    path = default_run / "results" / "report.html"
+def report(default_run, tmp_path_factory) -> Path:
+    """The report of a copy of the default run (the shared run is only read)."""
+    workdir = copy_run(default_run, tmp_path_factory.mktemp("report") / "run")
+    snakemake(workdir, "--report", "results/report.html")
+    path = workdir / "results" / "report.html"
     assert path.stat().st_size > 100_000  # the app, its libraries and the figures, inline
     return path
 
@@ -234,10 +236,10 @@ def test_clicking_through_the_report_shows_every_item(report, browser, default_r
                     width, height = shown_image(browser, entry["data_uri"])
                     assert width > 200 and height > 100, path
                     if path.endswith("mf1.svg"):
-                        browser.save_screenshot(str(default_run / "results" / "report.png"))
+                        browser.save_screenshot(str(report.parent / "report.png"))
                 shown += 1
     assert shown == sum(len(p) for s in categories.values() for p in s.values()) - 1
-    screenshot = default_run / "results" / "report.png"
+    screenshot = report.parent / "report.png"
     assert screenshot.read_bytes().startswith(b"\x89PNG")
     errors = [
         entry

@@ -29,8 +29,23 @@ from ahrec.evaluation.table import TABLE_COLUMNS
 TEST_CONFIG = REPO / ".test" / "config.yaml"
 
 
+# The unimodal models of the test configuration (config.yaml's, with small models).
+UNIMODAL = (
+    "face_mlp",
+    "scene_linear",
+    "audio_mamba",
+    "text_tfidf_lr",
+    "text_tfidf_catboost",
+    "text_minilm",
+)
+
 # The fusion runs of a lean test run: the submitted one, and the one tuned by the search.
 LEAN_RUNS = ("fusion_proto", "fusion_proto_tuned")
+
+# The test configuration's runs with seed ensembles: both heads (with and without
+# prototypes) and the search-tuned run; the other runs of the paper's table are
+# single-seed ablations of these heads.
+ENSEMBLE_RUNS = ("fusion", "fusion_proto", "fusion_proto_tuned")
 
 
 def only_runs(config: dict[str, Any], runs: Sequence[str]) -> dict[str, Any]:
@@ -78,9 +93,35 @@ def write_config(
 
 
 def copy_run(source: Path, target: Path) -> Path:
-    """A copy of a finished run (results, Snakemake's metadata, dates kept) to change freely."""
-    shutil.copytree(source, target, symlinks=True, copy_function=shutil.copy2)
+    """A copy of a finished run (results, Snakemake's metadata, dates kept) to change freely.
+
+    Snakemake's locks stay behind: the copy is a run of its own, nobody runs in it yet.
+    """
+
+    def locks(folder: str, names: list[str]) -> list[str]:
+        return names if Path(folder).name == "locks" else []
+
+    shutil.copytree(source, target, symlinks=True, copy_function=shutil.copy2, ignore=locks)
     return target
+
+
+def lean_copy(source: Path, target: Path, runs: Sequence[str]) -> Path:
+    """A copy of a finished run (``copy_run``) that keeps the fusion runs ``runs`` alone.
+
+    Its configuration and its ``results/fusion`` keep those runs (configured and
+    trained exactly as in ``source``: nothing of them reruns for the cut) and every
+    unimodal model, for tests that rerun what a change reaches and need not do it
+    for thirty fusion models.
+    """
+    workdir = copy_run(source, target)
+    path = workdir / "config.yaml"
+    path.write_text(
+        yaml.safe_dump(only_runs(yaml.safe_load(path.read_text()), runs), sort_keys=False)
+    )
+    for folder in (workdir / "results" / "fusion").iterdir():
+        if folder.name not in runs:
+            shutil.rmtree(folder)
+    return workdir
 
 
 def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:

@@ -121,7 +121,7 @@ def paper_config(
     the checkpoints become locally built models of the same architectures
     (``ahrec.devtools.tiny_models``; ``layer`` is the wav2vec2 layer kept, of the
     model's own), the corpus a generated one in the BAH layout, ``device: auto``.
-    With ``quick`` (CI) frames, crops, epochs, grids and trials shrink as well.
+    With ``quick`` (CI) shards, frames, crops, epochs, grids and trials shrink as well.
     Every rule, unimodal model, fusion run (ablations, TF-IDF and
     EmotionTextClassifier rows included) and the search of the preset run.
     """
@@ -161,6 +161,7 @@ def paper_config(
             entry.update(max_features=[50, 200], ngram_max=[1, 2], C=[1.0])
         elif kind == "tfidf_catboost":
             entry.update(max_features=[50, 200], ngram_max=[1], iterations=30)
+    config["shards"] = 2  # sharding itself is the default run's to check
     config["evaluation"] = {**config.get("evaluation", {}), "folds": 2}
     # one seed: the default run is the one that checks ensembles of seeds
     config["fusion"].update(seeds=[1], defaults={"d": 32, "epochs": 3})
