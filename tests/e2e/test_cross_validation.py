@@ -10,8 +10,16 @@ import shutil
 import pandas as pd
 import pytest
 
-from ahrec.corpus.bah import parse_split_line, read_text_lines
-from tests.e2e.workflow import LEAN_RUNS, UNIMODAL, copy_run, executed_jobs, snakemake, write_config
+from tests.e2e.workflow import (
+    LEAN_RUNS,
+    UNIMODAL,
+    copy_run,
+    executed_jobs,
+    flip_test_labels,
+    prediction_files,
+    snakemake,
+    write_config,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -59,17 +67,9 @@ def test_flipping_test_labels_changes_no_prediction_under_cv(cv_run, tmp_path):
     """Cross-validation pools train and val, never test: flipping test labels changes nothing."""
     workdir = copy_run(cv_run, tmp_path / "flipped-cv")
     results = workdir / "results"
-    files = sorted(results.glob("unimodal/*/predictions.parquet")) + sorted(
-        results.glob("fusion/*/*/predictions.parquet")
-    )
-    before = {p: pd.read_parquet(p) for p in files}
+    before = {p: pd.read_parquet(p) for p in prediction_files(results)}
     chosen = (results / "selected_run.json").read_text()
-    test_list = results / "demo_corpus/test.txt"
-    flipped = []
-    for line in read_text_lines(test_list):
-        path, label, transcript = parse_split_line(line)
-        flipped.append(f"{path},{1 - int(label)},{transcript}")
-    test_list.write_text("\n".join(flipped) + "\n")
+    flip_test_labels(results)
     snakemake(workdir)
     for path, frame in before.items():
         pd.testing.assert_frame_equal(pd.read_parquet(path), frame, check_exact=True, obj=str(path))

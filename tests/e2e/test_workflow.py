@@ -18,7 +18,14 @@ from ahrec.corpus.manifest import read_manifest
 from ahrec.embeddings.table import read_embeddings
 from ahrec.evaluation.evaluate import read_metrics
 from ahrec.evaluation.table import TABLE_COLUMNS
-from tests.e2e.workflow import ENSEMBLE_RUNS, UNIMODAL, lean_copy, snakemake
+from tests.e2e.workflow import (
+    ENSEMBLE_RUNS,
+    UNIMODAL,
+    flip_test_labels,
+    lean_copy,
+    prediction_files,
+    snakemake,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -136,19 +143,11 @@ def test_flipping_test_labels_changes_no_prediction(default_run, tmp_path):
     """
     workdir = lean_copy(default_run, tmp_path / "flipped", ENSEMBLE_RUNS)
     results = workdir / "results"
-    prediction_files = sorted(results.glob("unimodal/*/predictions.parquet")) + sorted(
-        results.glob("fusion/*/*/predictions.parquet")
-    )
-    before = {p: pd.read_parquet(p) for p in prediction_files}
+    before = {p: pd.read_parquet(p) for p in prediction_files(results)}
     metrics_path = results / "unimodal/face_mlp/metrics.json"
     metrics_before, evaluated_at = read_metrics(metrics_path), metrics_path.stat().st_mtime
     labels_before = read_manifest(results / "manifest.parquet").set_index("video_id")["label"]
-    test_list = results / "demo_corpus/test.txt"
-    flipped = []
-    for line in read_text_lines(test_list):
-        path, label, transcript = parse_split_line(line)
-        flipped.append(f"{path},{1 - int(label)},{transcript}")
-    test_list.write_text("\n".join(flipped) + "\n")
+    flip_test_labels(results)
     snakemake(workdir, cores=8)
     for path, frame in before.items():
         pd.testing.assert_frame_equal(pd.read_parquet(path), frame, check_exact=True, obj=str(path))

@@ -156,6 +156,25 @@ def snakemake(
     return result
 
 
+def prediction_files(results: Path) -> list[Path]:
+    """Every predictions table of a run: unimodal models, fusion seeds and ensembles."""
+    return sorted(results.glob("unimodal/*/predictions.parquet")) + sorted(
+        results.glob("fusion/*/*/predictions.parquet")
+    )
+
+
+def flip_test_labels(results: Path) -> None:
+    """Flip every label of the demo corpus's test list, as a user editing it would."""
+    from ahrec.corpus.bah import parse_split_line, read_text_lines
+
+    test_list = results / "demo_corpus" / "test.txt"
+    flipped = []
+    for line in read_text_lines(test_list):
+        path, label, transcript = parse_split_line(line)
+        flipped.append(f"{path},{1 - int(label)},{transcript}")
+    test_list.write_text("\n".join(flipped) + "\n")
+
+
 # The table's columns that a row computes from its own predictions (the comparisons
 # with the best unimodal model and the reference run depend on the other rows).
 OWN_COLUMNS = [c for c in TABLE_COLUMNS if c != "id" and not c.startswith("vs_")]
@@ -171,9 +190,7 @@ def assert_same_results(run: Path, reference: Path) -> None:
     import pandas as pd
 
     mine, theirs = run / "results", reference / "results"
-    tables = sorted(mine.glob("unimodal/*/predictions.parquet")) + sorted(
-        mine.glob("fusion/*/*/predictions.parquet")
-    )
+    tables = prediction_files(mine)
     assert tables
     for path in tables:
         relative = path.relative_to(mine)
