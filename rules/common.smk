@@ -77,6 +77,11 @@ def names_regex(names):
     return "|".join(re.escape(n) for n in names) if names else r"(?!x)x"
 
 
+def other_names_regex(names):
+    """A wildcard regex matching any name but these."""
+    return rf"(?!(?:{'|'.join(re.escape(n) for n in names)})$){NAME}" if names else NAME
+
+
 # --- the manifests and the dataset of a job ---------------------------------------
 
 

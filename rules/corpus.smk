@@ -1,3 +1,4 @@
+from ahrec.corpus.probe_cache import PROBE_FORMAT
 from ahrec.training.labels import training_fingerprint
 
 
@@ -43,6 +44,9 @@ checkpoint manifest:
         # the listed videos' paths and stats: a replaced or edited recording reruns the
         # manifest, which hashes and probes it again (docs/corpora.md, "Identity")
         identity=lambda wc: PLAN.manifest_identity(),
+        # what the probe reads (3: has_video, audio-only recordings): a new format rebuilds
+        # the manifest, whose columns and values it decides
+        probe_format=PROBE_FORMAT,
     log:
         f"{LOGS}/manifest.log",
     benchmark:

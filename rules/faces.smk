@@ -12,6 +12,7 @@ rule faces:
         detector=job_config("face", "detector"),
         crop_size=job_config("face", "crop_size"),
         no_face=job_config("face", "no_face"),
+        select=job_config("face", "select"),
         jpeg_quality=job_config("media", "jpeg_quality"),
         device=DEVICE,
         videos=get_shard_videos,

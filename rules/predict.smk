@@ -43,6 +43,7 @@ checkpoint predict_manifest:
     params:
         shards=job_config("shards"),
         probe_cache=PROBE_CACHE,
+        probe_format=PROBE_FORMAT,  # rules/corpus.smk
         # the rerun trigger: every video below the folder (any depth) or in the list, with
         # size and mtime; the folder's own mtime misses subfolders (docs/outputs.md)
         listing=lambda wc: PLAN.batch_listing(wc.name),
@@ -107,3 +108,24 @@ rule predict:
         "../envs/models.yaml"
     script:
         "../scripts/predict.py"
+
+
+# A batch name no configuration file declares: a clear error listing the configured
+# ones, instead of Snakemake's bare "No rule to produce ...".
+rule unknown_predict_batch:
+    input:
+        lambda wc: BATCHES.unknown(wc.name),
+    output:
+        f"{PREDICT}/{{name}}/predictions.csv",
+    wildcard_constraints:
+        name=other_names_regex(BATCHES.names),
+    log:
+        f"{LOGS}/unknown_predict_batch/{{name}}.log",
+    threads: 1
+    resources:
+        mem_mb=100,
+        runtime=1,
+    conda:
+        "../envs/media.yaml"
+    shell:
+        "false"

@@ -9,6 +9,7 @@ rule transcripts:
         TRANSCRIPTS,
     params:
         asr=job_config("transcripts", "asr"),
+        vad=job_config("transcripts", "vad"),
         device=DEVICE,
         videos=lambda wc: plan.corpus_transcripts(get_manifest(wc.root), wc.shard),
         wavs=get_asr_wavs,

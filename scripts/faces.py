@@ -16,4 +16,5 @@ with rule_logging(snakemake.log[0], snakemake.threads):
         jpeg_quality=params.jpeg_quality,
         device=params.device,
         no_face=params.no_face,
+        select=params.select,
     )

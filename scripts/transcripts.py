@@ -7,5 +7,10 @@ from ahrec.transcripts.steps import transcripts_shard
 params = snakemake.params
 with rule_logging(snakemake.log[0], snakemake.threads):
     transcripts_shard(
-        params.videos, params.wavs, snakemake.output[0], asr=params.asr, device=params.device
+        params.videos,
+        params.wavs,
+        snakemake.output[0],
+        asr=params.asr,
+        device=params.device,
+        vad=params.vad,
     )

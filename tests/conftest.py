@@ -91,6 +91,6 @@ def pytest_collection_modifyitems(config, items):
         module = item.nodeid.split("::")[0]
         if module in first:
             return (1, first[module])
-        return (2, int(module.startswith("tests/unit/")))
+        return (2, int(module.startswith(("tests/unit/", "tests/real/"))))
 
     items.sort(key=rank)  # stable: collection order within equal ranks

@@ -49,7 +49,7 @@ from ahrec.kinds import (
     shown_key,
     unknown_key,
 )
-from ahrec.transcripts.kinds import RECOGNIZERS
+from ahrec.transcripts.kinds import RECOGNIZERS, VOICE_DETECTORS
 from ahrec.unimodal.kinds import UnimodalSpec, parse_unimodal
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
@@ -231,6 +231,10 @@ def _parse_sections(config: dict[str, Any], problems: list[str]) -> Settings:
     problems.extend(found)
     if asr_row is not None and not found:
         config["transcripts"]["asr"] = _kind_entry("kind", asr_row.name, asr)
+    vad_row, vad, found = VOICE_DETECTORS.parse("transcripts.vad", config["transcripts"]["vad"])
+    problems.extend(found)
+    if vad_row is not None and not found:
+        config["transcripts"]["vad"] = _kind_entry("kind", vad_row.name, vad)
 
     encoders = []
     for modality, entries in config["embeddings"].items():

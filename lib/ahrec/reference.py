@@ -21,7 +21,7 @@ from ahrec.embeddings.kinds import ENCODERS
 from ahrec.faces.kinds import DETECTORS
 from ahrec.fusion.params import DEFAULT_SPACE, FusionParams, SearchOptions
 from ahrec.kinds import Kind, describe_options
-from ahrec.transcripts.kinds import RECOGNIZERS
+from ahrec.transcripts.kinds import RECOGNIZERS, VOICE_DETECTORS
 from ahrec.unimodal.kinds import UNIMODAL_KINDS
 
 HEADER = """# Configuration reference
@@ -123,6 +123,13 @@ def render() -> str:
     )
     lines += _kinds("Face detectors", "face.detector: {kind: <kind>, ...}", DETECTORS)
     lines += _kinds("Speech recognisers", "transcripts.asr: {kind: <kind>, ...}", RECOGNIZERS)
+    lines += _kinds(
+        "Voice-activity detectors",
+        "transcripts.vad: {kind: <kind>, ...}",
+        VOICE_DETECTORS,
+        "The gate before speech recognition: it runs on the videos the recogniser would get, "
+        "and one it finds no speech in gets no transcript (the reason says so).",
+    )
     lines += _kinds(
         "Encoders",
         "embeddings.<modality>.<name>: {kind: <kind>, ...}",

@@ -19,11 +19,11 @@ def test_shipped_config_is_valid_and_complete():
     assert config["face"]["n_frames"] == 30
     # a kind entry comes back with every option of its kind filled in
     assert config["face"]["detector"] == {
-        "kind": "haar",
-        "cascade": "haarcascade_frontalface_default.xml",
-        "scale_factor": 1.1,
-        "min_neighbors": 5,
-        "min_size": 24,
+        "kind": "mtcnn",
+        "confidence": 0.9,
+        "min_face_size": 20,
+        "factor": 0.709,
+        "batch_size": 16,
     }
     assert config["embeddings"]["scene"]["motion"] == {
         "kind": "motion_stats",

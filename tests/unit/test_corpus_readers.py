@@ -1,5 +1,6 @@
-"""BAH split files and CSV manifests: the formats real corpora come in."""
+"""BAH split files, CSV manifests and lists of new videos: the formats real corpora come in."""
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -7,9 +8,12 @@ import yaml
 
 from ahrec.corpus.bah import parse_split_line, read_bah_corpus, read_split_file
 from ahrec.corpus.csv_manifest import read_csv_manifest
-from ahrec.corpus.manifest import validate_records
+from ahrec.corpus.manifest import build_manifest, validate_records
+from ahrec.corpus.new_videos import MEDIA_SUFFIXES, read_new_videos, skipped_lines
 from ahrec.corpus.records import participant_from_path, resolve_inside, shard_for, video_id_for
 from ahrec.errors import CorpusError
+from tests.audio_only import make_audio
+from tests.media_factory import make_video
 
 SPLITS = {"train": "train.txt", "val": "val.txt", "test": "test.txt"}
 
@@ -226,3 +230,88 @@ def test_a_path_too_long_for_the_system_names_the_line(tmp_path):
         f"{tmp_path / 'train.txt'}:2: cannot look up the video (path too long for this system): "
     )
     assert len(too_long[0]) < 1_000
+
+
+# --- audio-only recordings in every list, and what a folder leaves out ------------------
+
+
+def _audio_corpus(root: Path) -> None:
+    """Two videos for train and val, and test recordings that are audio only."""
+    make_video(root / "Videos/P1/V1/a.mp4", seconds=0.6)
+    make_video(root / "Videos/P2/V1/b.mp4", seconds=0.6, seed=2)
+    for suffix in (".wav", ".flac", ".mp3", ".m4a"):
+        make_audio(root / f"Videos/P3/V1/call{suffix}")
+
+
+AUDIO_TEST = [f"Videos/P3/V1/call{s}" for s in (".wav", ".flac", ".mp3", ".m4a")]
+
+
+@pytest.mark.parametrize("kind", ["bah", "csv", "new videos: csv", "new videos: folder"])
+def test_every_list_takes_audio_only_recordings(tmp_path, kind):
+    _audio_corpus(tmp_path)
+    required: tuple[str, ...] = ("train", "val")
+    if kind == "bah":
+        (tmp_path / "train.txt").write_text("Videos/P1/V1/a.mp4,1,x\n")
+        (tmp_path / "val.txt").write_text("Videos/P2/V1/b.mp4,0,y\n")
+        (tmp_path / "test.txt").write_text("".join(f"{p},1,\n" for p in AUDIO_TEST))
+        records = read_bah_corpus(tmp_path, SPLITS)
+    elif kind == "csv":
+        lines = ["video_path,split,label", "Videos/P1/V1/a.mp4,train,1", "Videos/P2/V1/b.mp4,val,0"]
+        lines += [f"{p},test,1" for p in AUDIO_TEST]
+        (tmp_path / "corpus.csv").write_text("\n".join(lines) + "\n")
+        records = read_csv_manifest(tmp_path / "corpus.csv")
+    elif kind == "new videos: csv":
+        (tmp_path / "list.csv").write_text("video_path\n" + "\n".join(AUDIO_TEST) + "\n")
+        records, required = read_new_videos(tmp_path / "list.csv"), ()
+    else:
+        records, required = read_new_videos(tmp_path / "Videos/P3"), ()
+    manifest = build_manifest(records, n_shards=1, workers=2, required_splits=required)
+    audio = manifest[manifest["video_path"].str.contains("call")].set_index("video_path")
+    assert sorted(audio.index) == sorted(
+        p.removeprefix("Videos/P3/") if "folder" in kind else p for p in AUDIO_TEST
+    )
+    assert audio["readable"].all() and audio["has_audio"].all(), audio
+    assert not audio["has_video"].any() and audio["problem"].isna().all()
+
+
+def test_a_folder_logs_every_file_it_leaves_out_and_why(tmp_path, caplog):
+    for name in ("a.mp4", "call.WAV", "sub/memo.m4a", "notes.txt", "README", ".DS_Store",
+                 "._a.mp4", ".cache/x.mp4", "sub/scan.pdf", "sub/take.3gp"):  # fmt: skip
+        touch(tmp_path, name)
+    (tmp_path / "elsewhere").symlink_to(tmp_path / "sub", target_is_directory=True)
+    with caplog.at_level(logging.INFO, logger="ahrec.corpus.new_videos"):
+        records = read_new_videos(tmp_path)
+    assert [r.video_path for r in records] == ["a.mp4", "call.WAV", "sub/memo.m4a", "sub/take.3gp"]
+    lines = [r.getMessage() for r in caplog.records]
+    assert all(r.levelno == logging.INFO for r in caplog.records)  # files beside the videos
+    assert lines == [
+        f"{tmp_path}: 7 file(s) or folder(s) skipped, not predicted (recordings are "
+        + ", ".join(MEDIA_SUFFIXES)
+        + "):",
+        "  skipped '.DS_Store': a hidden file",
+        "  skipped '._a.mp4': a hidden file",
+        "  skipped '.cache': a hidden folder, not searched",
+        "  skipped 'README': no suffix: not a video or audio file",
+        "  skipped 'elsewhere': a link to a folder, not followed",
+        "  skipped 'notes.txt': '.txt' is not a video or audio suffix",
+        "  skipped 'sub/scan.pdf': '.pdf' is not a video or audio suffix",
+    ]
+
+
+def test_many_skipped_files_are_named_up_to_a_limit_then_counted(tmp_path):
+    ignored = [(f"page{n:03d}.pdf", "'.pdf' is not a video or audio suffix") for n in range(25)]
+    ignored += [(".DS_Store", "a hidden file")]
+    lines = skipped_lines(tmp_path, ignored, limit=20)
+    assert len(lines) == 22 and lines[0].startswith(f"{tmp_path}: 26 file(s)")
+    assert lines[1] == "  skipped 'page000.pdf': '.pdf' is not a video or audio suffix"
+    assert lines[-1] == "  and 6 more (5 '.pdf' is not a video or audio suffix; 1 a hidden file)"
+    assert skipped_lines(tmp_path, []) == []
+
+
+def test_a_folder_without_recordings_says_what_it_looked_for(tmp_path):
+    touch(tmp_path, "notes.txt")
+    with pytest.raises(CorpusError) as caught:
+        read_new_videos(tmp_path)
+    (problem,) = caught.value.problems
+    assert "no videos found" in problem and ".wav" in problem and ".m4a" in problem
+    assert problem.endswith("; 1 skipped, listed in the log")

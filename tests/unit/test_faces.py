@@ -1,11 +1,22 @@
-"""Face detection, the largest-box rule, exact crops and the whole-frame fallback."""
+"""Face detection, the face track and its confidence threshold, exact crops, the fallbacks."""
 
+import cv2
 import numpy as np
 import pytest
 
 from ahrec.errors import ModelLoadError
-from ahrec.faces.detect import HaarDetector, crop_face, crop_faces, largest_box, make_detector
+from ahrec.faces.detect import (
+    HaarDetector,
+    MtcnnDetector,
+    candidates_of,
+    crop_face,
+    crop_faces,
+    largest_box,
+    make_detector,
+)
+from ahrec.faces.mtcnn import Mtcnn
 from ahrec.faces.steps import detect_faces_shard
+from ahrec.faces.track import Candidate, fill_gaps, select_track, similarity
 from ahrec.media.framestore import FrameSet, load_frame_sets
 from ahrec.media.steps import extract_frames
 from tests.media_factory import face_image, make_video
@@ -27,6 +38,29 @@ class FixedDetector:
 
     def detect(self, frames):
         return [list(self.boxes) for _ in frames]
+
+
+class ScoredDetector:
+    """Known boxes with confidences per frame: the track's input, without a model."""
+
+    def __init__(self, per_frame):
+        self.per_frame = per_frame
+
+    def detect(self, frames):
+        return [[c.box for c in found] for found in self.per_frame]
+
+    def detect_scored(self, frames):
+        assert len(frames) == len(self.per_frame)
+        return [list(found) for found in self.per_frame]
+
+
+def still_frames(n, width=200, height=150):
+    return FrameSet(
+        "v", [np.full((height, width, 3), 90, np.uint8) for _ in range(n)], np.arange(n)
+    )
+
+
+FACE = Candidate((60, 40, 40, 48), 0.97)
 
 
 def test_largest_box_is_kept_and_clipped():
@@ -117,3 +151,147 @@ def test_face_stage_on_real_videos_with_and_without_a_face(tmp_path):
     assert len(crops["face-1"].frames) == 10 and crops["face-1"].frames[0].shape == (64, 64, 3)
     assert len(crops["noface-1"].frames) == 10  # whole-frame fallback, not dropped
     assert not crops["broken-1"].available
+
+
+# --- the face track ----------------------------------------------------------------
+
+
+def test_similarity_is_one_for_the_same_box_and_zero_far_away():
+    assert similarity((10, 10, 40, 40), (10, 10, 40, 40)) == pytest.approx(1.0)
+    assert 0.7 < similarity((10, 10, 40, 40), (16, 12, 40, 42)) < 1.0
+    assert similarity((10, 10, 40, 40), (150, 90, 40, 40)) == 0.0
+    assert similarity((10, 10, 40, 40), (10, 10, 10, 10)) < 0.5  # same centre, a quarter the side
+
+
+def test_a_larger_surer_false_box_does_not_win_a_frame_off_the_track():
+    # frame 2: a shoulder box larger and surer than the face; the largest-box rule takes it
+    shoulder = Candidate((0, 80, 120, 70), 0.99)
+    per_frame = [[FACE], [FACE], [shoulder, FACE._replace(score=0.93)], [FACE], [FACE]]
+    assert largest_box([c.box for c in per_frame[2]], 200, 150) == shoulder.box
+    assert select_track(per_frame) == [0, 0, 1, 0, 0]
+    crops, stats = crop_faces(still_frames(5), ScoredDetector(per_frame), 16)
+    assert crops.extras["box"].tolist() == [list(FACE.box)] * 5
+    assert stats.n_detected == 5
+
+
+def test_the_papers_largest_box_rule_is_kept_for_its_preset():
+    """``select: largest`` (presets/paper.yaml): each frame's largest box, no track, no filling."""
+    shoulder = Candidate((0, 80, 120, 70), 0.99)
+    per_frame = [[FACE], [], [shoulder, FACE._replace(score=0.93)], [FACE], [FACE]]
+    crops, stats = crop_faces(still_frames(5), ScoredDetector(per_frame), 16, select="largest")
+    boxes = crops.extras["box"].tolist()
+    assert boxes[2] == list(shoulder.box) and boxes[0] == list(FACE.box)
+    assert boxes[1] == [0, 0, 200, 150]  # no box: the whole frame, as in the paper
+    assert crops.extras["interpolated"].tolist() == [False] * 5
+    assert stats.n_detected == 4
+    with pytest.raises(ValueError, match="face.select"):
+        crop_faces(still_frames(1), ScoredDetector([[FACE]]), 16, select="biggest")
+
+
+def test_a_lone_box_that_jumps_away_is_skipped_and_its_frame_interpolated():
+    moving = [Candidate((60 + 4 * t, 40, 40, 48), 0.97) for t in range(5)]
+    per_frame = [[m] for m in moving]
+    per_frame[2] = [Candidate((150, 0, 40, 40), 0.99)]  # a sure box in the sky, nothing else
+    assert select_track(per_frame) == [0, 0, None, 0, 0]
+    crops, stats = crop_faces(still_frames(5), ScoredDetector(per_frame), 16)
+    assert crops.extras["detected"].tolist() == [True, True, False, True, True]
+    assert crops.extras["interpolated"].tolist() == [False, False, True, False, False]
+    assert crops.extras["box"].tolist()[2] == [68, 40, 40, 48]  # between its neighbours
+    assert (stats.n_detected, stats.n_frames) == (4, 5)  # an interpolated box is no detection
+    assert crops.extras["score"].tolist()[2] == 0.0
+
+
+def test_a_lone_box_with_nothing_to_contradict_it_is_kept_and_held_at_the_ends():
+    per_frame = [[], [], [FACE], [], []]
+    assert select_track(per_frame) == [None, None, 0, None, None]
+    crops, stats = crop_faces(still_frames(5), ScoredDetector(per_frame), 16)
+    assert stats.n_detected == 1
+    assert crops.extras["interpolated"].tolist() == [True, True, False, True, True]
+    assert crops.extras["box"].tolist() == [list(FACE.box)] * 5
+
+
+def test_the_track_follows_a_person_who_moves_and_ignores_a_static_decoy():
+    # the person walks right; a poster (a surer box) stays put in every other frame
+    person = [Candidate((20 + 10 * t, 50, 36, 44), 0.95) for t in range(8)]
+    poster = Candidate((150, 10, 30, 30), 0.99)
+    per_frame = [[person[t]] + ([poster] if t % 2 else []) for t in range(8)]
+    chosen = select_track(per_frame)
+    assert [per_frame[t][i].box for t, i in enumerate(chosen)] == [p.box for p in person]
+
+
+def test_the_track_depends_only_on_the_video_itself():
+    first = [[FACE], [FACE], [Candidate((0, 0, 150, 150), 0.99)]]
+    other = [[Candidate((100, 20, 50, 50), 0.99)]] * 3
+    detector = ScoredDetector(first)
+    alone, _ = crop_faces(still_frames(3), detector, 16)
+    crop_faces(still_frames(3), ScoredDetector(other), 16)  # another video in between
+    again, _ = crop_faces(still_frames(3), detector, 16)
+    assert alone.extras["box"].tolist() == again.extras["box"].tolist()
+
+
+def test_fill_gaps_interpolates_and_holds_and_leaves_an_empty_track_empty():
+    assert fill_gaps([None, (0, 0, 10, 10), None, (10, 20, 30, 10), None]) == [
+        (0, 0, 10, 10),
+        (0, 0, 10, 10),
+        (5, 10, 20, 10),
+        (10, 20, 30, 10),
+        (10, 20, 30, 10),
+    ]
+    assert fill_gaps([None, None]) == [None, None]
+
+
+def test_boxes_without_scores_count_as_sure():
+    found = candidates_of(FixedDetector([(1, 2, 3, 4)]), [np.zeros((8, 8, 3), np.uint8)])
+    assert found == [[Candidate((1, 2, 3, 4), 1.0)]]
+
+
+# --- MTCNN (the default detector) and its confidence threshold ----------------------
+
+
+@pytest.fixture(scope="module")
+def mtcnn():
+    return make_detector({"kind": "mtcnn"}, device="cpu")
+
+
+def face_canvas():
+    canvas = np.full((240, 320, 3), 60, np.uint8)
+    canvas[40:200, 80:240] = face_image(160)
+    return canvas
+
+
+def test_mtcnn_is_the_default_and_finds_a_real_face_and_not_a_blank_frame(mtcnn):
+    assert isinstance(mtcnn, MtcnnDetector) and mtcnn.confidence == 0.9
+    (found,) = mtcnn.detect_scored([face_canvas()])
+    assert len(found) == 1
+    (x, y, w, h), score = found[0]
+    assert 60 <= x + w / 2 <= 260 and 20 <= y + h / 2 <= 220 and w >= 60 and score >= 0.9
+    assert mtcnn.detect([np.full((240, 320, 3), 60, np.uint8)]) == [[]]
+
+
+def blurred_faces():
+    """Three faces side by side: clear, and two small blurred ones MTCNN is unsure of."""
+    canvas = np.full((120, 240, 3), 60, np.uint8)
+    canvas[20:60, 10:50] = face_image(40)
+    canvas[20:44, 90:114] = cv2.GaussianBlur(face_image(24), (5, 5), 0)
+    canvas[20:52, 170:202] = cv2.GaussianBlur(face_image(32), (9, 9), 0)
+    return canvas
+
+
+def test_the_confidence_threshold_keeps_boxes_below_it_out():
+    (raw,) = Mtcnn(thresholds=(0.6, 0.7, 0.0)).detect([blurred_faces()])  # every O-Net box
+    scores = sorted(float(p) for p in raw[:, 4])
+    assert len(scores) == 3 and scores[0] < 0.6 and scores[-1] > 0.9  # unsure boxes exist
+    for confidence in (0.3, 0.9):
+        (found,) = MtcnnDetector(confidence=confidence).detect_scored([blurred_faces()])
+        kept = sorted(c.score for c in found)
+        assert kept == pytest.approx([s for s in scores if s >= confidence])
+
+
+def test_mtcnn_weights_are_plain_tensors_or_a_clear_error(tmp_path):
+    with pytest.raises(ModelLoadError, match="MTCNN weights not found"):
+        Mtcnn(folder=tmp_path)
+    import torch
+
+    torch.save({"conv1.weight": Candidate((0, 0, 1, 1), 1.0)}, tmp_path / "pnet.pt")
+    with pytest.raises(ModelLoadError, match="could not load MTCNN weights"):
+        Mtcnn(folder=tmp_path)  # not a plain state dict: weights_only refuses it

@@ -323,17 +323,20 @@ def test_a_wav_is_recognised_in_windows_with_progress(tmp_path, caplog):
     write_wav(wav, 0.3 * np.sin(2 * np.pi * 220 * t) * (t % 2 < 1.5), 16000)
     recognizer = PocketsphinxRecognizer(window_seconds=1.0, progress_every=2)
     sizes = []
-    real = recognizer._decoder
+    new_decoder = recognizer.new_decoder  # one per recording
 
     class Spy:
+        def __init__(self):
+            self.real = new_decoder()
+
         def __getattr__(self, name):
-            return getattr(real, name)
+            return getattr(self.real, name)
 
         def process_raw(self, data, *args, **kwargs):
             sizes.append(len(data))
-            return real.process_raw(data, *args, **kwargs)
+            return self.real.process_raw(data, *args, **kwargs)
 
-    recognizer._decoder = Spy()
+    recognizer.new_decoder = Spy
     with caplog.at_level(logging.INFO, logger="ahrec.transcripts.asr"):
         text = transcribe_wav(recognizer, wav)
     assert isinstance(text, str)

@@ -16,8 +16,10 @@ from ahrec.corpus.manifest import (
     shard_members,
     write_manifest,
 )
+from ahrec.corpus.steps import REPORT_COLUMNS, manifest_report, summarise
 from ahrec.errors import CorpusError
 from ahrec.io import content_digest
+from tests.audio_only import make_audio
 from tests.media_factory import make_video
 
 SPLITS = {"train": "train.txt", "val": "val.txt", "test": "test.txt"}
@@ -142,3 +144,146 @@ def test_each_row_holds_the_content_digest_and_a_changed_recording_changes_its_s
             new = plan.shard_media(after, number, kind)
             assert (old == new) == (number != shard)
     assert (before["shard"] == after["shard"]).all()
+
+
+# --- the report: one consistent account per video --------------------------------------
+
+
+def report_rows(new_videos: bool) -> dict[str, list[tuple[str, str]]]:
+    """The report of one manifest holding each case, by video path."""
+    cases = [  # video_path, readable, has_video, has_audio, transcript, problem
+        ("mute-no-text.mp4", True, True, False, None, None),
+        ("mute-with-text.mp4", True, True, False, "Well, maybe.", None),
+        ("no-text.mp4", True, True, True, None, None),
+        ("complete.mp4", True, True, True, "Sure.", None),
+        ("call.wav", True, False, True, None, None),
+        ("call-with-text.m4a", True, False, True, "Hmm.", None),
+        ("broken.mp4", False, False, False, None, "unreadable by ffprobe: moov atom not found"),
+        ("broken-with-text.mp4", False, False, False, "Yes.", "empty file (0 bytes)"),
+    ]
+    manifest = pd.DataFrame(
+        [
+            {
+                "video_path": path,
+                "split": "hidden" if new_videos else "test",
+                "source": f"list.csv:{number}",
+                "readable": readable,
+                "has_video": has_video,
+                "has_audio": has_audio,
+                "transcript": transcript,
+                "problem": problem,
+            }
+            for number, (path, readable, has_video, has_audio, transcript, problem) in enumerate(
+                cases, start=2
+            )
+        ]
+    )
+    report = manifest_report(manifest, new_videos=new_videos)
+    assert list(report.columns) == REPORT_COLUMNS
+    assert set(report["split"]) == {"predict batch" if new_videos else "test"}
+    rows: dict[str, list[tuple[str, str]]] = {path: [] for path, *_ in cases}
+    for row in report.itertuples():
+        rows[row.video_path].append((row.issue, row.consequence))
+    return rows
+
+
+ASR = (
+    "no transcript in the corpus",
+    "speech recognition (text available only if the voice-activity detector finds speech; "
+    "see availability.csv)",
+)
+
+
+@pytest.mark.parametrize("new_videos", [False, True])
+def test_the_report_gives_each_video_one_consistent_account(new_videos):
+    rows = report_rows(new_videos)
+    assert rows["mute-no-text.mp4"] == [
+        ("no audio track and no transcript", "audio and text unavailable")
+    ]
+    assert rows["mute-with-text.mp4"] == [
+        ("no audio track", "audio unavailable; text from the list")
+    ]
+    assert rows["complete.mp4"] == []
+    assert rows["call-with-text.m4a"] == [
+        ("audio-only recording (no video stream)", "scene and face unavailable")
+    ]
+    assert rows["broken.mp4"] == [
+        (
+            "unreadable: unreadable by ffprobe: moov atom not found; no transcript",
+            "scene, face, audio and text unavailable: predicted from the training prior",
+        )
+    ]
+    assert rows["broken-with-text.mp4"] == [
+        (
+            "unreadable: empty file (0 bytes)",
+            "scene, face and audio unavailable; text from the list",
+        )
+    ]
+    # speech recognition is listed where a corpus lacks a transcript; new videos come without
+    asr = [] if new_videos else [ASR]
+    assert rows["no-text.mp4"] == asr
+    assert rows["call.wav"] == [
+        ("audio-only recording (no video stream)", "scene and face unavailable"),
+        *asr,
+    ]
+
+
+def test_a_manifest_from_before_has_video_reads_as_videos():
+    old = pd.DataFrame(
+        [{"video_path": "a.mp4", "split": "test", "source": "t:1", "readable": True,
+          "has_audio": True, "transcript": "Yes.", "problem": None, "duration": 2.0}]
+    )  # fmt: skip
+    assert manifest_report(old).empty
+    assert plan.frames_problem(old.iloc[0]) is None
+
+
+def test_the_log_names_a_predict_batch_as_such(tmp_path):
+    manifest = pd.DataFrame(
+        {
+            "split": ["hidden", "hidden"],
+            "participant": ["a", "b"],
+            "label": pd.array([None, None], dtype="Int8"),
+            "transcript": [None, "Yes."],
+            "readable": [True, True],
+            "has_video": [False, True],
+            "has_audio": [True, True],
+            "video_path": ["a.wav", "b.mp4"],
+            "problem": [None, None],
+        }
+    )
+    batch = summarise(manifest, new_videos=True)
+    assert "hidden" not in batch and "labels" not in batch
+    assert "predict batch (new videos): 2 videos, 2 participants" in batch
+    assert "audio-only 1" in batch
+    assert "  hidden: 2 videos" in summarise(manifest)  # a corpus's hidden test list
+
+
+# --- audio-only recordings in a corpus ---------------------------------------------------
+
+
+def test_an_audio_only_recording_in_a_corpus_keeps_its_audio_and_loses_its_frames(tmp_path):
+    make_video(tmp_path / "Videos/P1/Visite_1/a.mp4", seconds=1.0)
+    make_video(tmp_path / "Videos/P2/Visite_1/b.mp4", seconds=1.0, seed=2)
+    make_audio(tmp_path / "Videos/P3/Visite_1/call.m4a")
+    write_lists(
+        tmp_path,
+        {
+            "train": ["Videos/P1/Visite_1/a.mp4,1,Well, maybe"],
+            "val": ["Videos/P2/Visite_1/b.mp4,0,Yes"],
+            "test": ["Videos/P3/Visite_1/call.m4a,1,"],
+        },
+    )
+    frame = build_manifest(read_corpus(corpus(tmp_path)), n_shards=1, workers=1)
+    row = frame.set_index("video_path").loc["Videos/P3/Visite_1/call.m4a"]
+    assert row["readable"] and row["has_audio"] and not row["has_video"]
+    assert pd.isna(row["problem"]) and pd.isna(row["fps"]) and pd.isna(row["n_frames"])
+    assert frame.set_index("video_path").loc["Videos/P1/Visite_1/a.mp4", "has_video"]
+    frames = {v["video_id"]: v for v in plan.shard_media(frame, 0, "frames")}
+    audio = {v["video_id"]: v for v in plan.shard_media(frame, 0, "audio")}
+    reasons = plan.audio_reasons(frame, 0)
+    assert frames[row["video_id"]]["problem"] == "audio-only recording: no video stream"
+    assert audio[row["video_id"]]["has_audio"] and reasons[row["video_id"]] is None
+    assert plan.asr_video_ids(frame, 0, "whisper") == [row["video_id"]]
+    assert [v["problem"] for k, v in frames.items() if k != row["video_id"]] == [None, None]
+    # an audio-only file shorter than media.min_seconds is short first
+    assert plan.frames_problem(row, min_seconds=10.0).startswith("too short")

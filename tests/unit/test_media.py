@@ -1,15 +1,25 @@
-"""Frame sampling, decoding once, the frame store, and audio extraction."""
+"""Frame sampling, decoding once, the frame store, audio extraction, audio-only recordings."""
+
+import logging
+import subprocess
 
 import numpy as np
 import pytest
 
 from ahrec.media import frames as frames_module
 from ahrec.media.audio import extract_audio, read_wav
-from ahrec.media.frames import DecodeError, limit_long_side, resize_short_side, sample_frames
+from ahrec.media.frames import (
+    DecodeError,
+    capture_options,
+    limit_long_side,
+    resize_short_side,
+    sample_frames,
+)
 from ahrec.media.framestore import FrameSet, load_frame_set, load_frame_sets, save_frame_sets
-from ahrec.media.probe import probe_video
+from ahrec.media.probe import AUDIO_CONTAINERS, AUDIO_ONLY, FORMAT_WHITELIST, probe_video
 from ahrec.media.sampling import evenly_spaced
 from ahrec.media.steps import extract_frames
+from tests.audio_only import SPEECH_SECONDS, make_audio, make_mp3_with_cover
 from tests.media_factory import frame_number, make_video
 
 
@@ -144,3 +154,67 @@ def test_extract_frames_stage_records_why_a_video_has_no_frames(tmp_path):
     assert not load_frame_set(out).available and load_frame_set(out).reason == reason
     reason = extract_frames(bad, "bad-1", out, 16, problem="empty file")
     assert reason == "empty file" and load_frame_set(out).reason == "empty file"
+
+
+# --- audio-only recordings (phone and audio interviews) ---------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".flac", ".mp3", ".m4a", ".ogg", ".opus", ".aac"])
+def test_an_audio_only_recording_is_readable_audio_without_frames(tmp_path, suffix):
+    """A real voice in each common audio container: readable, no video stream, its audio
+    extracted like a video's track; frames are never decoded from it."""
+    recording = make_audio(tmp_path / f"interview{suffix}")
+    info = probe_video(recording)
+    assert info.readable and info.has_audio and not info.has_video, info
+    assert info.problem is None
+    assert info.duration == pytest.approx(SPEECH_SECONDS, abs=0.15)  # encoders pad a little
+    assert (info.fps, info.n_frames, info.width, info.height) == (None, None, None, None)
+    wav = tmp_path / "out.wav"
+    assert extract_audio(recording, wav, 16000) is None
+    samples, rate = read_wav(wav)
+    assert rate == 16000 and abs(samples.size - SPEECH_SECONDS * 16000) < 0.15 * 16000
+    assert np.abs(samples).max() > 0.05  # the voice, not silence
+    with pytest.raises(DecodeError):  # OpenCV's whitelist holds video containers only
+        sample_frames(recording, {"scene": 4})
+
+
+def test_cover_art_is_not_a_video_stream(tmp_path):
+    info = probe_video(make_mp3_with_cover(tmp_path / "song.mp3"))
+    assert info.readable and info.has_audio and not info.has_video, info
+
+
+def test_a_container_with_neither_video_nor_audio_is_unreadable(tmp_path):
+    subtitles = tmp_path / "s.srt"
+    subtitles.write_text("1\n00:00:00,000 --> 00:00:01,000\nhello\n")
+    only = tmp_path / "subtitles.mkv"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(subtitles), str(only)], check=True)
+    info = probe_video(only)
+    assert not info.readable and not info.has_video and not info.has_audio
+    assert info.problem == "no video or audio stream"
+
+
+def test_a_video_is_still_a_video(tmp_path):
+    info = probe_video(make_video(tmp_path / "v.mp4", seconds=1.0))
+    assert info.readable and info.has_video and info.has_audio and info.n_frames == 25
+
+
+def test_frames_of_an_audio_only_recording_are_an_unavailable_set_with_the_reason(tmp_path, caplog):
+    recording = make_audio(tmp_path / "call.m4a")
+    out = tmp_path / "frames.npz"
+    with caplog.at_level(logging.INFO, logger="ahrec.media.steps"):
+        reason = extract_frames(recording, "call", out, n_frames=8, problem=AUDIO_ONLY)
+    assert reason == AUDIO_ONLY == "audio-only recording: no video stream"
+    (frame_set,) = load_frame_sets(out)
+    assert not frame_set.available and frame_set.reason == AUDIO_ONLY
+    assert frame_set.frames == [] and frame_set.frame_index.size == 0
+    (record,) = [r for r in caplog.records if "no frames" in r.getMessage()]
+    assert record.levelno == logging.INFO  # expected of an audio file: not a warning
+
+
+def test_the_audio_containers_are_read_by_ffmpeg_only():
+    assert set(AUDIO_CONTAINERS) <= set(FORMAT_WHITELIST.split(","))
+    assert not set(AUDIO_CONTAINERS) & set(
+        capture_options().split("format_whitelist;")[1].split(",")
+    )
+    for refused in ("hls", "concat", "tty", "image2", "png_pipe", "lavfi", "s16le", "m4v"):
+        assert refused not in FORMAT_WHITELIST.split(",")

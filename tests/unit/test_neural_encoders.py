@@ -105,9 +105,10 @@ def test_videomae_rows_shapes_order_and_determinism(videomae):
     assert videomae.dim == 32
     assert_rows(rows, ["a", "b", "c", "d"], {"b": "could not be decoded"}, 32)
     same_vectors(rows, videomae.encode(sets))
-    # A video's embedding does not depend on the batch it shares.
+    # A video's embedding does not depend on the videos it shares a call with, bit for bit.
     alone = videomae.encode([sets[2]])[0]
-    np.testing.assert_allclose(alone.vector, rows[2].vector, atol=1e-5)
+    np.testing.assert_array_equal(alone.vector, rows[2].vector)
+    same_vectors(rows[::-1], videomae.encode(sets[::-1]))
 
 
 def test_videomae_preprocess_clip():
@@ -241,6 +242,9 @@ def test_timm_face_rows_and_pooling(effnet):
     np.testing.assert_allclose(rows[0].vector[1280:], features.std(0), rtol=1e-4, atol=1e-5)
     np.testing.assert_array_equal(rows[3].vector[1280:], 0.0)  # one frame: no spread
     same_vectors(rows, effnet.encode(sets))
+    # each video's crops in passes of their own: alone or reversed, the same bits
+    np.testing.assert_array_equal(effnet.encode([sets[2]])[0].vector, rows[2].vector)
+    same_vectors(rows[::-1], effnet.encode(sets[::-1]))
 
 
 @pytest.mark.slow
@@ -387,7 +391,8 @@ def test_wav2vec2_truncated_model_equals_the_full_models_hidden_state(model_dir,
 
 
 @pytest.mark.slow
-def test_wav2vec2_batched_tracks_equal_one_at_a_time(wav2vec2_path):
+def test_wav2vec2_tracks_are_independent_of_their_company(wav2vec2_path, model_dir):
+    """Each track has its own forward pass: alone, together or reversed, the same bits."""
     from ahrec.embeddings.wav2vec2 import Wav2Vec2Encoder
 
     items = [
@@ -395,37 +400,18 @@ def test_wav2vec2_batched_tracks_equal_one_at_a_time(wav2vec2_path):
         AudioItem("b", noise(11, 5000), 16000),
         AudioItem("c", noise(12, 12345), 16000),
         AudioItem("d", noise(13, 401), 16000),
-        AudioItem("e", noise(14, 300), 16000),  # too short: a reason, not in a batch
+        AudioItem("e", noise(14, 300), 16000),  # too short: a reason
     ]
-    batched = Wav2Vec2Encoder(Wav2Vec2Spec(model=str(wav2vec2_path), layer=1, batch_size=4), CPU)
-    alone = Wav2Vec2Encoder(Wav2Vec2Spec(model=str(wav2vec2_path), layer=1, batch_size=1), CPU)
-    assert batched.batch_items == 4 and batched.can_pad
-    assert batched.batch_tracks == 1  # the CPU runs tracks alone; a GPU batches them
-    batched.batch_tracks = 4  # the GPU's path, on the CPU, to compare
-    assert [len(b) for b in batched._batches([0, 2, 1, 3], [16000, 5000, 12345, 401])] == [4]
-    rows, reference = batched.encode(items), [alone.encode([item])[0] for item in items]
-    assert [r.video_id for r in rows] == list("abcde") and rows[4].vector is None
-    for row, expected in zip(rows[:4], reference[:4], strict=True):
-        assert row.sequence.shape == expected.sequence.shape
-        np.testing.assert_allclose(row.vector, expected.vector, atol=1e-4)
-        np.testing.assert_allclose(
-            row.sequence.astype(np.float32), expected.sequence.astype(np.float32), atol=2e-3
-        )
-
-
-@pytest.mark.slow
-def test_wav2vec2_batches_respect_the_audio_budget(wav2vec2_path, model_dir):
-    from ahrec.embeddings.wav2vec2 import Wav2Vec2Encoder
-
-    spec = Wav2Vec2Spec(model=str(wav2vec2_path), layer=1, batch_size=8, batch_seconds=2.0)
-    encoder = Wav2Vec2Encoder(spec, CPU)
-    encoder.batch_tracks = 8  # as on a GPU
-    # longest first; a batch closes when its padded length would pass 2 s (32000 samples)
-    assert encoder._batches([0, 1, 2, 3], [20000, 15000, 10000, 9000]) == [[0], [1, 2], [3]]
     postnorm = tiny_models.tiny_wav2vec2(model_dir, stable_layer_norm=False)
-    one_by_one = Wav2Vec2Encoder(Wav2Vec2Spec(model=str(postnorm), layer=1), CPU)
-    assert not one_by_one.can_pad
-    assert one_by_one._batches([0, 1], [800, 800]) == [[0], [1]]
+    for path in (wav2vec2_path, postnorm):
+        encoder = Wav2Vec2Encoder(Wav2Vec2Spec(model=str(path), layer=1, batch_size=4), CPU)
+        rows = encoder.encode(items)
+        assert [r.video_id for r in rows] == list("abcde") and rows[4].vector is None
+        reversed_rows = encoder.encode(items[::-1])[::-1]
+        for position, row in enumerate(rows[:4]):
+            for other in (encoder.encode([items[position]])[0], reversed_rows[position]):
+                np.testing.assert_array_equal(row.vector, other.vector)
+                np.testing.assert_array_equal(row.sequence, other.sequence)
 
 
 @pytest.mark.slow
@@ -484,9 +470,10 @@ def test_text_transformer_rows_and_determinism(roberta_path, pooling):
     rows = encoder.encode(TEXTS)
     assert_rows(rows, list("abcdef"), TEXT_MISSING, 32)
     same_vectors(rows, encoder.encode(TEXTS))
-    # Padding never changes a text's embedding.
+    # A text's embedding is the same bit for bit alone or with others (no shared padding).
     alone = encoder.encode([TEXTS[4]])[0]
-    np.testing.assert_allclose(alone.vector, rows[4].vector, atol=1e-5)
+    np.testing.assert_array_equal(alone.vector, rows[4].vector)
+    same_vectors(rows[::-1], encoder.encode(TEXTS[::-1]))
 
 
 @pytest.mark.slow

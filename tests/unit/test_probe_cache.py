@@ -24,6 +24,7 @@ from ahrec.corpus.probe_cache import (
 )
 from ahrec.io import content_digest
 from ahrec.media.probe import VideoInfo, probe_video
+from tests.audio_only import make_audio
 from tests.media_factory import make_video, replace_in_place
 
 SPLITS = {"train": "train.txt", "val": "val.txt", "test": "test.txt"}
@@ -273,6 +274,7 @@ INVALID = [
     ("digest", "not a digest", "digest not a SHA-256"),
     ("realpath", "relative/a.mp4", "realpath not absolute"),
     ("readable", None, "readable missing"),
+    ("has_video", None, "has_video missing"),
     ("problem", None, "unreadable without a problem"),
 ]
 
@@ -322,3 +324,34 @@ def test_the_cache_keeps_at_most_max_entries(tmp_path, monkeypatch):
     # the files of the last build first, then the others up to the cap
     assert len(kept) == 3 and {str(v.resolve()) for v in videos[3:]} <= kept
     assert MAX_ENTRIES == 1_000_000
+
+
+def test_an_audio_only_probe_comes_back_from_the_cache_as_it_went_in(tmp_path):
+    files = [make_audio(tmp_path / "call.m4a"), make_video(tmp_path / "v.mp4", seconds=0.4)]
+    cache_path = tmp_path / "probes.parquet"
+    fresh, _ = probe_videos(files, cache=ProbeCache(cache_path))
+    assert [(i.readable, i.has_video, i.has_audio) for i in fresh] == [
+        (True, False, True),
+        (True, True, True),
+    ]
+    probe = CountingProbe()
+    cached, stats = probe_videos(files, probe, cache=ProbeCache(cache_path))
+    assert probe.calls == [] and stats.reused == 2
+    assert cached == fresh  # has_video included
+
+
+def test_a_cache_of_the_earlier_probe_format_is_replaced_without_a_warning(tmp_path, caplog):
+    """A cache written before ``has_video`` existed is stale, not corrupt: every file is
+    probed again (an audio-only file was unreadable then) and the cache rewritten."""
+    video = make_video(tmp_path / "v.mp4", seconds=0.4)
+    cache_path = tmp_path / "probes.parquet"
+    probe_videos([video], cache=ProbeCache(cache_path))
+    earlier = pq.read_table(cache_path).drop_columns(["has_video"])
+    pq.write_table(earlier, cache_path)
+    probe = CountingProbe()
+    with caplog.at_level(logging.INFO, logger="ahrec.corpus.probe_cache"):
+        infos, _ = probe_videos([video], probe, cache=ProbeCache(cache_path))
+    assert len(probe.calls) == 1 and infos[0].has_video
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "written by an earlier probe format (no has_video)" in caplog.text
+    assert "has_video" in pq.read_schema(cache_path).names

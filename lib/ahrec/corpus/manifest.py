@@ -5,6 +5,8 @@ duplicates, participants in two splits...) with one message per problem, and
 enriched with what ffprobe says about each file. Unreadable files are kept
 with ``readable = false`` and the reason: a broken video must end up as a
 prediction from the modalities that remain, never as a silently missing row.
+An audio-only recording (a phone interview) is readable with ``has_video =
+false``: its audio and text are used, its scene and face are unavailable.
 """
 
 from __future__ import annotations
@@ -194,6 +196,7 @@ def build_manifest(
                 "n_frames": info.n_frames,
                 "width": info.width,
                 "height": info.height,
+                "has_video": info.has_video,
                 "has_audio": info.has_audio,
                 "readable": info.readable,
                 "problem": info.problem,

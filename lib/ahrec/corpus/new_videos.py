@@ -5,6 +5,13 @@ split files nor labels. Their videos become ordinary ``VideoRecord``s in the
 ``hidden`` split (no label), so the same manifest, media, transcript and
 embedding code handles them as it handles a challenge's hidden test list.
 
+A folder's recordings are the files with a video suffix (``VIDEO_SUFFIXES``)
+or an audio one (``AUDIO_SUFFIXES``: phone and audio interviews, whose audio
+and text are used). Everything else in it (notes, spreadsheets, hidden files
+and folders such as ``.DS_Store`` or macOS's ``._name.mp4``) is skipped, and
+the batch's log lists what was skipped and why (``skipped_lines``), so that a
+recording in a format not on the list never disappears without a word.
+
 A folder is walked without following links out of it: a link to a folder is
 not entered, and a video-named link to a file outside the folder is an
 error (the user meant that video, but the folder names the boundary of what
@@ -29,7 +36,41 @@ from ahrec.corpus.identity import stat_key
 from ahrec.corpus.records import RowFields, VideoRecord, os_reason, record_from_row
 from ahrec.errors import CorpusError, one_line, quote_all
 
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
+# The probe's containers (ahrec.media.probe) as the names cameras, phones and recorders
+# give their files. ``.ts`` is left out: TypeScript sources share it.
+VIDEO_SUFFIXES = (
+    ".mp4",
+    ".avi",
+    ".mov",
+    ".mkv",
+    ".webm",
+    ".m4v",
+    ".mpg",
+    ".mpeg",
+    ".3gp",
+    ".mts",
+    ".m2ts",
+    ".wmv",
+    ".flv",
+    ".ogv",
+)
+AUDIO_SUFFIXES = (
+    ".wav",
+    ".flac",
+    ".mp3",
+    ".m4a",
+    ".aac",
+    ".ogg",
+    ".oga",
+    ".opus",
+    ".wma",
+    ".aif",
+    ".aiff",
+    ".amr",
+    ".mka",
+)
+MEDIA_SUFFIXES = VIDEO_SUFFIXES + AUDIO_SUFFIXES
+MAX_SKIPPED_SHOWN = 20  # skipped files named one by one in the log; past that, counted
 CSV_COLUMNS = ("video_path", "transcript", "participant")
 SPLIT = "hidden"
 LOG = logging.getLogger(__name__)
@@ -86,26 +127,70 @@ def bad_name(where: str, name: str) -> str:
 
 
 class FolderListing(NamedTuple):
-    """What ``walk_videos`` found: the videos, the links refused and the names skipped."""
+    """What ``walk_videos`` found: the recordings, the links refused, the names skipped (not
+    UTF-8) and the other entries left out, each as ``(name, why)``."""
 
     found: list[str]
     refused: list[str]
     skipped: list[str]
+    ignored: list[tuple[str, str]]
+
+
+def is_media_name(name: str) -> bool:
+    """Whether a folder entry's name is a recording's: a media suffix, not a hidden file."""
+    return not name.startswith(".") and os.path.splitext(name)[1].lower() in MEDIA_SUFFIXES
+
+
+def _why_not(name: str, is_dir: bool = False) -> str:
+    """Why a folder entry is not a recording of the batch (its name alone)."""
+    if name.startswith("."):
+        return "a hidden folder, not searched" if is_dir else "a hidden file"
+    suffix = os.path.splitext(name)[1].lower()
+    if not suffix:
+        return "no suffix: not a video or audio file"
+    return f"'{escaped(suffix, 20)}' is not a video or audio suffix"
+
+
+def skipped_lines(
+    folder: str | Path, ignored: list[tuple[str, str]], limit: int = MAX_SKIPPED_SHOWN
+) -> list[str]:
+    """The log lines of the entries a folder's listing left out: one per entry, up to
+    ``limit``, then a count by reason."""
+    if not ignored:
+        return []
+    where = escaped(str(folder))
+    lines = [
+        f"{where}: {len(ignored)} file(s) or folder(s) skipped, not predicted "
+        f"(recordings are {', '.join(MEDIA_SUFFIXES)}):"
+    ]
+    lines += [f"  skipped '{name}': {why}" for name, why in ignored[:limit]]
+    if len(ignored) > limit:
+        rest: dict[str, int] = {}
+        for _, why in ignored[limit:]:
+            rest[why] = rest.get(why, 0) + 1
+        common = sorted(rest.items(), key=lambda item: (-item[1], item[0]))  # most first
+        counts = "; ".join(f"{count} {why}" for why, count in common)
+        lines.append(f"  and {len(ignored) - limit} more ({counts})")
+    return lines
 
 
 def walk_videos(folder: Path, max_entries: int = MAX_ENTRIES) -> FolderListing:
-    """Video files under ``folder`` (relative POSIX paths, sorted), the links refused, and
-    the names skipped (not UTF-8), one message each.
+    """Recordings under ``folder`` (relative POSIX paths, sorted), the links refused, the
+    names skipped (not UTF-8), one message each, and the entries left out with why.
 
     Links to folders are not entered; a video-named link is kept when it
     resolves to a file inside the folder, and reported otherwise. A file or
     folder whose name is not UTF-8 is skipped (one message), not an error:
-    the other videos of the batch are still predicted.
+    the other videos of the batch are still predicted. Hidden files and
+    folders (a leading ``.``) are left out, as are files without a media
+    suffix (``MEDIA_SUFFIXES``) and media-named entries that are no regular
+    file (a link to nothing, a pipe): ``ignored`` says which, for the log.
     """
     real_folder = os.path.realpath(folder)
     found: list[str] = []
     refused: list[str] = []
     skipped: list[str] = []
+    ignored: list[tuple[str, str]] = []
     pending = [""]
     seen = 0
     while pending:
@@ -126,13 +211,16 @@ def walk_videos(folder: Path, max_entries: int = MAX_ENTRIES) -> FolderListing:
             )
         for entry in entries:
             name = f"{relative}/{entry.name}" if relative else entry.name
-            is_video = os.path.splitext(entry.name)[1].lower() in VIDEO_SUFFIXES
+            is_video = is_media_name(entry.name)
             try:
                 if has_undecodable(entry.name):
                     if is_video or entry.is_dir(follow_symlinks=False):
                         skipped.append(bad_name(escaped(str(folder)), name))
+                    else:
+                        ignored.append((escaped(name), _why_not(entry.name)))
                 elif entry.is_symlink():
                     if not is_video:
+                        ignored.append((escaped(name), _link_reason(entry)))
                         continue
                     target = os.path.realpath(entry.path)
                     if not _inside(target, real_folder):
@@ -144,13 +232,32 @@ def walk_videos(folder: Path, max_entries: int = MAX_ENTRIES) -> FolderListing:
                         )
                     elif os.path.isfile(target):
                         found.append(name)
+                    else:
+                        ignored.append((escaped(name), "a link to no regular file"))
                 elif entry.is_dir(follow_symlinks=False):
-                    pending.append(name)
-                elif is_video and entry.is_file(follow_symlinks=False):
+                    if entry.name.startswith("."):
+                        ignored.append((escaped(name), _why_not(entry.name, is_dir=True)))
+                    else:
+                        pending.append(name)
+                elif not is_video:
+                    ignored.append((escaped(name), _why_not(entry.name)))
+                elif entry.is_file(follow_symlinks=False):
                     found.append(name)
+                else:
+                    ignored.append((escaped(name), "not a regular file (a pipe, socket or device)"))
             except OSError as exc:
                 raise _unreadable(folder, entry.path, exc) from exc
-    return FolderListing(sorted(found), refused, sorted(skipped))
+    return FolderListing(sorted(found), refused, sorted(skipped), sorted(ignored))
+
+
+def _link_reason(entry: os.DirEntry[str]) -> str:
+    """Why a symbolic link that is not named as a recording is left out."""
+    try:
+        if entry.is_dir():  # follows the link: a link to a folder is never entered
+            return "a link to a folder, not followed"
+    except OSError:  # a loop, a target that cannot be looked up: not followed either
+        return "a link that cannot be followed"
+    return _why_not(entry.name)
 
 
 def listing_digest(source: str | Path) -> str:
@@ -197,17 +304,21 @@ def listing_digest(source: str | Path) -> str:
 
 
 def _from_folder(folder: Path) -> list[VideoRecord]:
-    found, refused, skipped = walk_videos(folder)
+    found, refused, skipped, ignored = walk_videos(folder)
     if refused:
         raise CorpusError(refused)
     for message in skipped:
         LOG.warning("%s", message)
+    for line in skipped_lines(folder, ignored):
+        LOG.info("%s", line)
     if not found:
+        left_out = len(skipped) + len(ignored)
         raise CorpusError(
             [
-                f"{escaped(str(folder))}: no videos found (looked for "
-                f"{', '.join(VIDEO_SUFFIXES)}, recursively)"
-                + (f"; {len(skipped)} skipped, see above" if skipped else "")
+                f"{escaped(str(folder))}: no videos found (looked for videos "
+                f"{', '.join(VIDEO_SUFFIXES)} and audio recordings "
+                f"{', '.join(AUDIO_SUFFIXES)}, recursively)"
+                + (f"; {left_out} skipped, listed in the log" if left_out else "")
             ]
         )
     return [

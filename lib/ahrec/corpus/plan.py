@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from ahrec.corpus.manifest import shard_members
+from ahrec.media.probe import AUDIO_ONLY
 
 ASR_BASE_MINUTES = 10  # a transcripts job's runtime with nothing to recognise
 
@@ -84,6 +85,25 @@ def media_problem(row: Mapping[str, Any], min_seconds: float = 0.0) -> str | Non
     return None
 
 
+def has_video(row: Mapping[str, Any]) -> bool:
+    """Whether a manifest row is a video (False: an audio-only recording).
+
+    A manifest written before the column existed (or a row without a value)
+    counts as video, as every listed file did then.
+    """
+    value = cell(row.get("has_video"))
+    return True if value is None else bool(value)
+
+
+def frames_problem(row: Mapping[str, Any], min_seconds: float = 0.0) -> str | None:
+    """Why a video gives no frames: ``media_problem``, or ``AUDIO_ONLY`` for an audio-only
+    recording, whose audio (and text) are still used."""
+    problem = media_problem(row, min_seconds)
+    if problem is None and not has_video(row):
+        return AUDIO_ONLY
+    return problem
+
+
 def audio_reasons(
     manifest: pd.DataFrame, shard: int | str, min_seconds: float = 0.0
 ) -> dict[str, str | None]:
@@ -110,8 +130,9 @@ def shard_media(
     """The manifest values a media shard job reads, per video (they are part of its params).
 
     ``kind`` is ``frames`` (the hint of the frame count, the frame rate, why the
-    video gives none) or ``audio`` (whether it has a track). A change to a
-    video's values reruns its shard's job, which re-extracts that video only.
+    video gives none: ``frames_problem``) or ``audio`` (whether it has a track).
+    A change to a video's values reruns its shard's job, which re-extracts that
+    video only.
     """
     videos = []
     for row in shard_members(manifest, int(shard)).to_dict("records"):
@@ -123,7 +144,7 @@ def shard_media(
         else:
             video["n_frames_hint"] = cell(row["n_frames"])
             video["fps"] = cell(row["fps"])
-            video["problem"] = media_problem(row, min_seconds)
+            video["problem"] = frames_problem(row, min_seconds)
         videos.append(video)
     return videos
 

@@ -71,7 +71,10 @@ LOG = logging.getLogger(__name__)
 
 # Bump when probe_video reads or derives something new, or the cache's columns
 # change: every cached entry is then hashed and probed again.
-PROBE_FORMAT = 2
+PROBE_FORMAT = 3  # 3: has_video (audio-only recordings are readable)
+# Columns later probe formats added: a cache without them is an earlier format's (stale,
+# not corrupt: replaced without a warning).
+ADDED_COLUMNS = {"has_video"}
 # Entries kept at most; those of the files probed or reused last go first, so
 # the cache of a corpus (and of the prediction batches sharing it) stays whole
 # while files listed long ago are dropped.
@@ -89,6 +92,7 @@ PROBE_FIELDS = [
     ("n_frames", pa.int64()),
     ("width", pa.int32()),
     ("height", pa.int32()),
+    ("has_video", pa.bool_()),
     ("has_audio", pa.bool_()),
     ("readable", pa.bool_()),
     ("problem", pa.string()),
@@ -159,7 +163,7 @@ def _invalid_rows(table: pa.Table) -> tuple[np.ndarray, dict[str, int]]:
 
     for name in ("realpath", "inode", "size", "mtime_ns", "ctime_ns", "digest", "version"):
         flag(f"{name} missing", nulls(name))
-    for name in ("readable", "has_audio"):
+    for name in ("readable", "has_audio", "has_video"):
         flag(f"{name} missing", nulls(name))
     realpath = table["realpath"].fill_null("")
     flag("realpath not absolute", ~pc.starts_with(realpath, "/").to_numpy(zero_copy_only=False))
@@ -221,6 +225,15 @@ class ProbeCache:
             parquet = pq.ParquetFile(path)
             schema = parquet.schema_arrow
             missing = [n for n in CACHE_SCHEMA.names if n not in schema.names]
+            if missing and set(missing) <= ADDED_COLUMNS and not quiet:
+                # an earlier probe format's cache: every entry is stale, none is wrong
+                LOG.info(
+                    "probe cache %s was written by an earlier probe format (no %s); "
+                    "every file is hashed and probed again",
+                    path,
+                    ", ".join(missing),
+                )
+                return CACHE_SCHEMA.empty_table(), True
             if missing:
                 raise ValueError(f"columns missing: {', '.join(missing)}")
             wrong = [
@@ -275,8 +288,8 @@ class ProbeCache:
             [numbers(n, -1, np.int64) for n in ("n_frames", "width", "height")], axis=1
         ).reshape(-1, 3)
         self._flags = np.stack(
-            [numbers(n, False, np.bool_) for n in ("has_audio", "readable")], axis=1
-        ).reshape(-1, 2)
+            [numbers(n, False, np.bool_) for n in ("has_audio", "readable", "has_video")], axis=1
+        ).reshape(-1, 3)
         self._used = np.zeros(table.num_rows, dtype=bool)
         self._realpaths = table["realpath"].combine_chunks()  # a lookup's value set
 
@@ -297,6 +310,7 @@ class ProbeCache:
             height=optional(height, -1),  # type: ignore[arg-type]
             has_audio=bool(self._flags[index, 0]),
             problem=self._table["problem"][index].as_py(),
+            has_video=bool(self._flags[index, 2]),
         )
         realpath = self._table["realpath"][index].as_py()
         digest = self._table["digest"][index].as_py()

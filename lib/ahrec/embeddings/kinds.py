@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ahrec.kinds import Kind, KindTable, choice, count, number, option, options_dict
+from ahrec.kinds import Kind, KindTable, choice, count, option, options_dict
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class VideoMAESpec:
     """Scene, the paper: VideoMAE, mean of the last hidden state over tokens."""
 
     model: str = option("MCG-NJU/videomae-base-finetuned-kinetics", "hub id or local folder")
-    batch_size: int = count(4, "clips per forward pass")
+    batch_size: int = count(4, "videos per encode call; each clip has a forward pass of its own")
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class TimmSpec:
         "timm/efficientnet_b0.ra_in1k", "hub id, local folder, or a safetensors/state-dict file"
     )
     architecture: str = option("efficientnet_b0", "timm architecture name")
-    batch_size: int = count(64, "crops per forward pass")
+    batch_size: int = count(64, "crops per forward pass, of one video at a time")
 
 
 @dataclass(frozen=True)
@@ -84,18 +84,7 @@ class Wav2Vec2Spec:
         "audeering/wav2vec2-large-robust-12-ft-emotion-msp-dim", "hub id or local folder"
     )
     layer: int = count(10, "hidden layer whose states are kept (0: the feature projection)", low=0)
-    batch_size: int = count(
-        8,
-        "tracks per forward pass on a GPU, padded with an attention mask (results equal one at "
-        "a time to float rounding); on the CPU, and for post-norm (group-norm) checkpoints, "
-        "tracks run one at a time",
-    )
-    batch_seconds: float = number(
-        480.0,
-        "at most this many seconds of (padded) audio per forward pass: bounds GPU memory "
-        "when tracks are long",
-        low=1.0,
-    )
+    batch_size: int = count(8, "tracks per encode call; each track has a forward pass of its own")
 
 
 @dataclass(frozen=True)
@@ -107,7 +96,7 @@ class TransformerTextSpec:
     )
     pooling: str = choice("mean", ("mean", "cls"), "mean of the tokens, or the first token")
     max_length: int = count(256, "tokens per transcript")
-    batch_size: int = count(32, "transcripts per forward pass")
+    batch_size: int = count(32, "transcripts per encode call; each has a forward pass of its own")
 
 
 @dataclass(frozen=True)

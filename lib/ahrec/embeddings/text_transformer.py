@@ -89,7 +89,7 @@ class TransformerTextEncoder:
 
     @property
     def batch_items(self) -> int:
-        """Transcripts per ``encode`` call: one full forward pass of ``batch_size``."""
+        """Transcripts per ``encode`` call (how often the progress bar moves)."""
         return self.spec.batch_size
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -111,10 +111,18 @@ class TransformerTextEncoder:
         return out
 
     def encode(self, items: Sequence[TextItem]) -> list[EmbeddingRow]:
-        """One row per transcript, in order; missing or empty transcripts keep a reason."""
-        rows: list[EmbeddingRow | None] = [unavailable_text(item) for item in items]
-        pending = [i for i, row in enumerate(rows) if row is None]
-        vectors = self.embed([items[i].text or "" for i in pending])
-        for i, vector in zip(pending, vectors, strict=True):
-            rows[i] = EmbeddingRow(items[i].video_id, vector)
-        return [row for row in rows if row is not None]
+        """One row per transcript, in order; missing or empty transcripts keep a reason.
+
+        Each transcript has a forward pass of its own: padded to the longest of
+        a mixed batch, its embedding would depend, in the last bits, on which
+        other videos share its shard or predict batch.
+        """
+        rows: list[EmbeddingRow] = []
+        for item in items:
+            missing = unavailable_text(item)
+            rows.append(
+                missing
+                if missing is not None
+                else EmbeddingRow(item.video_id, self.embed([item.text or ""])[0])
+            )
+        return rows

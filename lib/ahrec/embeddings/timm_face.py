@@ -147,11 +147,12 @@ class TimmFaceEncoder:
 
     @property
     def batch_items(self) -> int:
-        """Videos per ``encode`` call: ``batch_size`` videos' crops fill full ``batch_size`` batches.
+        """Videos per ``encode`` call (how often the progress bar moves).
 
-        Crops of all the videos of a call share forward passes, so handing it
-        that many videos (30 crops each in the paper) leaves at most one
-        partial batch per call.
+        Forward passes never mix videos: a video's crops go through in batches
+        of ``batch_size`` of its own, so its embedding is the same bit for bit
+        whichever videos share its shard or predict batch (kernels pick their
+        blocking by batch shape, so a mixed batch changes the last bits).
         """
         return self.spec.batch_size
 
@@ -177,16 +178,15 @@ class TimmFaceEncoder:
         return out
 
     def encode(self, frame_sets: Sequence[FrameSet]) -> list[EmbeddingRow]:
-        """One row per video, in order: crops of all videos share batches."""
-        rows: list[EmbeddingRow | None] = [unavailable_frames(s) for s in frame_sets]
-        pending = [i for i, row in enumerate(rows) if row is None]
-        crops = [frame for i in pending for frame in frame_sets[i].frames]
-        features = self.frame_features(crops)
-        offset = 0
-        for i in pending:
-            count = len(frame_sets[i].frames)
-            rows[i] = EmbeddingRow(
-                frame_sets[i].video_id, stat_pool(features[offset : offset + count])
+        """One row per video, in order; each video's crops in forward passes of their own."""
+        rows: list[EmbeddingRow] = []
+        for frame_set in frame_sets:
+            missing = unavailable_frames(frame_set)
+            rows.append(
+                missing
+                if missing is not None
+                else EmbeddingRow(
+                    frame_set.video_id, stat_pool(self.frame_features(frame_set.frames))
+                )
             )
-            offset += count
-        return [row for row in rows if row is not None]
+        return rows

@@ -99,7 +99,7 @@ class VideoMAEEncoder:
 
     @property
     def batch_items(self) -> int:
-        """Videos per ``encode`` call that fill its forward passes: ``batch_size`` clips."""
+        """Videos per ``encode`` call (how often the progress bar moves)."""
         return self.spec.batch_size
 
     def _embed(self, clips: list[list[np.ndarray]]) -> np.ndarray:
@@ -113,12 +113,17 @@ class VideoMAEEncoder:
         return pooled.cpu().numpy().astype(np.float32)
 
     def encode(self, frame_sets: Sequence[FrameSet]) -> list[EmbeddingRow]:
-        """One row per frame set, in order; unusable frame sets keep their reason."""
-        rows: list[EmbeddingRow | None] = [unavailable_frames(s) for s in frame_sets]
-        pending = [i for i, row in enumerate(rows) if row is None]
-        for start in range(0, len(pending), self.spec.batch_size):
-            chunk = pending[start : start + self.spec.batch_size]
-            vectors = self._embed([_evenly(frame_sets[i].frames, self.n_frames) for i in chunk])
-            for i, vector in zip(chunk, vectors, strict=True):
-                rows[i] = EmbeddingRow(frame_sets[i].video_id, vector)
-        return [row for row in rows if row is not None]
+        """One row per frame set, in order; unusable frame sets keep their reason.
+
+        Each video's clip has a forward pass of its own, so its embedding is the
+        same bit for bit whichever videos share its shard or predict batch.
+        """
+        rows: list[EmbeddingRow] = []
+        for frame_set in frame_sets:
+            missing = unavailable_frames(frame_set)
+            if missing is not None:
+                rows.append(missing)
+                continue
+            vector = self._embed([_evenly(frame_set.frames, self.n_frames)])[0]
+            rows.append(EmbeddingRow(frame_set.video_id, vector))
+        return rows

@@ -105,25 +105,24 @@ class Wav2Vec2Encoder:
         self.seq_dim = int(config.hidden_size)
         self.min_samples = receptive_field(config.conv_kernel, config.conv_stride)
         self.layers_total = int(config.num_hidden_layers)
-        # Padding with a mask is exact only where no normalisation runs over time.
-        self.can_pad = config.feat_extract_norm == "layer"
-        # Batches feed a GPU; on the CPU a track alone keeps its activations in cache
-        # and pays for no padding (batches measured slower there).
-        self.batch_tracks = spec.batch_size if self.can_pad and device.type == "cuda" else 1
         truncate_to_layer(model, spec.layer)
         self.model = model.to(device).eval()
         LOG.info(
-            "wav2vec2 %s: layer %d of %d kept (later layers dropped), batches of %d track(s)%s",
+            "wav2vec2 %s: layer %d of %d kept (later layers dropped), one track per forward pass",
             spec.model,
             spec.layer,
             self.layers_total,
-            self.batch_tracks,
-            "" if self.can_pad else " (group-norm convolutions: padding would change results)",
         )
 
     @property
     def batch_items(self) -> int:
-        """Tracks per ``encode`` call: enough for one full forward pass."""
+        """Tracks per ``encode`` call (how often the progress bar moves).
+
+        Each track has a forward pass of its own, on every device: padded into
+        a mixed batch, a track's states would depend, in the last bits, on which
+        other videos share its shard or predict batch (and post-norm
+        checkpoints normalise over the padding).
+        """
         return self.spec.batch_size
 
     @staticmethod
@@ -147,48 +146,15 @@ class Wav2Vec2Encoder:
         ).input_values
         return np.asarray(values[0], dtype=np.float32)
 
-    def _hidden_states(self, waveforms: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """(steps, dim) float32 states of the kept layer, one array per waveform.
-
-        One forward pass: right-padded with zeros and an attention mask (one
-        waveform needs neither); each track keeps the steps its own length gives.
-        """
-        lengths = [int(w.size) for w in waveforms]
-        longest = max(lengths)
-        batch = np.zeros((len(waveforms), longest), dtype=np.float32)
-        for row, waveform in enumerate(waveforms):
-            batch[row, : waveform.size] = waveform
-        inputs = torch.from_numpy(batch).to(self.device)
-        mask = None
-        if len(waveforms) > 1:
-            mask = torch.from_numpy(np.arange(longest)[None, :] < np.array(lengths)[:, None]).to(
-                self.device, dtype=torch.long
-            )
-        steps = self.model._get_feat_extract_output_lengths(torch.tensor(lengths)).tolist()
+    def _hidden_states(self, waveform: np.ndarray) -> np.ndarray:
+        """(steps, dim) float32 states of the kept layer for one waveform (no padding, no mask)."""
+        inputs = torch.from_numpy(np.ascontiguousarray(waveform, dtype=np.float32))[None]
         with inference(self.device):
-            hidden = self.model(inputs, attention_mask=mask).last_hidden_state.float()
-        hidden = hidden.cpu().numpy()
-        return [hidden[row, : int(n)] for row, n in enumerate(steps)]
-
-    def _batches(self, order: Sequence[int], lengths: Sequence[int]) -> list[list[int]]:
-        """Indices in groups of at most batch_tracks whose padded length fits batch_seconds."""
-        size = self.batch_tracks
-        budget = self.spec.batch_seconds * self.sample_rate
-        batches: list[list[int]] = []
-        for index in order:  # longest first: a batch's first track sets its padded length
-            current = batches[-1] if batches else None
-            if (
-                current is None
-                or len(current) >= size
-                or (len(current) + 1) * lengths[current[0]] > budget
-            ):
-                batches.append([index])
-            else:
-                current.append(index)
-        return batches
+            hidden = self.model(inputs.to(self.device)).last_hidden_state.float()
+        return hidden[0].cpu().numpy()
 
     def encode(self, items: Sequence[AudioItem]) -> list[EmbeddingRow]:
-        """One row per track, in order; tracks of similar length share a padded forward pass."""
+        """One row per track, in order; too short or non-finite tracks keep a reason."""
         rows: list[EmbeddingRow | None] = [None] * len(items)
         waveforms: dict[int, np.ndarray] = {}
         for position, item in enumerate(items):
@@ -207,16 +173,10 @@ class Wav2Vec2Encoder:
                 rows[position] = EmbeddingRow.missing(item.video_id, "audio has non-finite samples")
             else:
                 waveforms[position] = waveform
-        lengths = {position: int(w.size) for position, w in waveforms.items()}
-        order = sorted(waveforms, key=lambda position: (-lengths[position], position))
-        for batch in self._batches(order, lengths):
-            for position, hidden in zip(
-                batch, self._hidden_states([waveforms[p] for p in batch]), strict=True
-            ):
-                sequence = np.clip(hidden, -FLOAT16_MAX, FLOAT16_MAX).astype(np.float16)
-                rows[position] = EmbeddingRow(
-                    items[position].video_id,
-                    hidden.mean(axis=0).astype(np.float32),
-                    sequence=sequence,
-                )
+        for position, waveform in waveforms.items():
+            hidden = self._hidden_states(waveform)
+            sequence = np.clip(hidden, -FLOAT16_MAX, FLOAT16_MAX).astype(np.float16)
+            rows[position] = EmbeddingRow(
+                items[position].video_id, hidden.mean(axis=0).astype(np.float32), sequence=sequence
+            )
         return [row for row in rows if row is not None]

@@ -32,6 +32,25 @@ class HaarSpec:
 
 
 @dataclass(frozen=True)
+class MtcnnSpec:
+    """MTCNN with the weights facenet-pytorch ships (MIT; installed --no-deps): offline, the default.
+
+    Chosen by measurement on real footage (docs/measurements.md): every frame of
+    a real talking head, no box on street footage, where Haar misses a third
+    of the frames and boxes shoulders, sky and rocks.
+    """
+
+    confidence: float = number(
+        0.9, "minimum face probability of the last stage: boxes below are not faces", high=1.0
+    )
+    min_face_size: int = count(20, "smallest face searched for, in pixels", low=12)
+    factor: float = number(
+        0.709, "image pyramid scale step (smaller: fewer scales, faster)", low=0.1, high=0.95
+    )
+    batch_size: int = count(16, "frames per pass (one video's frames share a size)")
+
+
+@dataclass(frozen=True)
 class YoloSpec:
     """A YOLO face checkpoint through ultralytics (the paper: yolov8n-face)."""
 
@@ -53,6 +72,7 @@ class DetectorKind(Kind):
 DETECTORS: KindTable[DetectorKind] = KindTable(
     "face detector",
     [
+        DetectorKind("mtcnn", MtcnnSpec, "ahrec.faces.detect:MtcnnDetector", neural=True),
         DetectorKind("haar", HaarSpec, "ahrec.faces.detect:HaarDetector"),
         DetectorKind("yolo", YoloSpec, "ahrec.faces.detect:YoloDetector", neural=True),
     ],

@@ -44,17 +44,20 @@ def detect_faces_shard(
     jpeg_quality: int = 95,
     device: str = "auto",
     no_face: str = "whole_frames",
+    select: str = "track",
 ) -> pd.DataFrame:
-    """Detect, keep the largest face, crop it (whole frame if none), record the rate.
+    """Detect, follow each video's face track, crop it, record the rate of accepted faces.
 
-    ``no_face`` says what a video with no face in any frame gets: whole frames,
-    or no crops (its face modality is then masked downstream).
+    Each video is handled on its own frames only (``crop_faces``); the detector
+    holds no state between videos. ``no_face`` says what a video with no
+    accepted face in any frame gets: whole frames, or no crops (its face
+    modality is then masked downstream).
     """
     model = make_detector(detector, device)
     crops, stats = [], []
     for path in progress(frame_files, len(frame_files), "faces"):
         frame_set = load_frame_set(path)
-        cropped, stat = crop_faces(frame_set, model, crop_size, no_face)
+        cropped, stat = crop_faces(frame_set, model, crop_size, no_face, select=select)
         crops.append(cropped)
         stats.append(stat)
     save_frame_sets(out_crops, crops, jpeg_quality)

@@ -379,9 +379,14 @@ def predict_fusion(
     model: FusionModel,
     items: FusionItems,
     device: torch.device | str = "cpu",
-    batch_size: int = 64,
+    batch_size: int = 1,
 ) -> np.ndarray:
-    """(N, 2) float32 class probabilities of ``items`` (any label, -1 included), in order."""
+    """(N, 2) float32 class probabilities of ``items`` (any label, -1 included), in order.
+
+    One video per forward pass by default: in a larger batch the kernels'
+    blocking follows the batch's shape, so a video's probability would move in
+    its last bits with the videos that share its batch, shard or predict run.
+    """
     device = torch.device(device)
     model.to(device)
     split = _as_split(items, model.input_dims)

@@ -8,7 +8,8 @@ OpenCV decodes with its own copy of FFmpeg, which would otherwise open
 whatever it recognises (text rendered as frames, images, playlists that
 point anywhere on the machine). ``OPENCV_FFMPEG_CAPTURE_OPTIONS`` (read by
 OpenCV at every open) gives it the probe's protocol and container
-whitelists, and the FFmpeg backend is the only one tried: OpenCV's image
+whitelists (the video containers only: an audio-only recording has no frames
+to decode), and the FFmpeg backend is the only one tried: OpenCV's image
 sequence backend would open a PNG.
 """
 
@@ -23,7 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ahrec.media.probe import FORMAT_WHITELIST, PROTOCOL_WHITELIST, media_url
+from ahrec.media.probe import PROTOCOL_WHITELIST, VIDEO_FORMAT_WHITELIST, media_url
 from ahrec.media.sampling import evenly_spaced
 
 CAPTURE_OPTIONS_ENV = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
@@ -54,7 +55,7 @@ def capture_options(existing: str | None = None) -> str:
         if key.strip():
             pairs[key.strip()] = value
     pairs["protocol_whitelist"] = PROTOCOL_WHITELIST
-    pairs["format_whitelist"] = FORMAT_WHITELIST
+    pairs["format_whitelist"] = VIDEO_FORMAT_WHITELIST
     return "|".join(f"{key};{value}" for key, value in pairs.items())
 
 

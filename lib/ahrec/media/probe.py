@@ -1,25 +1,32 @@
-"""What a video file holds, read with ffprobe (no decoding).
+"""What a video (or audio-only) file holds, read with ffprobe (no decoding).
 
-The manifest records duration, frame rate, size and whether there is an
-audio track, so that later stages can plan work and explain missing
-modalities without opening the file again.
+The manifest records duration, frame rate, size and whether there is a
+video stream and an audio track, so that later stages can plan work and
+explain missing modalities without opening the file again. Phone and audio
+interviews are common in this field: a recording with an audio track and no
+video stream (``.wav``, ``.m4a``, ``.mp3``...) is readable, ``has_video =
+false``; its audio and text modalities are used and its scene and face are
+unavailable (``AUDIO_ONLY``).
 
 Videos come from other people, so every program that opens one (ffprobe,
 ffmpeg, OpenCV's FFmpeg backend) is held to the same two whitelists:
 
 - protocols: ``file`` only. A listed path is a local file; it can never
   become a network stream, a ``concat:`` or ``subfile,`` URL or a pipe.
-- formats: the container demuxers of real videos (``VIDEO_CONTAINERS``).
-  FFmpeg otherwise guesses a format from the bytes and the name, and reads
-  far more than videos: a text file becomes frames rendered by the ``tty``
-  demuxer, an image a one-frame video, and an HLS or concat playlist named
-  ``.mp4`` makes it read media from anywhere on the machine, outside the
-  corpus. A file whose detected format is not on the list is
-  ``readable = false`` with ``not a video container (detected: <format>)``.
+- formats: the container demuxers of real videos (``VIDEO_CONTAINERS``)
+  and of real audio recordings (``AUDIO_CONTAINERS``). FFmpeg otherwise
+  guesses a format from the bytes and the name, and reads far more than
+  recordings: a text file becomes frames rendered by the ``tty`` demuxer, an
+  image a one-frame video, and an HLS or concat playlist named ``.mp4``
+  makes it read media from anywhere on the machine, outside the corpus. A
+  file whose detected format is not on the list is ``readable = false``
+  with ``not a video container (detected: <format>)``.
 
 Only files the probe accepted are decoded later (the manifest's
 ``readable``), and decoding applies the same whitelists again, so a file
-swapped after the manifest was built is refused too.
+swapped after the manifest was built is refused too. Frames are decoded
+(OpenCV) under the video containers alone: no frame is ever wanted from an
+audio container.
 """
 
 from __future__ import annotations
@@ -58,7 +65,22 @@ VIDEO_CONTAINERS = (
     "mxf",
     "nut",
 )
-FORMAT_WHITELIST = ",".join(VIDEO_CONTAINERS)
+# The audio-only recordings phones, dictaphones, call recorders and audio
+# editors write, whose demuxers read one file and open no other: wav (RIFF
+# PCM), flac, mp3 (MPEG audio, ID3 cover art allowed), aac (raw ADTS .aac),
+# aiff (.aif .aiff) and amr (.amr phone-call recordings). Audio-only files
+# in containers already on the video list are read by those: mov (.m4a),
+# ogg (.ogg .oga .opus), matroska (.mka) and asf (.wma). Left out on
+# purpose: playlists (m3u, pls: hls), cue sheets, module and MIDI formats,
+# and raw PCM without a header (s16le...), which any file would match.
+AUDIO_CONTAINERS = ("wav", "flac", "mp3", "aac", "aiff", "amr")
+MEDIA_CONTAINERS = VIDEO_CONTAINERS + AUDIO_CONTAINERS
+# ffprobe and ffmpeg (the probe, the audio extraction) read both kinds ...
+FORMAT_WHITELIST = ",".join(MEDIA_CONTAINERS)
+# ... OpenCV (frames) reads videos only: an audio container has none
+VIDEO_FORMAT_WHITELIST = ",".join(VIDEO_CONTAINERS)
+# Why an audio-only recording has no scene and no face (frame sets, availability.csv)
+AUDIO_ONLY = "audio-only recording: no video stream"
 PROTOCOL_WHITELIST = "file"
 PROBE_TIMEOUT_S = 300.0  # a local file probes in well under a second
 
@@ -66,7 +88,7 @@ _NOT_ON_WHITELIST = re.compile(r"\[([^\]@]+?) @ (?:0x)?[0-9a-fA-F]+\] Format not
 
 
 def input_args() -> list[str]:
-    """The options that go before ``-i`` of every ffmpeg/ffprobe reading a video."""
+    """The options that go before ``-i`` of every ffmpeg/ffprobe reading a recording."""
     return ["-protocol_whitelist", PROTOCOL_WHITELIST, "-format_whitelist", FORMAT_WHITELIST]
 
 
@@ -126,6 +148,10 @@ def run_tool(
 
 @dataclass(frozen=True)
 class VideoInfo:
+    """What the probe found. The probe sets ``has_video`` false for an audio-only
+    recording (readable, no frame rate, frame count or size) and for a file that cannot
+    be read; the default (true) is a video's, as callers describing one expect."""
+
     readable: bool
     duration: float | None = None
     fps: float | None = None
@@ -134,6 +160,7 @@ class VideoInfo:
     height: int | None = None
     has_audio: bool = False
     problem: str | None = None
+    has_video: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -207,24 +234,31 @@ def run_ffprobe(path: str | Path, timeout: float = PROBE_TIMEOUT_S) -> dict[str,
     return info if isinstance(info, dict) else {}
 
 
+def unreadable(problem: str) -> VideoInfo:
+    """The probe of a file that cannot be used, and why."""
+    return VideoInfo(readable=False, problem=problem, has_video=False)
+
+
 def probe_video(path: str | Path, timeout: float = PROBE_TIMEOUT_S) -> VideoInfo:
     """Probe one file; a file ffprobe cannot read gives ``readable=False`` and why.
 
-    Only real video containers are accepted (see ``VIDEO_CONTAINERS``); a
-    cover picture (``attached_pic``: the album art of an audio file) is not
-    a video stream.
+    Only real video and audio containers are accepted (see
+    ``MEDIA_CONTAINERS``). A file with an audio track and no video stream is
+    an audio-only recording: readable, ``has_video=False``, its duration
+    that of the file. A cover picture (``attached_pic``: the album art of an
+    audio file) is not a video stream. A file with neither is unreadable.
     """
     path = Path(path)
     if not path.is_file():
         if path.exists():  # a folder, a device (/dev/zero), a pipe that would block
-            return VideoInfo(readable=False, problem="not a regular file")
-        return VideoInfo(readable=False, problem="file not found")
+            return unreadable("not a regular file")
+        return unreadable("file not found")
     if path.stat().st_size == 0:
-        return VideoInfo(readable=False, problem="empty file (0 bytes)")
+        return unreadable("empty file (0 bytes)")
     try:
         info = run_ffprobe(path, timeout=timeout)
     except ProbeError as exc:
-        return VideoInfo(readable=False, problem=str(exc))
+        return unreadable(str(exc))
     streams = info.get("streams", [])
     video = next(
         (
@@ -235,9 +269,18 @@ def probe_video(path: str | Path, timeout: float = PROBE_TIMEOUT_S) -> VideoInfo
         ),
         None,
     )
-    has_audio = any(s.get("codec_type") == "audio" for s in streams)
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    has_audio = audio is not None
     if video is None:
-        return VideoInfo(readable=False, has_audio=has_audio, problem="no video stream")
+        if audio is None:
+            return unreadable("no video or audio stream")
+        return VideoInfo(
+            readable=True,
+            duration=_float(info.get("format", {}).get("duration"))
+            or _float(audio.get("duration")),
+            has_audio=True,
+            has_video=False,
+        )
     fps = _rate(video.get("avg_frame_rate")) or _rate(video.get("r_frame_rate"))
     duration = _float(video.get("duration")) or _float(info.get("format", {}).get("duration"))
     n_frames: int | None = None

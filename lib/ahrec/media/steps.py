@@ -13,6 +13,7 @@ import numpy as np
 from ahrec.media.audio import extract_audio
 from ahrec.media.frames import DecodeError, limit_long_side, resize_short_side, sample_frames
 from ahrec.media.framestore import FrameSet, save_frame_sets
+from ahrec.media.probe import AUDIO_ONLY
 from ahrec.media.shard import ShardSummary, VideoMedia, extract_shard
 
 LOG = logging.getLogger(__name__)
@@ -39,7 +40,8 @@ def extract_frames(
     ``short_side`` resizes the frames' shorter side (scene), ``max_side`` caps
     their longer side (face). A video that cannot be decoded still gets a
     file, holding no frames and the reason, so the encoders mark it
-    unavailable rather than the run stopping.
+    unavailable rather than the run stopping; so does an audio-only
+    recording (``problem``: ``AUDIO_ONLY``, from the manifest's ``has_video``).
 
     Each modality has its own job: a job decoding for both would be rerun,
     and rerun the other modality's whole chain, whenever one modality's
@@ -58,8 +60,13 @@ def extract_frames(
             )["frames"]
         except DecodeError as exc:
             reason = str(exc)
-    if sampled is None:
-        LOG.warning("%s: no frames: %s", video_id, reason)
+    if sampled is None:  # an audio-only recording is expected to have none
+        LOG.log(
+            logging.INFO if reason == AUDIO_ONLY else logging.WARNING,
+            "%s: no frames: %s",
+            video_id,
+            reason,
+        )
         save_frame_sets(
             out, [FrameSet(video_id, [], np.zeros(0, dtype=np.int64), reason)], jpeg_quality
         )

@@ -101,6 +101,23 @@ class PredictBatches:
                 self._problems[name] = f"predict.{name}: {exc}"
         return self._problems[name]
 
+    def unknown(self, name: str) -> list[str]:
+        """Raise the error for a batch name no configuration file declares.
+
+        Without it Snakemake says only "No rule to produce .../predictions.csv",
+        for a misspelt name as for a ``predict:`` section written in a file
+        this run does not read (with a preset, ``config.yaml`` is not read).
+        """
+        configured = ", ".join(self.names) or "none"
+        raise ConfigError(
+            f"predict batch {name!r} is not in this run's configuration (configured: "
+            f"{configured}). Declare it in a file of your own, e.g. mine.yaml with\n"
+            f"  predict:\n    {name}:\n      videos: /path/to/videos   # a folder or a CSV list\n"
+            f"      ensemble: fusion_proto\n"
+            f"and give it after the others: snakemake --configfile config.yaml mine.yaml ..., "
+            f"or with a preset: --configfile presets/<preset>.yaml mine.yaml (docs/outputs.md)"
+        )
+
     def unless_broken(self, name: str, *paths: str) -> list[str]:
         """``paths`` (a job's inputs), or none when the batch's ensemble cannot be used."""
         return [] if self.problem(name) else list(paths)

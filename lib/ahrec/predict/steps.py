@@ -54,7 +54,7 @@ def embed_with_unimodal(
     say what that modality alone would predict.
     """
     from ahrec.device import select_device
-    from ahrec.unimodal.base import load_unimodal
+    from ahrec.unimodal.base import load_unimodal, predict_each
 
     ensemble = read_export(export_folder)
     spec = _model(ensemble, model_name)
@@ -63,7 +63,9 @@ def embed_with_unimodal(
     inputs, reasons, _ = load_inputs(spec.input, sources)
     model = load_unimodal(ensemble.unimodal_folder(model_name), torch_device)
     present = [v for v in video_ids if v in inputs]
-    proba, embeddings = model.predict([{"video_id": v, "label": -1, **inputs[v]} for v in present])
+    proba, embeddings = predict_each(
+        model, [{"video_id": v, "label": -1, **inputs[v]} for v in present]
+    )
     position = {v: i for i, v in enumerate(present)}
     rows = [
         EmbeddingRow(v, embeddings[position[v]])
@@ -141,6 +143,10 @@ def predict_new_videos(
             }
         )
     frame = pd.DataFrame(records, columns=PREDICTION_COLUMNS)
+    # the models' own precision (float32, as in results/fusion/): the shortest
+    # decimals that read back as the same number, not float64's 17 digits
+    for column in ("prob_no_ah", "prob_ah"):
+        frame[column] = frame[column].astype(np.float32)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     write_csv(frame, out)
     LOG.info(

@@ -1,6 +1,7 @@
 """The speech recognition kinds: one table row each, with the options ``transcripts.asr`` may set.
 
-Speech recognition runs only for videos whose corpus gives no transcript.
+Speech recognition runs only for videos whose corpus gives no transcript, and
+only when the voice-activity detector (``transcripts.vad``) finds speech in them.
 Light (no torch): the Snakefile validates the configuration with it.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from ahrec.kinds import Kind, KindTable, count, option
+from ahrec.kinds import Kind, KindTable, count, number, option
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class WhisperSpec:
         dataclasses.MISSING, "a hub id such as openai/whisper-small, or a local folder"
     )
     language: str = option("en", "spoken language (ISO code or Whisper's language name)")
-    batch_size: int = count(8, "30-second windows per forward pass")
+    batch_size: int = count(8, "30-second windows of one video per forward pass (never mixed)")
 
 
 @dataclass(frozen=True)
@@ -47,5 +48,38 @@ RECOGNIZERS: KindTable[Kind] = KindTable(
         Kind("pocketsphinx", PocketsphinxSpec, "ahrec.transcripts.asr:PocketsphinxRecognizer"),
         Kind("whisper", WhisperSpec, "ahrec.transcripts.whisper:WhisperRecognizer", neural=True),
         Kind("none", NoAsrSpec, "ahrec.transcripts.asr:no_recognizer"),
+    ],
+)
+
+
+@dataclass(frozen=True)
+class SileroVadSpec:
+    """Silero VAD (weights in the silero-vad wheel, run on the CPU): speech or not, per video."""
+
+    threshold: float = option(
+        0.8,
+        "a 32 ms chunk is speech when its probability is at least this",
+        low=0.0,
+        high=1.0,
+        low_open=True,
+        high_open=True,
+    )
+    min_speech_ms: float = number(
+        250.0, "a recording has speech when a run of speech chunks lasts this long", high=60000.0
+    )
+
+
+@dataclass(frozen=True)
+class NoVadSpec:
+    """No voice-activity gate: every recording with sound goes to the recogniser."""
+
+
+# The gate before speech recognition: a video whose audio holds no speech (music, effects,
+# noise) gets no transcript instead of invented words.
+VOICE_DETECTORS: KindTable[Kind] = KindTable(
+    "voice-activity detector",
+    [
+        Kind("silero", SileroVadSpec, "ahrec.transcripts.vad:SileroVad"),
+        Kind("none", NoVadSpec, "ahrec.transcripts.asr:no_vad"),
     ],
 )

@@ -3,10 +3,15 @@
 The GPU-side alternative to the offline pocketsphinx recogniser: a Whisper
 checkpoint by hub id or local folder (``transcripts.asr.model``). Whisper's
 encoder sees exactly 30 seconds, so longer tracks are cut into consecutive
-30-second windows, each window is transcribed (windows of all tracks share
-batches) and a track's texts are joined. Fixed windows may split a word at a
+30-second windows, each window is transcribed (in batches of that track's
+windows only) and a track's texts are joined. Fixed windows may split a word at a
 boundary; in exchange every window is independent, batched and deterministic
 (greedy decoding), unlike Whisper's sequential long-form mode.
+
+A batch never mixes two videos: a batch's size and its other members can
+change a window's floating-point results (padding, kernel choice), and so its
+words. One video's batches depend on that video alone, so its transcript is
+the same whichever videos share its shard.
 """
 
 from __future__ import annotations
@@ -113,16 +118,15 @@ class WhisperRecognizer:
         return texts
 
     def transcribe(self, waveforms: Sequence[np.ndarray], sample_rate: int) -> list[str]:
-        """One transcript per waveform, in order ("" for an empty waveform)."""
-        windows: list[np.ndarray] = []
-        owners: list[int] = []
-        for number, waveform in enumerate(waveforms):
+        """One transcript per waveform, in order ("" for an empty waveform).
+
+        Each waveform's windows are batched among themselves only (see the
+        module's docstring): a video's text never depends on the others.
+        """
+        texts: list[str] = []
+        for waveform in waveforms:
             samples = resample(to_mono(waveform), sample_rate, self.sample_rate)
-            for window in split_windows(samples, self.sample_rate):
-                windows.append(window)
-                owners.append(number)
-        pieces: list[list[str]] = [[] for _ in waveforms]
-        for owner, text in zip(owners, self._decode_windows(windows), strict=True):
-            if text:
-                pieces[owner].append(text)
-        return [" ".join(parts) for parts in pieces]
+            windows = split_windows(samples, self.sample_rate)
+            pieces = self._decode_windows(windows) if windows else []
+            texts.append(" ".join(text for text in pieces if text))
+        return texts

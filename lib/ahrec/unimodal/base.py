@@ -63,6 +63,23 @@ class UnimodalModel(Protocol):
         ...
 
 
+def predict_each(model: UnimodalModel, items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray]:
+    """``model.predict`` one video at a time: what the saved model gives new videos.
+
+    A batch pads sequences to its longest and its kernels pick their blocking
+    by batch shape, so a video predicted among others would change in its last
+    bits with its company (shard, corpus or predict batch). One at a time, a
+    video's probability and embedding are the same wherever it is predicted.
+    """
+    if not items:
+        return model.predict(items)
+    results = [model.predict([item]) for item in items]
+    return (
+        np.concatenate([proba for proba, _ in results]),
+        np.concatenate([embedding for _, embedding in results]),
+    )
+
+
 # --- factory -----------------------------------------------------------------
 
 

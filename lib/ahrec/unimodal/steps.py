@@ -239,7 +239,7 @@ def predict_unimodal(
     from ahrec.corpus.manifest import read_manifest
     from ahrec.device import select_device
     from ahrec.embeddings.table import read_embeddings
-    from ahrec.unimodal.base import load_unimodal
+    from ahrec.unimodal.base import load_unimodal, predict_each
 
     fit_predictions = read_predictions(fit.predictions)
     fit_table = read_embeddings(fit.embeddings)
@@ -253,7 +253,7 @@ def predict_unimodal(
     emb_of: dict[str, np.ndarray] = {}
     if present:
         model = load_unimodal(Path(fit.model), select_device(device))
-        proba, embeddings = model.predict(_items(present, inputs, {}))
+        proba, embeddings = predict_each(model, _items(present, inputs, {}))
         proba_of = dict(zip(present, proba, strict=True))
         emb_of = dict(zip(present, embeddings, strict=True))
     frame = complete_predictions(fit_predictions, videos, proba_of, prior)
