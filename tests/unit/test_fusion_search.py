@@ -317,6 +317,12 @@ def test_each_worker_runs_one_thread_whatever_the_job_has(corpus, monkeypatch): 
     assert os.environ["OMP_NUM_THREADS"] == "2" and "MKL_NUM_THREADS" not in os.environ
 
 
+# A search of 1000 trials of 500 epochs runs for many minutes; stopping within this
+# many seconds is "at once" even on a loaded 2-core machine (it took 10+ s there
+# with the other test worker busy; about 1 s alone).
+STOP_SECONDS = 30
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 @pytest.mark.parametrize("to", ["job", "group"])
@@ -345,15 +351,20 @@ def test_sigint_stops_the_search_and_its_workers_within_seconds(corpus, tmp_path
         else:
             os.kill(job.pid, signal.SIGINT)
         interrupted = time.monotonic()
-        job.wait(timeout=10)
+        # bounds far below the fits' own minutes, and above a loaded CI machine's seconds
+        try:
+            job.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"still running {STOP_SECONDS} s after SIGINT:\n{log.read_text()[-3000:]}")
         while {p for p in workers if Path(f"/proc/{p}").exists()}:
-            assert time.monotonic() - interrupted < 5, "workers still running 5 s after SIGINT"
+            assert time.monotonic() - interrupted < STOP_SECONDS, "workers still running"
             time.sleep(0.1)
         took = time.monotonic() - interrupted
+        print(f"stopped {took:.1f} s after SIGINT")
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(job.pid, signal.SIGKILL)
         job.wait()
-    assert took < 5, f"the search took {took:.1f} s to stop"
+    assert took < STOP_SECONDS, f"the search took {took:.1f} s to stop"
     assert job.returncode != 0
     assert "KeyboardInterrupt" in log.read_text()

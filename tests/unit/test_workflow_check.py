@@ -63,3 +63,35 @@ def test_a_rule_without_its_log_fails_the_check(tmp_path):
     result = run_check("--snakefile", str(copy / "Snakefile"), str(copy / "config.yaml"))
     assert result.returncode == 1
     assert "Lints for rule unlogged" in result.stderr
+
+
+@pytest.mark.slow
+def test_a_predict_batch_stacks_on_a_preset_and_an_unknown_one_is_named(tmp_path):
+    """docs/outputs.md as written: `--configfile <preset> mine.yaml` plans the batch; a
+    misspelt name stops with the configured ones listed, not a bare "No rule to produce"."""
+    (tmp_path / "videos").mkdir()
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("predict:\n  clinic:\n    videos: videos\n    ensemble: fusion_proto\n")
+
+    def dry_run(target: str) -> subprocess.CompletedProcess:
+        command = [
+            str(REPO / ".venv" / "bin" / "snakemake"),
+            "--snakefile",
+            str(REPO / "Snakefile"),
+        ]
+        # --configfile takes every word up to the next option: the target comes after one
+        command += ["--configfile", str(REPO / "presets" / "benchmark.yaml"), str(mine)]
+        command += ["--directory", str(tmp_path), "--cores", "1", "--dry-run", target]
+        return subprocess.run(
+            command, env=snakemake_env(), capture_output=True, text=True, timeout=300
+        )
+
+    planned = dry_run("results/predict/clinic/predictions.csv")
+    assert planned.returncode == 0, planned.stdout[-3000:] + planned.stderr[-3000:]
+    misspelt = dry_run("results/predict/clinc/predictions.csv")
+    message = misspelt.stdout + misspelt.stderr
+    assert misspelt.returncode != 0
+    assert (
+        "predict batch 'clinc' is not in this run's configuration (configured: clinic)" in message
+    )
+    assert "No rule to produce" not in message
