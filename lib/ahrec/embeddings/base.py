@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -93,3 +93,24 @@ def unavailable_text(item: TextItem) -> EmbeddingRow | None:
     if not item.text.strip():
         return EmbeddingRow.missing(item.video_id, "empty transcript")
     return None
+
+
+Input = TypeVar("Input")
+
+
+def each_video(
+    items: Sequence[Input],
+    unavailable: Callable[[Input], EmbeddingRow | None],
+    embed: Callable[[Input], EmbeddingRow],
+) -> list[EmbeddingRow]:
+    """One row per video, in order: its reason where it has no input, else ``embed`` of it alone.
+
+    ``embed`` sees one video at a time, so no forward pass mixes videos: padded
+    or batched with others, a video's embedding would change in its last bits
+    with the videos that share its shard or predict batch.
+    """
+    rows: list[EmbeddingRow] = []
+    for item in items:
+        missing = unavailable(item)
+        rows.append(missing if missing is not None else embed(item))
+    return rows

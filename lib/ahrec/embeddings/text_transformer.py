@@ -19,7 +19,7 @@ import torch
 from transformers import AutoModel, AutoTokenizer
 
 from ahrec.device import inference
-from ahrec.embeddings.base import TextItem, unavailable_text
+from ahrec.embeddings.base import TextItem, each_video, unavailable_text
 from ahrec.embeddings.kinds import TransformerTextSpec
 from ahrec.embeddings.table import EmbeddingRow
 from ahrec.errors import ModelLoadError
@@ -117,12 +117,8 @@ class TransformerTextEncoder:
         a mixed batch, its embedding would depend, in the last bits, on which
         other videos share its shard or predict batch.
         """
-        rows: list[EmbeddingRow] = []
-        for item in items:
-            missing = unavailable_text(item)
-            rows.append(
-                missing
-                if missing is not None
-                else EmbeddingRow(item.video_id, self.embed([item.text or ""])[0])
-            )
-        return rows
+        return each_video(
+            items,
+            unavailable_text,
+            lambda item: EmbeddingRow(item.video_id, self.embed([item.text or ""])[0]),
+        )

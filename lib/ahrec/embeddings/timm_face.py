@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from ahrec.device import inference
-from ahrec.embeddings.base import unavailable_frames
+from ahrec.embeddings.base import each_video, unavailable_frames
 from ahrec.embeddings.imaging import prepare_images
 from ahrec.embeddings.kinds import TimmSpec
 from ahrec.embeddings.pooling import stat_pool
@@ -179,14 +179,8 @@ class TimmFaceEncoder:
 
     def encode(self, frame_sets: Sequence[FrameSet]) -> list[EmbeddingRow]:
         """One row per video, in order; each video's crops in forward passes of their own."""
-        rows: list[EmbeddingRow] = []
-        for frame_set in frame_sets:
-            missing = unavailable_frames(frame_set)
-            rows.append(
-                missing
-                if missing is not None
-                else EmbeddingRow(
-                    frame_set.video_id, stat_pool(self.frame_features(frame_set.frames))
-                )
-            )
-        return rows
+        return each_video(
+            frame_sets,
+            unavailable_frames,
+            lambda s: EmbeddingRow(s.video_id, stat_pool(self.frame_features(s.frames))),
+        )

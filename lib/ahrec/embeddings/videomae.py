@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from transformers import VideoMAEModel
 
 from ahrec.device import inference
-from ahrec.embeddings.base import unavailable_frames
+from ahrec.embeddings.base import each_video, unavailable_frames
 from ahrec.embeddings.imaging import prepare_images
 from ahrec.embeddings.kinds import VideoMAESpec
 from ahrec.embeddings.table import EmbeddingRow
@@ -118,12 +118,8 @@ class VideoMAEEncoder:
         Each video's clip has a forward pass of its own, so its embedding is the
         same bit for bit whichever videos share its shard or predict batch.
         """
-        rows: list[EmbeddingRow] = []
-        for frame_set in frame_sets:
-            missing = unavailable_frames(frame_set)
-            if missing is not None:
-                rows.append(missing)
-                continue
-            vector = self._embed([_evenly(frame_set.frames, self.n_frames)])[0]
-            rows.append(EmbeddingRow(frame_set.video_id, vector))
-        return rows
+        return each_video(
+            frame_sets,
+            unavailable_frames,
+            lambda s: EmbeddingRow(s.video_id, self._embed([_evenly(s.frames, self.n_frames)])[0]),
+        )
