@@ -75,8 +75,8 @@ def test_face_setting_edit_reruns_the_face_chain_only(default_run, tmp_path):
     assert plan["evaluate_unimodal"] == 1
     assert not AUDIO_TEXT_SCENE_RULES & set(plan), plan  # ...but scene, audio and text do not
     # the runs that fuse the face model, their ensembles, the search, table, submission
-    # fusion, proto, tfidf x2, 6 ablations, tuned
-    assert plan["fusion_seed"] == plan["fusion_predict"] == 2 + 2 + 1 + 1 + 6 + 2
+    # fusion, proto, tfidf x2, 6 ablations, tuned, the two late fusions
+    assert plan["fusion_seed"] == plan["fusion_predict"] == 2 + 2 + 1 + 1 + 6 + 2 + 2
     assert {"search", "table", "submission"} <= set(plan)
 
 

@@ -272,3 +272,51 @@ def test_an_exports_config_and_folders_are_validated(trained, tmp_path):
         "unimodal/audio_lin is missing from the export (or is a link)",
     ):
         assert expected in message, expected
+
+
+@pytest.mark.slow
+def test_a_late_fusion_exports_and_predicts_new_videos_as_its_run_does(trained, tmp_path):
+    """A late fusion reads the log-odds the exported unimodal models give new videos."""
+    folder, raw, _ = trained
+    tables = [folder / "unimodal" / m / "embeddings.parquet" for m in ("face_mlp", "audio_lin")]
+    run = tmp_path / "late"
+    train_fusion_seed(
+        False, {"method": "logreg"}, 42, tables, folder / "labels.parquet", SeedOutputs.under(run)
+    )
+    ensemble([run / "predictions.parquet"], tmp_path / "late_ensemble.parquet")
+    settings = load_settings(
+        {
+            "embeddings": EMBEDDINGS,
+            "unimodal": {"face_mlp": FACE, "audio_lin": AUDIO},
+            "evaluation": {"folds": 2},
+            "fusion": {
+                "seeds": [42],
+                "runs": {
+                    "late": {"models": ["face_mlp", "audio_lin"], "params": {"method": "logreg"}}
+                },
+                "submission": "late",
+            },
+            "search": {},
+        }
+    )
+    export = export_ensemble(
+        "late",
+        export_plan(settings, "late"),
+        unimodal_folders=[folder / "unimodal" / m / "model" for m in ("face_mlp", "audio_lin")],
+        seed_folders=[run / "model"],
+        labels_path=folder / "labels.parquet",
+        metrics_path=folder / "metrics.json",
+        out=tmp_path / "export" / "late",
+    )
+    new_tables = []
+    for name, modality in (("face_mlp", "face"), ("audio_lin", "audio")):
+        out = tmp_path / f"{name}.parquet"
+        embed_with_unimodal(export, name, [raw[modality]], folder / "manifest.parquet", out)
+        new_tables.append(out)
+    frame = predict_new_videos(export, new_tables, folder / "manifest.parquet", tmp_path / "p.csv")
+    own = read_predictions(tmp_path / "late_ensemble.parquet")
+    own_proba = dict(zip(own["video_id"], proba_matrix(own)[:, 1], strict=True))
+    heldout = frame[frame["video_id"].str.startswith(("val", "test"))]
+    assert len(heldout) == 12
+    for row in heldout.itertuples():  # val and test log-odds come from the full models
+        assert row.prob_ah == pytest.approx(own_proba[row.video_id], abs=1e-5), row.video_id

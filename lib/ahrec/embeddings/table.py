@@ -4,7 +4,10 @@ Columns: ``video_id``, ``embedding`` (fixed-size float32 list), ``available``
 and ``reason`` (why a video has no embedding). Sequence encoders (audio) also
 store ``sequence`` (a list of fixed-size float16 steps) and ``n_steps``, which
 the temporal model reads; float16 halves the size of wav2vec2's 1024-d steps
-at no cost to a model trained in float32. The table's metadata records which
+at no cost to a model trained in float32. A unimodal model's table also
+stores ``logodds``, its log-odds of A/H for the video (out of fold where the
+embedding is): the late-fusion baseline and a fusion over log-odds read that
+one number instead of the embedding. The table's metadata records which
 encoder made it, so a table is self-describing.
 """
 
@@ -33,6 +36,7 @@ class EmbeddingRow:
     vector: np.ndarray | None
     reason: str | None = None
     sequence: np.ndarray | None = None
+    logodds: float | None = None
 
     @staticmethod
     def missing(video_id: str, reason: str) -> EmbeddingRow:
@@ -49,6 +53,7 @@ class EmbeddingTable:
     reasons: list[str | None]
     meta: dict[str, Any] = field(default_factory=dict)
     sequences: list[np.ndarray] | None = None  # (T_i, F) float16 each; empty where unavailable
+    logodds: np.ndarray | None = None  # (N,) float32, NaN where unavailable; None: not stored
 
     @property
     def dim(self) -> int:
@@ -58,7 +63,9 @@ class EmbeddingTable:
         return {video_id: i for i, video_id in enumerate(self.video_ids)}
 
 
-def table_schema(dim: int, seq_dim: int | None, meta: Mapping[str, Any]) -> pa.Schema:
+def table_schema(
+    dim: int, seq_dim: int | None, meta: Mapping[str, Any], logodds: bool = False
+) -> pa.Schema:
     fields = [
         pa.field("video_id", pa.string(), nullable=False),
         pa.field("embedding", pa.list_(pa.float32(), dim), nullable=False),
@@ -68,6 +75,8 @@ def table_schema(dim: int, seq_dim: int | None, meta: Mapping[str, Any]) -> pa.S
     if seq_dim is not None:
         fields.append(pa.field("sequence", pa.list_(pa.list_(pa.float16(), seq_dim))))
         fields.append(pa.field("n_steps", pa.int32(), nullable=False))
+    if logodds:
+        fields.append(pa.field("logodds", pa.float32()))
     full_meta = {**meta, "dim": dim, "seq_dim": seq_dim}
     return pa.schema(fields, metadata={META_KEY: json.dumps(full_meta, sort_keys=True).encode()})
 
@@ -82,6 +91,8 @@ def _validated(row: EmbeddingRow, dim: int, seq_dim: int | None) -> EmbeddingRow
         raise ValueError(f"{row.video_id}: embedding has {vector.shape[0]} values, expected {dim}")
     if not np.all(np.isfinite(vector)):
         return EmbeddingRow.missing(row.video_id, "the encoder produced non-finite values")
+    if row.logodds is not None and not np.isfinite(row.logodds):
+        return EmbeddingRow.missing(row.video_id, "the model produced a non-finite log-odds")
     sequence = row.sequence
     if seq_dim is not None:
         if sequence is None or len(sequence) == 0:
@@ -91,13 +102,18 @@ def _validated(row: EmbeddingRow, dim: int, seq_dim: int | None) -> EmbeddingRow
             raise ValueError(
                 f"{row.video_id}: sequence shape {sequence.shape}, expected (T, {seq_dim})"
             )
-    return EmbeddingRow(row.video_id, vector, None, sequence)
+    return EmbeddingRow(row.video_id, vector, None, sequence, row.logodds)
 
 
 def rows_to_table(
     rows: Iterable[EmbeddingRow], dim: int, seq_dim: int | None, meta: Mapping[str, Any]
 ) -> pa.Table:
     rows = [_validated(r, dim, seq_dim) for r in rows]
+    with_logodds = any(r.logodds is not None for r in rows)
+    if with_logodds:
+        lacking = [r.video_id for r in rows if r.vector is not None and r.logodds is None]
+        if lacking:
+            raise ValueError(f"{lacking[0]}: a table with log-odds needs one for every embedding")
     zeros = np.zeros(dim, dtype=np.float32)
     flat = (
         np.concatenate([r.vector if r.vector is not None else zeros for r in rows])
@@ -122,7 +138,11 @@ def rows_to_table(
         offsets = pa.array(np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32))
         columns["sequence"] = pa.ListArray.from_arrays(offsets, inner)
         columns["n_steps"] = pa.array(lengths, pa.int32())
-    schema = table_schema(dim, seq_dim, meta)
+    if with_logodds:
+        columns["logodds"] = pa.array(
+            [float(r.logodds) if r.vector is not None else None for r in rows], pa.float32()
+        )
+    schema = table_schema(dim, seq_dim, meta, with_logodds)
     return pa.Table.from_arrays(list(columns.values()), schema=schema)
 
 
@@ -152,6 +172,8 @@ def read_embeddings(path: str | Path, with_sequences: bool = False) -> Embedding
     """Read a table; sequences are decoded only when asked for (they are large)."""
     schema = pq.read_schema(path)
     columns = ["video_id", "embedding", "available", "reason"]
+    if "logodds" in schema.names:
+        columns.append("logodds")
     has_sequences = "sequence" in schema.names
     if with_sequences:
         if not has_sequences:
@@ -177,6 +199,11 @@ def read_embeddings(path: str | Path, with_sequences: bool = False) -> Embedding
         reasons=table.column("reason").to_pylist(),
         meta=meta,
         sequences=sequences,
+        logodds=(
+            table.column("logodds").to_numpy(zero_copy_only=False).astype(np.float32)
+            if "logodds" in columns
+            else None
+        ),
     )
 
 

@@ -27,7 +27,9 @@ def table_rows(settings: Settings, results: str) -> list[dict[str, Any]]:
     for run in settings.runs.values():
         models = ", ".join(str(ids[m]) for m in run.models)
         modality = "+".join(settings.unimodal[m].modality for m in run.models)
-        members = [(f"{run.label} (seed {run.seeds[0]})", "fusion", f"seed{run.seeds[0]}")]
+        # a late fusion has no seed to name: every seed fits the same model
+        first = run.label if run.params.late else f"{run.label} (seed {run.seeds[0]})"
+        members = [(first, "fusion", f"seed{run.seeds[0]}")]
         if len(run.seeds) > 1:
             members.append(
                 (f"{run.label}, ensemble of {len(run.seeds)} seeds", "ensemble", "ensemble")

@@ -2,7 +2,9 @@
 
 The unimodal models' embedding tables (out-of-fold for training videos) are
 aligned on one video list; a modality a video lacks is a zero vector with its
-mask entry off, so the fusion masks it.
+mask entry off, so the fusion masks it. What a modality's vector holds is the
+run's ``inputs``: the unimodal model's embedding (the paper's), its log-odds
+(one number: what the late-fusion baseline reads) or both side by side.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ahrec.embeddings.table import read_embeddings
+from ahrec.embeddings.table import EmbeddingTable, read_embeddings
+from ahrec.fusion.params import FUSION_INPUTS
 from ahrec.training.labels import read_labels
 
 
@@ -55,12 +58,33 @@ class FusionData:
         ]
 
 
-def load_fusion_data(embedding_tables: Sequence[str | Path], labels_path: str | Path) -> FusionData:
+def load_fusion_data(
+    embedding_tables: Sequence[str | Path], labels_path: str | Path, inputs: str = "embedding"
+) -> FusionData:
     """Align the unimodal embedding tables on the labelled video list."""
-    return fusion_data(embedding_tables, read_labels(labels_path))
+    return fusion_data(embedding_tables, read_labels(labels_path), inputs)
 
 
-def fusion_data(embedding_tables: Sequence[str | Path], labels: pd.DataFrame) -> FusionData:
+def table_vectors(table: EmbeddingTable, inputs: str, path: str | Path) -> np.ndarray:
+    """(N, D) float32: what the fusion reads of each video of ``table`` for ``inputs``."""
+    if inputs not in FUSION_INPUTS:
+        raise ValueError(f"fusion inputs must be one of {', '.join(FUSION_INPUTS)}, got {inputs!r}")
+    if inputs == "embedding":
+        return table.vectors
+    if table.logodds is None:
+        raise ValueError(
+            f"{path}: this embedding table stores no log-odds (written before they were); "
+            "rerun its unimodal model (snakemake --forcerun unimodal) to read them"
+        )
+    logodds = np.where(table.available, table.logodds, 0.0).astype(np.float32)[:, None]
+    if inputs == "logodds":
+        return logodds
+    return np.concatenate([table.vectors, logodds], axis=1)
+
+
+def fusion_data(
+    embedding_tables: Sequence[str | Path], labels: pd.DataFrame, inputs: str = "embedding"
+) -> FusionData:
     """Align the unimodal embedding tables on ``labels`` (video_id, split, label; label may be NA)."""
     labels = labels.sort_values("video_id").reset_index(drop=True)
     ids = list(labels["video_id"])
@@ -71,12 +95,13 @@ def fusion_data(embedding_tables: Sequence[str | Path], labels: pd.DataFrame) ->
         if modality in vectors:
             raise ValueError(f"two embedding tables of modality {modality!r} in one fusion run")
         index = table.index()
-        matrix = np.zeros((len(ids), table.dim), dtype=np.float32)
+        values = table_vectors(table, inputs, path)
+        matrix = np.zeros((len(ids), values.shape[1]), dtype=np.float32)
         has = np.zeros(len(ids), dtype=bool)
         for row, video_id in enumerate(ids):
             position = index.get(video_id)
             if position is not None and table.available[position]:
-                matrix[row] = table.vectors[position]
+                matrix[row] = values[position]
                 has[row] = True
         modalities.append(modality)
         vectors[modality] = matrix

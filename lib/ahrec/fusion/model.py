@@ -366,6 +366,8 @@ def train_fusion(
     _check_labelled(val_items, "validation")
     train_split = _as_split(train_items, input_dims)
     val_split = _as_split(val_items, input_dims)
+    if params.late:
+        return _train_late(train_split, val_split, input_dims, params, device)
     seed_everything(seed)
     model = FusionModel(input_dims, params, prototypes)
     task = FusionTask(model)
@@ -373,6 +375,36 @@ def train_fusion(
         task, train_split, val_split, params, torch.device(device), train_labels, seed=seed
     )
     return model, result
+
+
+def _train_late(
+    train: TensorSplit,
+    val: TensorSplit | None,
+    input_dims: Mapping[str, int],
+    params: FusionParams,
+    device: torch.device | str,
+) -> tuple[Any, FitResult]:
+    """A late fusion (fusion/late.py): fitted once on ``train``, its validation MF1 for the log."""
+    from ahrec.fusion.late import fit_late_fusion
+    from ahrec.metrics import macro_f1
+
+    model = fit_late_fusion(train, input_dims, params)
+    val_mf1 = None
+    if val is not None:
+        proba = predict_fusion(model, val, device, batch_size=len(val))
+        val_mf1 = float(macro_f1(val.labels, proba.argmax(axis=1)))
+    return model.to(device), FitResult(model.state_dict(), 1, val_mf1, [])
+
+
+def build_fusion_model(
+    input_dims: Mapping[str, int], params: FusionParams, prototypes: bool
+) -> Any:
+    """The network ``params.method`` names: the paper's Transformer, or a late fusion."""
+    if params.late:
+        from ahrec.fusion.late import LateFusionModel
+
+        return LateFusionModel(input_dims, params)
+    return FusionModel(input_dims, params, prototypes)
 
 
 def predict_fusion(
@@ -466,9 +498,9 @@ def load_fusion_model(folder: str | Path, device: Any = "cpu") -> Any:
     folder = Path(folder)
     record = read_fusion_record(folder)
     with torch.device("meta"):
-        shape_only = FusionModel(record.input_dims, record.params, record.prototypes)
+        shape_only = build_fusion_model(record.input_dims, record.params, record.prototypes)
     weights = folder / "model.safetensors"
     check_weights_fit(shape_only, weights, folder / MODEL_JSON)
-    model = FusionModel(record.input_dims, record.params, record.prototypes)
+    model = build_fusion_model(record.input_dims, record.params, record.prototypes)
     model.load_state_dict(load_file(str(weights), device="cpu"))
     return model.to(device).eval()

@@ -28,10 +28,32 @@ from ahrec.kinds import (
 )
 from ahrec.training.settings import TrainSettings
 
+# How a run fuses: the paper's Transformer, or a late fusion of the unimodal models'
+# log-odds (the yardstick a reviewer asks for first; fusion/late.py).
+FUSION_METHODS = ("transformer", "logreg", "mean")
+LATE_METHODS = ("logreg", "mean")
+# What the Transformer reads of each modality: the unimodal model's embedding (the
+# paper's), its log-odds of A/H (one number) or both side by side.
+FUSION_INPUTS = ("embedding", "logodds", "both")
+
 
 @dataclass(frozen=True)
 class FusionParams(TrainSettings):
     """Fusion hyperparameters: the paper's selected model (Optuna may replace them)."""
+
+    method: str = choice(
+        "transformer",
+        FUSION_METHODS,
+        "transformer: the paper's fusion; logreg: late fusion, a logistic regression on the "
+        "unimodal models' log-odds; mean: the mean of their log-odds (no fitting)",
+    )
+    inputs: str = choice(
+        "embedding",
+        FUSION_INPUTS,
+        "what the Transformer reads of each modality: the unimodal model's embedding (the "
+        "paper's), its log-odds, or both (late fusions read the log-odds)",
+    )
+    c: float = number(1.0, "inverse strength of the logreg late fusion's L2 penalty", low_open=True)
 
     d: int = count(384, "token width", high=8192)
     layers: int = count(1, "Transformer encoder layers", high=64)
@@ -58,6 +80,16 @@ class FusionParams(TrainSettings):
     label_smoothing: float = 0.05
     grad_clip: float | None = 1.7
     scheduler: str = "cosine"
+
+    @property
+    def late(self) -> bool:
+        """A late fusion: one weight per modality's log-odds, no network to train."""
+        return self.method in LATE_METHODS
+
+    @property
+    def reads(self) -> str:
+        """What the fusion reads of each modality's table (``FUSION_INPUTS``)."""
+        return "logodds" if self.late else self.inputs
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -150,6 +182,11 @@ def parse_fusion_run(
     source = raw.get("from_search")
     if source is not None and not isinstance(source, str):
         problems.append(f"{where}.from_search: expected the name of a search")
+    if not problems and params.late and prototypes:
+        problems.append(
+            f"{where}: a late fusion (method {params.method}) has no prototype head; "
+            "set prototypes: false or method: transformer"
+        )
     if problems:
         return None, problems
     return (

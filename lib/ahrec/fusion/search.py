@@ -125,7 +125,7 @@ def run_search(
     evaluation = evaluation or EvaluationSettings()
     torch_device = select_device(device)
     labels = read_labels(labels_path)
-    data = fusion_data(embedding_tables, labels)
+    data = fusion_data(embedding_tables, labels, run.params.reads)
     index = {v: i for i, v in enumerate(data.video_ids)}
     fusable = data.mask.any(axis=1)
     plan = selection_plan(

@@ -22,6 +22,7 @@ import yaml
 from ahrec.evaluation.settings import EvaluationSettings
 from ahrec.fusion.data import fusion_data
 from ahrec.fusion.params import FusionParams
+from ahrec.model_records import read_fusion_record
 from ahrec.training.labels import read_labels
 from ahrec.training.predictions import (
     complete_predictions,
@@ -93,15 +94,17 @@ def train_fusion_seed(
     torch_device = select_device(device)
     hyper = resolve_params(params, best_params)
     labels = read_labels(labels_path)
-    data = fusion_data(embedding_tables, labels)
+    data = fusion_data(embedding_tables, labels, hyper.reads)
     fusable = data.mask.any(axis=1)
     index = {v: i for i, v in enumerate(data.video_ids)}
     plan = selection_plan(
         labels, evaluation, usable={v for v, f in zip(data.video_ids, fusable, strict=True) if f}
     )
     LOG.info(
-        "fusion of %s (prototypes %s, seed %d): train %d, val %d, %d videos without any modality; "
-        "selection: %s",
+        "fusion (%s over %s) of %s (prototypes %s, seed %d): train %d, val %d, "
+        "%d videos without any modality; selection: %s",
+        hyper.method,
+        hyper.reads,
         ", ".join(data.modalities),
         prototypes,
         seed,
@@ -124,6 +127,10 @@ def train_fusion_seed(
             seed,
             torch_device,
         )
+        if hyper.late:
+            from ahrec.fusion.late import late_summary
+
+            return model, late_summary(model, result.best_val_mf1)
         return model, {
             "best_epoch": result.best_epoch,
             "best_val_mf1": result.best_val_mf1,
@@ -146,6 +153,8 @@ def train_fusion_seed(
             "folds": [fold.record(("best_epoch", "best_val_mf1")) for fold in selected.folds],
             "refit_epochs": selected.refit.epochs,
         }
+    if hyper.late:
+        summary.update(weights=selected.summary["weights"], bias=selected.summary["bias"])
     rows = [i for i in range(len(data.video_ids)) if fusable[i]]
     proba = predict_fusion(selected.model, data.items(rows), torch_device) if rows else []
     prior = plan.prior()
@@ -197,7 +206,8 @@ def predict_fusion_seed(
     videos = read_manifest(manifest_path)[["video_id", "split"]]
     trained = set(fit_predictions["video_id"])
     rest = videos.loc[~videos["video_id"].isin(trained)]
-    data = fusion_data(embedding_tables, rest.assign(label=pd.NA))
+    reads = read_fusion_record(Path(fit.model)).params.reads
+    data = fusion_data(embedding_tables, rest.assign(label=pd.NA), reads)
     rows = [i for i in range(len(data.video_ids)) if data.mask[i].any()]
     proba_of: dict[str, np.ndarray] = {}
     if rows:

@@ -24,6 +24,7 @@ from ahrec.embeddings.table import EmbeddingRow, read_embeddings, write_embeddin
 from ahrec.fusion.data import FusionData, fusion_data
 from ahrec.fusion.model import load_fusion_model
 from ahrec.io import write_csv
+from ahrec.model_records import read_fusion_record
 from ahrec.predict.export import ExportedEnsemble, ExportedModel, read_export
 from ahrec.unimodal.inputs import load_inputs
 
@@ -54,7 +55,7 @@ def embed_with_unimodal(
     say what that modality alone would predict.
     """
     from ahrec.device import select_device
-    from ahrec.unimodal.base import load_unimodal, predict_each
+    from ahrec.unimodal.base import load_unimodal, logit, predict_each
 
     ensemble = read_export(export_folder)
     spec = _model(ensemble, model_name)
@@ -67,8 +68,10 @@ def embed_with_unimodal(
         model, [{"video_id": v, "label": -1, **inputs[v]} for v in present]
     )
     position = {v: i for i, v in enumerate(present)}
+    # as the corpus's tables: from the float32 probability a predictions table stores
+    logodds = logit(np.asarray(proba, dtype=np.float32)[:, 1]) if present else []
     rows = [
-        EmbeddingRow(v, embeddings[position[v]])
+        EmbeddingRow(v, embeddings[position[v]], logodds=float(logodds[position[v]]))
         if v in position
         else EmbeddingRow.missing(v, reasons.get(v, "no input"))
         for v in video_ids
@@ -103,7 +106,9 @@ def predict_new_videos(
     torch_device = select_device(device)
     manifest = read_manifest(manifest_path).sort_values("list_order", kind="stable")
     labels = manifest[["video_id", "split"]].assign(label=pd.NA)
-    data = fusion_data(embedding_tables, labels)
+    # every seed of a run reads the same inputs (embeddings, log-odds or both)
+    reads = read_fusion_record(ensemble.seed_folder(ensemble.seeds[0])).params.reads
+    data = fusion_data(embedding_tables, labels, reads)
     fusable = data.mask.any(axis=1)
     rows = [i for i in range(len(data.video_ids)) if fusable[i]]
     seeds = []

@@ -190,19 +190,19 @@ def train_unimodal(
 
     prior = plan.prior()
     summary["prior"] = [float(p) for p in prior]
-    write_predictions(
-        selection_predictions(
-            all_ids,
-            [split_of[v] for v in all_ids],
-            [v in inputs for v in all_ids],
-            dict(zip(available_ids, proba, strict=True)),
-            selected.folds,
-            prior,
-        ),
-        outputs.predictions,
+    frame = selection_predictions(
+        all_ids,
+        [split_of[v] for v in all_ids],
+        [v in inputs for v in all_ids],
+        dict(zip(available_ids, proba, strict=True)),
+        selected.folds,
+        prior,
     )
+    write_predictions(frame, outputs.predictions)
+    # the log-odds beside each embedding: the same (out-of-fold) model's call as the table's
+    logodds_of = logodds_by_video(frame)
     rows = [
-        EmbeddingRow(v, emb_of[v])
+        EmbeddingRow(v, emb_of[v], logodds=logodds_of[v])
         if v in emb_of
         else EmbeddingRow.missing(v, reasons.get(v, "no input"))
         for v in all_ids
@@ -258,14 +258,15 @@ def predict_unimodal(
         emb_of = dict(zip(present, embeddings, strict=True))
     frame = complete_predictions(fit_predictions, videos, proba_of, prior)
     write_predictions(frame, predictions_out)
+    logodds_of = logodds_by_video(frame)
     rows = [
-        EmbeddingRow(v, fit_table.vectors[i])
+        EmbeddingRow(v, fit_table.vectors[i], logodds=logodds_of[v])
         if fit_table.available[i]
         else EmbeddingRow.missing(v, fit_table.reasons[i] or "no input")
         for i, v in enumerate(fit_table.video_ids)
     ]
     rows += [
-        EmbeddingRow(v, emb_of[v])
+        EmbeddingRow(v, emb_of[v], logodds=logodds_of[v])
         if v in emb_of
         else EmbeddingRow.missing(v, reasons.get(v, "no input"))
         for v in rest
@@ -280,6 +281,19 @@ def predict_unimodal(
         len(rest) - len(present),
     )
     return frame
+
+
+def logodds_by_video(frame: pd.DataFrame) -> dict[str, float]:
+    """Each available video's log-odds of A/H, from a predictions table's probabilities.
+
+    Computed in float64 from the stored float32 probability, so that the
+    fusion reads exactly the call the predictions table records.
+    """
+    from ahrec.unimodal.base import logit
+
+    rows = frame.loc[frame["available"].astype(bool)]
+    values = logit(rows["proba_1"].to_numpy(dtype=np.float64))
+    return dict(zip(rows["video_id"], (float(v) for v in values), strict=True))
 
 
 def _json(value: Any) -> Any:
