@@ -6,8 +6,9 @@ runs the candidate fusions on each (``ahrec.devtools.family.CANDIDATES``: the
 paper's Transformer on embeddings, on log-odds or both, without prototypes,
 and the late fusions) up to ``results/table.csv``, and prints the system x
 corpus table: test MF1 with its interval, the ceiling, the share recovered,
-the paired difference with the best unimodal model and the submitted run's
-with the late logistic regression; then a summary per system. A benchmark,
+the paired difference with the best unimodal model and with the late logistic
+regression (the family's submitted run, so the reference of every row); then a
+summary per system. A benchmark,
 not a test: the corpora take minutes each (docs/measurements.md, "Fusion
 across a corpus family", for the figures and the wall time).
 
@@ -71,7 +72,9 @@ def main() -> int:
         "--runs", nargs="+", default=list(CANDIDATES), help=f"of {', '.join(CANDIDATES)}"
     )
     parser.add_argument(
-        "--submission", default="fusion_proto", help="the run compared with late LR"
+        "--submission",
+        default="late_logreg",
+        help="the run every other is compared with (default: the late logistic regression)",
     )
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--table-only", action="store_true", help="print what has run")
