@@ -24,10 +24,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ahrec.fusion.model import _INPUT_PREFIX
 from ahrec.fusion.params import FusionParams
 from ahrec.training.loop import TensorSplit
-
-_INPUT_PREFIX = "inputs/"  # as collate_fusion names a modality's tensor (fusion/model.py)
 
 
 class LateFusionModel(nn.Module):
