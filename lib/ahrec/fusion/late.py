@@ -68,11 +68,7 @@ class LateFusionModel(nn.Module):
         missing = [m for m in self.modalities if m not in inputs]
         if missing:
             raise KeyError(f"fusion input lacks modality {missing[0]!r}")
-        x = torch.cat(
-            [inputs[m].to(device=mask.device, dtype=self.weight.dtype) for m in self.modalities],
-            dim=1,
-        )
-        x = torch.where(mask, x, torch.zeros_like(x))  # not a product: 0 * NaN is NaN
+        x = present_logodds(inputs, mask, self.modalities).to(self.weight.dtype)
         if self.method == "mean":
             z = x.sum(dim=1) / mask.sum(dim=1).clamp(min=1).to(x.dtype)
         else:
@@ -80,11 +76,17 @@ class LateFusionModel(nn.Module):
         return {"logits": torch.stack([torch.zeros_like(z), z], dim=1), "fused": z[:, None]}
 
 
+def present_logodds(inputs: Mapping[str, Tensor], mask: Tensor, modalities: list[str]) -> Tensor:
+    """(B, M): each video's log-odds per modality, 0 where it lacks one (whatever it holds)."""
+    x = torch.cat([inputs[m].to(mask.device) for m in modalities], dim=1)
+    return torch.where(mask, x, torch.zeros_like(x))  # not a product: 0 * NaN is NaN
+
+
 def late_features(split: TensorSplit, modalities: list[str]) -> np.ndarray:
-    """(N, M) float64: each video's log-odds per modality, 0 where it lacks one."""
+    """(N, M) float64: what the late fusion reads of a split, as the regression fits it."""
     batch = split.tensors
-    x = torch.cat([batch[_INPUT_PREFIX + m] for m in modalities], dim=1).double()
-    return torch.where(batch["mask"], x, torch.zeros_like(x)).numpy()
+    inputs = {m: batch[_INPUT_PREFIX + m] for m in modalities}
+    return present_logodds(inputs, batch["mask"].to(torch.bool), modalities).double().numpy()
 
 
 def fit_late_fusion(
