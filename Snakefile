@@ -62,5 +62,6 @@ rule all:
         rules.embeddings.input,
         f"{RESULTS}/table.csv",
         f"{RESULTS}/submission.csv",
+        f"{RESULTS}/explanations.csv",
         PLAN.metrics_files(),
         PLAN.report_figures(),

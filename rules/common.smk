@@ -232,7 +232,7 @@ def ensemble_figures(kind, caption, subcategory):
         figure = report(
             f"{PLOTS}/{kind}/{run['run']}.svg",
             caption=caption,
-            category="2. Ensembles",
+            category="3. Ensembles",
             subcategory=subcategory,
             labels={"run": run["run"]},
         )

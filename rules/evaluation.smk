@@ -70,6 +70,32 @@ rule select_run:
         "../scripts/select_run.py"
 
 
+# Each fusion run's calibration map, from its predictions of the videos selection reads
+# (validation, or out of fold) and the training labels: no test label. The submission,
+# the explanations and the run's export apply it.
+rule calibrate:
+    input:
+        predictions=lambda wc: PLAN.candidate_runs()[wc.run],
+        labels=LABELS,
+    output:
+        f"{FUSION}/calibration.json",
+    wildcard_constraints:
+        run=names_regex(job_settings().runs),
+    params:
+        calibration=job_config("calibration"),
+        evaluation=job_config("evaluation"),
+    log:
+        f"{LOGS}/calibrate/{{run}}.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/models.yaml"
+    script:
+        "../scripts/calibrate.py"
+
+
 rule table:
     input:
         predictions=PLAN.table_inputs(),
@@ -82,6 +108,7 @@ rule table:
     params:
         rows=PLAN.table_rows,
         evaluation=job_config("evaluation"),
+        calibration=job_config("calibration"),
         cue_reliability=lambda wc: job_settings(wc).config["corpus"].get("cue_reliability"),
     log:
         f"{LOGS}/table.log",
@@ -101,12 +128,14 @@ rule submission:
     input:
         predictions=lambda wc: list(PLAN.candidate_runs().values()),
         selected=f"{RESULTS}/selected_run.json",
+        calibrations=lambda wc: list(PLAN.calibration_files().values()),
         manifest=MANIFEST,
         table=f"{RESULTS}/table.csv",
     output:
         f"{RESULTS}/submission.csv",
     params:
         candidates=lambda wc: PLAN.candidate_runs(),
+        calibrations=lambda wc: PLAN.calibration_files(),
         split=PLAN.submission_split(),
         header=job_config("submission", "header"),
     log:
@@ -119,3 +148,30 @@ rule submission:
         "../envs/models.yaml"
     script:
         "../scripts/submission.py"
+
+
+# Per video of the submitted list: the chosen run's calibrated probability and what each
+# modality added to it (masking it, one forward pass per modality and seed). Reads no label.
+rule explain:
+    input:
+        runs=lambda wc: PLAN.explain_inputs(),
+        selected=f"{RESULTS}/selected_run.json",
+        manifest=MANIFEST,
+    output:
+        f"{RESULTS}/explanations.csv",
+    params:
+        runs=lambda wc: PLAN.explain_runs(),
+        split=PLAN.submission_split(),
+        device=DEVICE,
+    log:
+        f"{LOGS}/explain.log",
+    benchmark:
+        f"{BENCH}/explain.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../envs/models.yaml"
+    script:
+        "../scripts/explain.py"

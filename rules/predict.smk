@@ -14,6 +14,7 @@ rule export_ensemble:
         seeds=lambda wc: PLAN.seed_files(wc.run, "model"),
         labels=LABELS,
         metrics=f"{FUSION}/ensemble/metrics.json",
+        calibration=f"{FUSION}/calibration.json",
     output:
         directory(f"{EXPORT}/{{run}}"),
     wildcard_constraints:
@@ -92,7 +93,8 @@ rule predict:
         manifest=lambda wc: BATCHES.unless_broken(wc.name, f"{PREDICT}/{wc.name}/manifest.parquet"),
         faces=lambda wc: PLAN.predict_face_detection(wc.name),
     output:
-        f"{PREDICT}/{{name}}/predictions.csv",
+        predictions=f"{PREDICT}/{{name}}/predictions.csv",
+        explanations=f"{PREDICT}/{{name}}/explanations.csv",
     wildcard_constraints:
         name=names_regex(BATCHES.names),
     params:

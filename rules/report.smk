@@ -38,7 +38,7 @@ rule plot_results:
         seeds=report(
             f"{PLOTS}/seeds.svg",
             caption="../report/seeds.rst",
-            category="3. Fusion seeds",
+            category="4. Fusion seeds",
             subcategory="Per-seed spread",
             labels={"figure": "MF1 of each seed per fusion run"},
         ),
@@ -60,6 +60,60 @@ rule plot_results:
         "../scripts/plot_results.py"
 
 
+# Calibration and explanations: every system's reliability diagram on test (raw and after
+# its own map), and the per-video view of the submitted run's explanations.
+rule plot_calibration:
+    input:
+        predictions=PLAN.table_inputs(),
+        manifest=MANIFEST,
+    output:
+        report(
+            f"{PLOTS}/reliability.svg",
+            caption="../report/reliability.rst",
+            category="2. Calibration and explanations",
+            subcategory="Reliability diagrams",
+            labels={"figure": "reliability diagram per system (test)"},
+        ),
+    params:
+        rows=PLAN.table_rows,
+        evaluation=job_config("evaluation"),
+        calibration=job_config("calibration"),
+    log:
+        f"{LOGS}/plot_calibration.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/models.yaml"
+    script:
+        "../scripts/plot_calibration.py"
+
+
+rule plot_explanations:
+    input:
+        explanations=f"{RESULTS}/explanations.csv",
+        manifest=MANIFEST,
+    output:
+        report(
+            f"{PLOTS}/explanations.html",
+            caption="../report/explanations.rst",
+            category="2. Calibration and explanations",
+            subcategory="Per-video explanations",
+            labels={"file": "explanations.html"},
+        ),
+    log:
+        f"{LOGS}/plot_explanations.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/models.yaml"
+    script:
+        "../scripts/plot_explanations.py"
+
+
 rule plot_availability:
     input:
         availability=f"{RESULTS}/availability.csv",
@@ -67,7 +121,7 @@ rule plot_availability:
         report(
             f"{PLOTS}/availability.svg",
             caption="../report/availability.rst",
-            category="4. Data",
+            category="5. Data",
             subcategory="Modality availability",
             labels={"figure": "videos per split that lost a modality, and why"},
         ),
@@ -93,7 +147,7 @@ rule plot_resources:
         report(
             f"{PLOTS}/resources.svg",
             caption="../report/resources.rst",
-            category="5. Run",
+            category="6. Run",
             subcategory="Resource use",
             labels={"figure": "wall time and peak memory per rule"},
         ),

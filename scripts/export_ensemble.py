@@ -13,4 +13,5 @@ with rule_logging(snakemake.log[0], snakemake.threads):
         labels_path=snakemake.input.labels,
         metrics_path=snakemake.input.metrics,
         out=snakemake.output[0],
+        calibration_path=snakemake.input.calibration,
     )

@@ -12,7 +12,8 @@ with rule_logging(snakemake.log[0], snakemake.threads):
         snakemake.input.ensemble,
         paths(snakemake.input.tables),
         snakemake.input.manifest,
-        snakemake.output[0],
+        snakemake.output.predictions,
         device=snakemake.params.device,
         face_detection=(paths(snakemake.input.faces) or [None])[0],
+        explanations=snakemake.output.explanations,
     )

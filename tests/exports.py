@@ -12,6 +12,7 @@ from typing import Any
 
 from ahrec.config import Settings, load_settings
 from ahrec.devtools.manifests import manifest_frame
+from ahrec.evaluation.calibration import CalibrationMap, write_calibration
 from ahrec.fusion.model import FusionModel, save_fusion_model
 from ahrec.predict.export import export_ensemble, export_plan
 from ahrec.training.labels import training_labels
@@ -70,6 +71,7 @@ def save_models(folder: Path, settings: Settings) -> None:
         FusionModel(FUSION_DIMS, params, True), folder / f"seed{SEED}", FUSION_DIMS, params, True
     )
     (folder / "metrics.json").write_text('{"val": {"mf1": 0.5}}')
+    write_calibration(CalibrationMap(method="temperature", a=0.5), folder / "calibration.json")
 
 
 def export_saved(source: Path, settings: Settings, out: Path, metrics: bool = True) -> Path:
@@ -82,6 +84,7 @@ def export_saved(source: Path, settings: Settings, out: Path, metrics: bool = Tr
         labels_path=source / "labels.parquet",
         metrics_path=source / "metrics.json" if metrics else None,
         out=out,
+        calibration_path=source / "calibration.json",
     )
 
 

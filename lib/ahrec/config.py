@@ -30,7 +30,7 @@ import yaml
 from ahrec.corpus.formats import FORMATS, DemoSpec
 from ahrec.embeddings.kinds import EncoderSpec, parse_encoder
 from ahrec.errors import ConfigError, one_line
-from ahrec.evaluation.settings import EvaluationSettings
+from ahrec.evaluation.settings import CalibrationSettings, EvaluationSettings
 from ahrec.faces.kinds import DETECTORS
 from ahrec.fusion.params import (
     FusionParams,
@@ -168,6 +168,7 @@ class Settings:
     detector_kind: Kind
     asr_kind: Kind
     evaluation: EvaluationSettings
+    calibration: CalibrationSettings = field(default_factory=CalibrationSettings)
     unimodal: dict[str, UnimodalSpec] = field(default_factory=dict)
     runs: dict[str, FusionRun] = field(default_factory=dict)
     searches: dict[str, SearchSpec] = field(default_factory=dict)
@@ -311,6 +312,7 @@ def _parse_sections(config: dict[str, Any], problems: list[str]) -> Settings:
     if evaluation is not None:
         config["evaluation"] = options_dict(evaluation)
     problems.extend(_check_predict(config))
+    calibration = CalibrationSettings.from_config(config["calibration"])
     return Settings(
         config=config,
         corpus=corpus,
@@ -320,6 +322,7 @@ def _parse_sections(config: dict[str, Any], problems: list[str]) -> Settings:
         detector_kind=detector_row,
         asr_kind=asr_row,
         evaluation=evaluation,
+        calibration=calibration,
         unimodal=unimodal,
         runs=runs,
         searches=searches,

@@ -186,6 +186,32 @@ class WorkflowPlan:
             candidates[name] = f"{self.results}/fusion/{name}/{member}/predictions.parquet"
         return candidates
 
+    def calibration_files(self) -> dict[str, str]:
+        """Every run's calibration map (the submission and the explanations use the chosen one's)."""
+        return {
+            name: f"{self.results}/fusion/{name}/calibration.json" for name in self.settings.runs
+        }
+
+    def explain_runs(self) -> dict[str, dict[str, Any]]:
+        """Per run, what explaining its ensemble reads (the explanations use the chosen one's)."""
+        runs = {}
+        for name, run in self.settings.runs.items():
+            runs[name] = {
+                "tables": self.unimodal_embeddings(run.models),
+                "models": self.seed_files(name, "model"),
+                "selection": self.seed_files(name, "selection.json")[0],
+                "calibration": self.calibration_files()[name],
+                "predictions": self.candidate_runs()[name],
+            }
+        return runs
+
+    def explain_inputs(self) -> list[str]:
+        files = []
+        for spec in self.explain_runs().values():
+            files += [*spec["tables"], *spec["models"], spec["selection"], spec["calibration"]]
+            files.append(spec["predictions"])
+        return list(dict.fromkeys(files))
+
     def metrics_files(self) -> list[str]:
         """Every system's metrics file (per-model intervals; the default target asks for them)."""
         return [row["metrics"] for row in self.table_rows]
@@ -248,7 +274,7 @@ class WorkflowPlan:
             for kind in ("confusion", "curves")
             for r in self.ensemble_runs
         ]
-        singles = ["table.html", "mf1.svg", "seeds.svg"]
+        singles = ["table.html", "mf1.svg", "seeds.svg", "reliability.svg", "explanations.html"]
         return [
             *(f"{plots}/{f}" for f in singles),
             *per_run,

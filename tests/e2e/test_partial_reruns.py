@@ -60,7 +60,11 @@ def test_fusion_hyperparameter_edit_reruns_only_that_run(default_run, tmp_path):
         "select_run": 1,  # the choice of the submitted run sees every run's predictions
         "table": 1,
         "submission": 1,
+        "calibrate": 1,  # that run's calibration map
+        "explain": 1,  # reads every run's models (which one is submitted is known at run time)
         "plot_results": 1,  # the report's figures of the table and the ensembles
+        "plot_calibration": 1,  # every system's reliability diagram
+        "plot_explanations": 1,
         "plot_resources": 1,  # comes after the table and the submission
     }
 

@@ -112,7 +112,19 @@ def test_a_listed_copy_of_a_test_video_gets_the_runs_own_prediction(predicted):
     run = read_predictions(results / "fusion" / "fusion_proto" / "ensemble" / "predictions.parquet")
     run_proba = dict(zip(run["video_id"], proba_matrix(run)[:, 1], strict=True))
     # the same bits: the saved models predict each video alone, in the run as here
-    assert np.float32(listed.loc[0, "prob_ah"]) == run_proba[ids[source]]
+    assert np.float32(listed.loc[0, "prob_ah_uncalibrated"]) == run_proba[ids[source]]
+    # the export carries the run's calibration map: the same calibrated probability, label
+    # and explanation as the corpus's own (results/explanations.csv of the submitted run)
+    corpus = pd.read_csv(results / "explanations.csv").set_index("video_id").loc[ids[source]]
+    batch = pd.read_csv(results / "predict" / "listed" / "explanations.csv")
+    assert len(batch) == 4 and batch.loc[0, "video_id"] == listed.loc[0, "video_id"]
+    assert np.float32(listed.loc[0, "prob_ah"]) == np.float32(corpus["prob_ah"])
+    assert listed.loc[0, "label"] == corpus["label"]
+    contributions = [c for c in batch.columns if c.startswith("contribution_")]
+    assert len(contributions) == 4
+    np.testing.assert_array_equal(
+        batch.loc[0, contributions].to_numpy(float), corpus[contributions].to_numpy(float)
+    )
     # and so is everything on the way: media, faces, transcript, embeddings, unimodal
     # embeddings (the corpus's test video and its copy in a predict batch)
     in_corpus = per_video_outputs(results)[PurePosixPath(source).name]

@@ -50,10 +50,11 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 EXPECTED_SUBCATEGORIES = {
     "1. Results": {"Results table", "MF1 per system"},
-    "2. Ensembles": {"Confusion matrices", "ROC and precision-recall"},
-    "3. Fusion seeds": {"Per-seed spread"},
-    "4. Data": {"Modality availability"},
-    "5. Run": {"Resource use"},
+    "2. Calibration and explanations": {"Reliability diagrams", "Per-video explanations"},
+    "3. Ensembles": {"Confusion matrices", "ROC and precision-recall"},
+    "4. Fusion seeds": {"Per-seed spread"},
+    "5. Data": {"Modality availability"},
+    "6. Run": {"Resource use"},
 }
 
 
@@ -157,15 +158,16 @@ def test_report_lists_every_item_with_a_caption(report, browser, default_run):
     runs = ensemble_runs(default_run)
     assert runs, "the tiny run has multi-seed fusion runs"
     for subcategory in ("Confusion matrices", "ROC and precision-recall"):
-        items = categories["2. Ensembles"][subcategory]
+        items = categories["3. Ensembles"][subcategory]
         assert {results[p]["labels"]["run"] for p in items} == runs
     counts = {c: sum(len(v) for v in s.values()) for c, s in categories.items()}
     assert counts == {
         "1. Results": 3,  # table.html, table.csv, mf1.svg
-        "2. Ensembles": 2 * len(runs),
-        "3. Fusion seeds": 1,
-        "4. Data": 1,
-        "5. Run": 1,
+        "2. Calibration and explanations": 2,  # reliability.svg, explanations.html
+        "3. Ensembles": 2 * len(runs),
+        "4. Fusion seeds": 1,
+        "5. Data": 1,
+        "6. Run": 1,
     }
     for path, entry in results.items():
         assert entry["caption"].strip(), f"{path} has no caption"
@@ -192,9 +194,24 @@ def test_every_figure_decodes_in_the_browser(report, browser):
         }))).then(done);
         """
     )
-    assert len(decoded) >= 7
+    assert len(decoded) >= 8
     for path, width, height in decoded:
         assert width > 200 and height > 100, f"{path} does not decode ({width}x{height})"
+
+
+def check_explanations_view(browser, body, default_run: Path, folder: Path) -> None:
+    """The per-video view: one summary row per modality, one row per explained video, and
+    a click on the P(A/H) header sorts the videos by it (the page's own script runs)."""
+    explanations = pd.read_csv(default_run / "results" / "explanations.csv")
+    modalities = [c for c in explanations.columns if c.startswith("contribution_")]
+    assert len(body) == len(modalities) + len(explanations)
+    header = browser.find_element(By.XPATH, "//th[normalize-space()='P(A/H)']")
+    header.click()
+    column = header.find_elements(By.XPATH, "./preceding-sibling::th")
+    cells = browser.find_elements(By.XPATH, f"(//table)[2]/tbody/tr/td[{len(column) + 1}]")
+    shown = [float(cell.get_attribute("data-v")) for cell in cells]
+    assert shown == sorted(shown, reverse=True) and len(shown) == len(explanations)
+    browser.save_screenshot(str(folder / "explanations.png"))
 
 
 def test_clicking_through_the_report_shows_every_item(report, browser, default_run):
@@ -230,7 +247,10 @@ def test_clicking_through_the_report_shows_every_item(report, browser, default_r
                     body = WebDriverWait(browser, TIMEOUT).until(
                         lambda d: d.find_elements(By.CSS_SELECTOR, "table tbody tr")
                     )
-                    assert len(body) == table_rows
+                    if path.endswith("explanations.html"):
+                        check_explanations_view(browser, body, default_run, report.parent)
+                    else:
+                        assert len(body) == table_rows
                     browser.switch_to.default_content()
                 else:
                     width, height = shown_image(browser, entry["data_uri"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -118,9 +119,23 @@ def test_submission_has_one_row_per_test_video_in_list_order(default_run):
     ]
     submission = pd.read_csv(results / "submission.csv")
     assert list(submission["video_path"]) == listed
-    assert list(submission.columns) == ["video_path", "label", "prob_no_ah", "prob_ah"]
+    assert list(submission.columns) == [
+        "video_path",
+        "label",
+        "prob_no_ah",
+        "prob_ah",
+        "prob_ah_uncalibrated",
+    ]
     assert submission["label"].isin([0, 1]).all()
     assert ((submission["prob_no_ah"] + submission["prob_ah"]).round(4) == 1).all()
+    # the run's map (temperature: every label kept) made the probabilities calibrated ones
+    calibration = json.loads((results / "fusion/fusion_proto/calibration.json").read_text())
+    assert calibration["method"] == "temperature" and calibration["threshold"] is None
+    assert (submission["label"] == (submission["prob_ah_uncalibrated"] > 0.5)).all()
+    explanations = pd.read_csv(results / "explanations.csv")
+    assert list(explanations["video_path"]) == listed
+    np.testing.assert_allclose(explanations["prob_ah"], submission["prob_ah"], atol=1e-6)
+    assert list(explanations["label"]) == list(submission["label"])
 
 
 def test_logs_and_benchmarks_per_rule(default_run):

@@ -21,6 +21,7 @@ import yaml
 
 from ahrec.config import load_settings
 from ahrec.errors import ConfigError, ModelLoadError
+from ahrec.evaluation.calibration import CalibrationMap
 from ahrec.fusion.model import load_fusion_model
 from ahrec.models import resolve_model_location
 from ahrec.predict import files as export_files
@@ -227,6 +228,16 @@ def test_aliases_anywhere_in_the_export_are_refused(export):
     (export / "unimodal" / "face_mlp" / "notes.yaml").write_text(BILLION_LAUGHS)
     write_files_json(export)
     refused(export, "notes.yaml:1: YAML anchors and aliases", seconds=2.0)
+
+
+def test_the_calibration_map_travels_and_a_hostile_one_is_refused(export):
+    assert read_export(export).calibration == CalibrationMap(method="temperature", a=0.5)
+    (export / "calibration.json").write_text('{"method": "platt", "a": -3, "b": 0}')
+    write_files_json(export)
+    refused(export, "calibration.json: a: expected a positive slope")
+    (export / "calibration.json").unlink()  # an export made before maps were exported
+    write_files_json(export)
+    assert read_export(export).calibration.method == "none"
 
 
 def test_deep_json_is_refused(export):

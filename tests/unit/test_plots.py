@@ -390,7 +390,7 @@ def test_plot_resources_without_benchmarks(tmp_path):
 def test_every_report_caption_exists():
     rules = (REPO / "rules" / "report.smk").read_text()
     captions = set(re.findall(r'"\.\./report/(\w+\.rst)"', rules))
-    assert len(captions) == 8
+    assert len(captions) == 10
     for caption in captions:
         assert (REPO / "report" / caption).read_text().strip()
     assert 'report: "report/workflow.rst"' in (REPO / "Snakefile").read_text()

@@ -172,6 +172,23 @@ def test_table_has_intervals_seed_spread_and_paired_comparisons(tmp_path):
         s.endswith(("significantly better", "significantly worse", "not significantly different"))
         for s in summary["comparisons"]
     )
+    # the probabilities are scored too, with intervals: AUROC as sklearn computes it on test
+    from sklearn.metrics import roc_auc_score
+
+    face = read_predictions(rows[0]["predictions"]).merge(manifest[["video_id", "label"]])
+    face = face[face["split"] == "test"]
+    auroc = 100 * roc_auc_score(face["label"].astype(int), face["proba_1"])
+    row = written.set_index("id").loc[1]
+    assert row["test_auroc"] == pytest.approx(auroc, abs=0.01)
+    for name in ("auroc", "ap", "brier", "ece", "brier_calibrated", "ece_calibrated"):
+        assert (written[f"test_{name}_low"] <= written[f"test_{name}"]).all(), name
+        assert (written[f"test_{name}"] <= written[f"test_{name}_high"]).all(), name
+    # and the submitted run's calibration before and after, with the paired change
+    calibration = summary["calibration"]
+    assert calibration["map"]["fitted"]["rows"] == "validation"
+    assert calibration["ece"]["before"] == written.set_index("id").loc[4, "test_ece"]
+    low, high = calibration["ece"]["change_interval"]
+    assert low <= calibration["ece"]["change"] <= high
 
 
 def test_table_without_test_labels_leaves_test_columns_empty(tmp_path):
@@ -181,6 +198,7 @@ def test_table_without_test_labels_leaves_test_columns_empty(tmp_path):
     results_table(rows, manifest, tmp_path / "table.csv", reference="fusion")
     written = pd.read_csv(tmp_path / "table.csv")
     assert written["test_mf1"].isna().all() and written["vs_best_unimodal"].isna().all()
+    assert written["test_auroc"].isna().all() and written["test_ece_calibrated"].isna().all()
     assert written["val_mf1"].notna().all()
 
 
@@ -248,7 +266,15 @@ def test_submission_has_one_row_per_listed_video_in_list_order(tmp_path):
     )
     test = manifest[manifest["split"] == "test"].sort_values("list_order")
     assert list(table["video_path"]) == list(test["video_path"])  # the list's order and paths
-    assert list(table.columns) == ["video_path", "label", "prob_no_ah", "prob_ah"]
+    # the workflow's own format keeps the raw P(A/H) beside the (here uncalibrated) one
+    assert list(table.columns) == [
+        "video_path",
+        "label",
+        "prob_no_ah",
+        "prob_ah",
+        "prob_ah_uncalibrated",
+    ]
+    assert (table["prob_ah"] == table["prob_ah_uncalibrated"]).all()
     assert list(table["label"]) == list(test["label"].astype(int))
     assert np.allclose(table["prob_no_ah"] + table["prob_ah"], 1.0)
     submission(

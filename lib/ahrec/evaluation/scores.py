@@ -78,6 +78,24 @@ class Scorer:
             self.settings.level,
         )
 
+    def probability(
+        self, frame: pd.DataFrame, split: str, proba: np.ndarray | None = None, bins: int = 10
+    ) -> dict[str, Estimate]:
+        """AUROC, AP, Brier and ECE of P(A/H) (``frame``'s, or ``proba``, one per row) on one
+        labelled split, on the same participant resamples as MF1 (paired)."""
+        from ahrec.evaluation.probability import bootstrap_probability
+
+        rows = labelled(frame, split)
+        values = rows["proba_1"].to_numpy() if proba is None else proba[rows.index.to_numpy()]
+        return bootstrap_probability(
+            rows["label"].astype(int).to_numpy(),
+            np.clip(np.asarray(values, dtype=np.float64), 0.0, 1.0),
+            rows["participant"].astype(str).to_numpy(),
+            self.resamples(split),
+            self.settings.level,
+            bins,
+        )
+
     def cv(self, frame: pd.DataFrame) -> dict[str, Any] | None:
         """MF1 of each CV fold's held-out videos, their mean and interval (CV selection only)."""
         if not self.settings.cv:

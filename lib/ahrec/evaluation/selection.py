@@ -27,20 +27,29 @@ LOG = logging.getLogger(__name__)
 AUTO = "auto"
 
 
+def selection_rows(
+    predictions: pd.DataFrame, labels: pd.DataFrame, settings: EvaluationSettings
+) -> pd.DataFrame:
+    """The labelled rows selection may look at: validation (split) or the CV folds' held-out
+    videos of train + val (cv). Also what a calibration map is fitted on; never a test row."""
+    frame = predictions.merge(labels[["video_id", "label"]], on="video_id")
+    frame = frame[frame["label"].notna()]
+    if settings.cv:
+        return frame[frame["split"].isin(["train", "val"]) & (frame["fold"] >= 0)]
+    return frame[frame["split"] == "val"]
+
+
 def selection_score(
     predictions: pd.DataFrame, labels: pd.DataFrame, settings: EvaluationSettings
 ) -> float | None:
     """Validation MF1 (split) or the mean of the CV folds' MF1 (cv), from training labels only."""
-    frame = predictions.merge(labels[["video_id", "label"]], on="video_id")
-    frame = frame[frame["label"].notna()]
+    rows = selection_rows(predictions, labels, settings)
     if settings.cv:
-        rows = frame[frame["split"].isin(["train", "val"]) & (frame["fold"] >= 0)]
         scores = [
             macro_f1(group["label"].astype(int).to_numpy(), group["prediction"].to_numpy())
             for _, group in rows.groupby("fold", sort=True)
         ]
         return sum(scores) / len(scores) if scores else None
-    rows = frame[frame["split"] == "val"]
     return (
         macro_f1(rows["label"].astype(int).to_numpy(), rows["prediction"].to_numpy())
         if len(rows)

@@ -5,7 +5,9 @@ Light (no torch): the Snakefile validates the configuration with it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ahrec.kinds import choice, count, number, random_seed
 
@@ -60,3 +62,30 @@ class EvaluationSettings:
     @property
     def cv(self) -> bool:
         return self.selection == "cv"
+
+
+# The ``calibration:`` section (defaults and bounds in schemas/config.schema.yaml; the maps:
+# ahrec.evaluation.calibration).
+METHODS = ("temperature", "platt", "isotonic", "none")
+THRESHOLDS = ("argmax", "validation")
+
+
+@dataclass(frozen=True)
+class CalibrationSettings:
+    """The ``calibration:`` section (defaults and bounds in schemas/config.schema.yaml)."""
+
+    method: str = "temperature"
+    threshold: str = "argmax"
+    bins: int = 10
+    min_videos: int = 20
+    isotonic_min: int = 200
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"calibration.method must be one of {', '.join(METHODS)}")
+        if self.threshold not in THRESHOLDS:
+            raise ValueError(f"calibration.threshold must be one of {', '.join(THRESHOLDS)}")
+
+    @classmethod
+    def from_config(cls, values: Mapping[str, Any] | None) -> CalibrationSettings:
+        return cls(**dict(values or {}))

@@ -24,9 +24,10 @@ import pandas as pd
 
 from ahrec.evaluation.bootstrap import Difference, paired_difference, seed_spread
 from ahrec.evaluation.scores import Scorer, labelled, with_truth
-from ahrec.evaluation.settings import EvaluationSettings
+from ahrec.evaluation.settings import CalibrationSettings, EvaluationSettings
 from ahrec.io import write_csv
 from ahrec.metrics import macro_f1
+from ahrec.training.predictions import COLUMNS as PREDICTION_COLUMNS
 from ahrec.training.predictions import read_predictions
 
 LOG = logging.getLogger(__name__)
@@ -63,6 +64,14 @@ TABLE_COLUMNS = [
     "ceiling_test",
     "recovered_test",
 ]
+# Probability metrics on test (x 100), each with its interval; Brier and ECE also after the
+# system's calibration map (fitted on its validation or out-of-fold predictions).
+PROBABILITY_COLUMNS = [
+    f"test_{name}{suffix}"
+    for name in ("auroc", "ap", "brier", "ece", "brier_calibrated", "ece_calibrated")
+    for suffix in ("", "_low", "_high")
+]
+TABLE_COLUMNS += PROBABILITY_COLUMNS
 # A ceiling: per video, the prediction of the Bayes-optimal reading of the planted cues
 # of these modalities (None: not a demo corpus, no ceiling known).
 CeilingFn = Callable[[Sequence[str]], np.ndarray]
@@ -80,6 +89,7 @@ def results_table(
     reference: str | None = None,
     ceiling: CeilingFn | None = None,
     out_json: str | Path | None = None,
+    calibration: CalibrationSettings | None = None,
 ) -> pd.DataFrame:
     """One row per system (``rows`` from ``table_rows``); also the comparisons in words (JSON).
 
@@ -88,6 +98,7 @@ def results_table(
     selection score (CV MF1 in cv selection, validation MF1 otherwise).
     """
     settings = settings or EvaluationSettings()
+    calibration = calibration or CalibrationSettings()
     scorer = Scorer(manifest, settings)
     frames = {
         row["id"]: with_truth(read_predictions(row["predictions"]), manifest).reset_index(drop=True)
@@ -108,6 +119,7 @@ def results_table(
     best = max(unimodal, key=lambda row: selection(row["id"])) if unimodal else None
     reference_row = _reference_row(rows, reference)
     records, sentences = [], []
+    calibrated: dict[str, Any] = {}
     for row in rows:
         frame = frames[row["id"]]
         val, test = estimates[(row["id"], "val")], estimates[(row["id"], "test")]
@@ -137,6 +149,10 @@ def results_table(
                 sentence = _sentence(row, other, difference, settings.level, name)
                 if sentence:
                     sentences.append(sentence)
+        probability, after = _probability_columns(frame, manifest, scorer, settings, calibration)
+        record.update(probability)
+        if reference_row is not None and row["id"] == reference_row["id"]:
+            calibrated = after
         if ceiling is not None:
             modalities = str(row["modality"]).split("+")
             bound = scorer.estimate(frame, "test", ceiling(modalities))
@@ -158,6 +174,7 @@ def results_table(
             "level": settings.level,
         },
         "comparisons": sentences,
+        "calibration": calibrated or None,
     }
     if out_json is not None:
         Path(out_json).write_text(json.dumps(summary, indent=2) + "\n")
@@ -169,6 +186,48 @@ def results_table(
     )
     LOG.info("paired comparisons on test:\n  %s", "\n  ".join(sentences) or "none")
     return table
+
+
+def _probability_columns(
+    frame: pd.DataFrame,
+    manifest: pd.DataFrame,
+    scorer: Scorer,
+    settings: EvaluationSettings,
+    calibration: CalibrationSettings,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A row's probability metrics on test, before and after its own calibration map.
+
+    The map is fitted on the rows selection reads (validation, or out of
+    fold), with their labels only: ``selection_rows`` never returns a test row.
+    Also, for the reference run, the paired change in ECE and Brier on test.
+    """
+    from ahrec.evaluation.calibration import fit_system_calibration
+
+    values: dict[str, Any] = {}
+    before = scorer.probability(frame, "test", bins=calibration.bins)
+    fitted = fit_system_calibration(
+        frame[PREDICTION_COLUMNS], manifest[["video_id", "label"]], settings, calibration
+    )
+    mapped = fitted.apply(frame["proba_1"].to_numpy(np.float64))
+    after = scorer.probability(frame, "test", mapped, bins=calibration.bins)
+    estimates = {**before, **{f"{k}_calibrated": after[k] for k in ("brier", "ece")}}
+    for name, estimate in estimates.items():
+        values[f"test_{name}"] = _percent(estimate.value)
+        values[f"test_{name}_low"] = _percent(estimate.low)
+        values[f"test_{name}_high"] = _percent(estimate.high)
+    summary: dict[str, Any] = {"map": fitted.to_dict()}
+    for name in ("ece", "brier"):
+        change = paired_difference(after[name], before[name], settings.level)
+        summary[name] = {
+            "before": _percent(before[name].value),
+            "before_interval": [_percent(before[name].low), _percent(before[name].high)],
+            "after": _percent(after[name].value),
+            "after_interval": [_percent(after[name].low), _percent(after[name].high)],
+            "change": _percent(change.value),
+            "change_interval": [_percent(change.low), _percent(change.high)],
+            "change_p": None if change.p_value is None else round(change.p_value, 4),
+        }
+    return values, summary
 
 
 def _reference_row(rows: Sequence[Mapping[str, Any]], run: str | None) -> Mapping[str, Any] | None:
@@ -238,6 +297,7 @@ def results_table_file(
     reference: str | None = None,
     demo_cues: str | Path | None = None,
     cue_reliability: float | Mapping[str, float] | None = None,
+    calibration: CalibrationSettings | None = None,
 ) -> pd.DataFrame:
     """The table step: ``demo_cues`` (a demo corpus's planted cues) adds every system's ceiling."""
     from ahrec.corpus.manifest import read_manifest
@@ -247,7 +307,7 @@ def results_table_file(
     ceiling = None
     if demo_cues is not None and cue_reliability is not None:
         ceiling = demo_ceiling(manifest, demo_cues, cue_reliability, settings)
-    return results_table(rows, manifest, out, settings, reference, ceiling, out_json)
+    return results_table(rows, manifest, out, settings, reference, ceiling, out_json, calibration)
 
 
 def demo_ceiling(

@@ -27,6 +27,7 @@ Layout::
     ensemble.json        run, seeds, models (name, modality, input, embedding), prior
     config.yaml          media, scene, face, transcripts, embeddings, unimodal, fusion
     metrics.json         the ensemble's metrics on this run's validation/test splits
+    calibration.json     the run's calibration map and label policy (fitted on validation)
     unimodal/<model>/    one saved unimodal model each
     fusion/seed<N>/      one saved fusion model per seed
     models/<name>/       local model folders or files the configuration named
@@ -62,11 +63,13 @@ from ahrec.predict.files import (
 
 if TYPE_CHECKING:
     from ahrec.config import Settings
+    from ahrec.evaluation.calibration import CalibrationMap
 
 LOG = logging.getLogger(__name__)
 
 CONFIG_YAML = "config.yaml"
 METRICS_JSON = "metrics.json"
+CALIBRATION_JSON = "calibration.json"
 MODELS_DIR = "models"
 INPUT_SECTIONS = ("media", "scene", "face", "transcripts")
 
@@ -97,12 +100,20 @@ class ExportedEnsemble:
     models: tuple[ExportedModel, ...]
     prior: tuple[float, float]
     config: dict[str, Any]  # model locations inside the export made absolute
+    # the run's calibration map (an export made before maps were exported: the identity)
+    calibration: CalibrationMap = dataclasses.field(default_factory=lambda: _identity())
 
     def unimodal_folder(self, model: str) -> Path:
         return self.folder / "unimodal" / model
 
     def seed_folder(self, seed: int) -> Path:
         return self.folder / "fusion" / f"seed{seed}"
+
+
+def _identity() -> CalibrationMap:
+    from ahrec.evaluation.calibration import CalibrationMap
+
+    return CalibrationMap()
 
 
 def config_slice(config: Mapping[str, Any], run: str) -> dict[str, Any]:
@@ -237,6 +248,7 @@ def export_ensemble(
     labels_path: str | Path,
     metrics_path: str | Path | None,
     out: str | Path,
+    calibration_path: str | Path | None = None,
 ) -> Path:
     """Copy a run's models into ``out`` (written beside it, then renamed: never half there).
 
@@ -281,6 +293,8 @@ def export_ensemble(
     )
     if metrics_path:
         shutil.copyfile(metrics_path, staging / METRICS_JSON)
+    if calibration_path:
+        shutil.copyfile(calibration_path, staging / CALIBRATION_JSON)
     write_files_json(staging)
     if out.exists():
         shutil.rmtree(out)
@@ -375,6 +389,7 @@ def read_export(folder: str | Path) -> ExportedEnsemble:
         problems.append(str(exc))
         config = None
     config = _export_config(folder, folder / CONFIG_YAML, config, problems)
+    calibration = _export_calibration(folder / CALIBRATION_JSON, problems)
     if problems:
         raise ConfigError(
             f"{folder}: not a usable exported ensemble:\n" + "\n".join(f"  - {p}" for p in problems)
@@ -387,7 +402,25 @@ def read_export(folder: str | Path) -> ExportedEnsemble:
         models=tuple(models),
         prior=(float(prior[0]), float(prior[1])),
         config=config,
+        calibration=calibration,
     )
+
+
+def _export_calibration(path: Path, problems: list[str]) -> CalibrationMap:
+    """The exported map, validated; the identity (with a warning) when the export has none."""
+    from ahrec.evaluation.calibration import CalibrationMap
+    from ahrec.safe_load import MAX_CONFIG_BYTES, DocumentError, load_json
+
+    if not path.exists():
+        LOG.warning("%s: no calibration map (an older export): uncalibrated probabilities", path)
+        return CalibrationMap()
+    try:
+        return CalibrationMap.from_dict(
+            load_json(path, MAX_CONFIG_BYTES, follow_links=False), str(path)
+        )
+    except (DocumentError, ValueError) as exc:
+        problems.append(str(exc))
+        return CalibrationMap()
 
 
 def _exported_models(path: Path, raw: Any, problems: list[str]) -> list[ExportedModel]:

@@ -38,6 +38,7 @@ PREDICTION_COLUMNS = [
     "label",
     "available_modalities",
     "missing",
+    "prob_ah_uncalibrated",
 ]
 
 
@@ -93,14 +94,20 @@ def predict_new_videos(
     out: str | Path,
     device: str = "auto",
     face_detection: str | Path | None = None,
+    explanations: str | Path | None = None,
 ) -> pd.DataFrame:
-    """Per video (in list order): A/H probability, label, and which modalities it had.
+    """Per video (in list order): calibrated A/H probability, label, and which modalities it had.
 
-    ``face_detection`` (the detection table of the new videos) lets the
-    ``missing`` column say when a face embedding came from whole frames.
+    The probabilities go through the export's calibration map (the raw
+    ensemble value stays in ``prob_ah_uncalibrated``) and the labels follow
+    its label policy, as the corpus's submission does. ``explanations``
+    (a path) also gets each modality's contribution per video
+    (``ahrec.fusion.explain``). ``face_detection`` (the detection table of
+    the new videos) lets the ``missing`` column say when a face embedding
+    came from whole frames.
     """
     from ahrec.device import select_device
-    from ahrec.fusion.model import average_probabilities, predict_fusion
+    from ahrec.fusion.explain import explain_ensemble, log_summary
 
     ensemble = read_export(export_folder)
     torch_device = select_device(device)
@@ -110,17 +117,13 @@ def predict_new_videos(
     reads = read_fusion_record(ensemble.seed_folder(ensemble.seeds[0])).params.reads
     data = fusion_data(embedding_tables, labels, reads)
     fusable = data.mask.any(axis=1)
-    rows = [i for i in range(len(data.video_ids)) if fusable[i]]
-    seeds = []
+    models = []
     for seed in ensemble.seeds:
         model = load_fusion_model(ensemble.seed_folder(seed), torch_device)
         _check_inputs(model, data, ensemble, seed)
-        proba = np.tile(np.asarray(ensemble.prior, dtype=np.float32), (len(data.video_ids), 1))
-        if rows:
-            proba[rows] = predict_fusion(model, data.items(rows), torch_device)
-        seeds.append((data.video_ids, proba))
-    ids, proba = average_probabilities(seeds)
-    by_id = {v: i for i, v in enumerate(ids)}
+        models.append(model)
+    explained = explain_ensemble(models, data, ensemble.prior, ensemble.calibration, torch_device)
+    per_video = explained.frame().set_index("video_id")
     missing = _missing_reasons(embedding_tables)
     if face_detection is not None:
         detection = pd.read_parquet(face_detection)
@@ -132,32 +135,39 @@ def predict_new_videos(
     row_of = {v: i for i, v in enumerate(data.video_ids)}
     records = []
     for entry in manifest.itertuples(index=False):
-        p = proba[by_id[entry.video_id]]
+        video = per_video.loc[entry.video_id]
         mask = data.mask[row_of[entry.video_id]]
         records.append(
             {
                 "video_path": entry.video_path,
                 "video_id": entry.video_id,
-                "prob_no_ah": float(p[0]),
-                "prob_ah": float(p[1]),
-                "label": int(p[1] > p[0]),
+                "prob_no_ah": float(video["prob_no_ah"]),
+                "prob_ah": float(video["prob_ah"]),
+                "label": int(video["label"]),
                 "available_modalities": ";".join(
                     modality_of[j] for j in range(len(mask)) if mask[j]
                 ),
                 "missing": "; ".join(missing.get(entry.video_id, [])),
+                "prob_ah_uncalibrated": float(video["prob_ah_uncalibrated"]),
             }
         )
     frame = pd.DataFrame(records, columns=PREDICTION_COLUMNS)
     # the models' own precision (float32, as in results/fusion/): the shortest
     # decimals that read back as the same number, not float64's 17 digits
-    for column in ("prob_no_ah", "prob_ah"):
+    for column in ("prob_no_ah", "prob_ah", "prob_ah_uncalibrated"):
         frame[column] = frame[column].astype(np.float32)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     write_csv(frame, out)
+    if explanations is not None:
+        listed = per_video.loc[manifest["video_id"]].reset_index()
+        listed.insert(0, "video_path", manifest["video_path"].to_numpy())
+        write_csv(listed, explanations)
+        log_summary(listed, explained.modalities, ensemble.run)
     LOG.info(
-        "%s (%d seeds): %d videos, %d predicted A/H, %d without any modality (training prior)",
+        "%s (%d seeds, %s map): %d videos, %d predicted A/H, %d without any modality (prior)",
         ensemble.run,
         len(ensemble.seeds),
+        ensemble.calibration.method,
         len(frame),
         int(frame["label"].sum()),
         int((~fusable).sum()),

@@ -55,6 +55,16 @@ def _interval(row: pd.Series, prefix: str) -> str:
     return f"{value:.2f} <small>[{low:.1f}, {high:.1f}]</small>"
 
 
+def _metric(row: pd.Series, name: str) -> str:
+    """A probability metric (x 100) with its interval."""
+    value, low, high = (_number(row.get(f"{name}{k}")) for k in ("", "_low", "_high"))
+    if value is None:
+        return "n/a"
+    if low is None or high is None:
+        return f"{value:.1f}"
+    return f"{value:.1f} <small>[{low:.1f}, {high:.1f}]</small>"
+
+
 def _difference(row: pd.Series, name: str) -> str:
     value, low, high, p = (_number(row.get(f"{name}{k}")) for k in ("", "_low", "_high", "_p"))
     if value is None:
@@ -104,6 +114,20 @@ def results_table_html(
         extras.append(("Test &Delta; vs reference run", lambda r: _difference(r, "vs_reference")))
     if has.get("ceiling_test"):
         extras.append(("Ceiling (recovered)", _ceiling))
+    if has.get("test_auroc"):
+        extras.append(("Test AUROC [95% CI]", lambda r: _metric(r, "test_auroc")))
+    if has.get("test_ap"):
+        extras.append(("Test AP [95% CI]", lambda r: _metric(r, "test_ap")))
+    for name, title in (("brier", "Brier"), ("ece", "ECE")):
+        if has.get(f"test_{name}"):
+            extras.append(
+                (
+                    f"Test {title}: raw &rarr; calibrated",
+                    lambda r, n=name: (
+                        f"{_metric(r, f'test_{n}')} &rarr; {_metric(r, f'test_{n}_calibrated')}"
+                    ),
+                )
+            )
     best = {}
     for prefix, _, _ in columns:
         values = [v for v in (_number(x) for x in table[f"{prefix}mf1"]) if v is not None]
@@ -140,6 +164,12 @@ def results_table_html(
         "is the honest estimate. &Delta;: paired difference on test in points, * where its interval "
         "excludes 0. Best value of each MF1 column in bold."
     )
+    if has.get("test_ece"):
+        note += (
+            " AUROC, average precision (AP), Brier score and expected calibration error (ECE, "
+            "bins of P(A/H)) score the probabilities on test, x 100; calibrated: after the "
+            "system's own calibration map, fitted on validation (or out-of-fold) videos only."
+        )
     if not has.get("test_mf1"):
         note += " The corpus has no test labels: test columns are n/a."
     if has.get("ceiling_test"):

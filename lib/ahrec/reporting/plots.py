@@ -458,3 +458,49 @@ def resource_bars(summary: pd.DataFrame, out: str | Path) -> Path:
         for ax in (time_ax, memory_ax):
             ax.grid(axis="x", alpha=0.3)
     return save_figure(figure, out)
+
+
+def reliability_diagrams(
+    systems: Sequence[tuple[str, list[dict], list[dict], str]], out: str | Path
+) -> Path:
+    """One panel per system: observed share of A/H against mean P(A/H), per bin, on test.
+
+    ``systems``: (title, bins before calibration, bins after, note) with the
+    bins ``reliability_bins`` gives; a point's area follows its number of
+    videos. On the diagonal the probabilities mean what they say.
+    """
+    columns = min(4, max(1, len(systems)))
+    rows = max(1, math.ceil(len(systems) / columns))
+    with rc_context(STYLE):
+        figure, axes = new_figure(3.0 * columns, 3.2 * rows, rows, columns)
+        flat = np.atleast_1d(axes).ravel()
+        for ax in flat[len(systems) :]:
+            ax.set_visible(False)
+        if not systems:
+            flat[0].set_visible(True)
+            message_panel(flat[0], "no labelled test videos", "reliability")
+            return save_figure(figure, out)
+        for ax, (title, before, after, note) in zip(flat, systems, strict=False):
+            ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1)
+            for bins, colour, name in (
+                (before, "#C44E52", "raw"),
+                (after, "#4C72B0", "calibrated"),
+            ):
+                if not bins:
+                    continue
+                x = [b["mean_proba"] for b in bins]
+                y = [b["share_ah"] for b in bins]
+                sizes = [12 + 4 * b["n"] for b in bins]
+                ax.plot(x, y, color=colour, linewidth=1, label=name)
+                ax.scatter(x, y, s=sizes, color=colour, alpha=0.6, edgecolors="none")
+            ax.set_xlim(0, 1)
+            ax.set_ylim(0, 1)
+            ax.set_aspect("equal")
+            ax.set_title(_wrap(_shorten(title, 60), 32), fontsize=7)
+            ax.set_xlabel("mean P(A/H)", fontsize=7)
+            ax.set_ylabel("share of A/H videos", fontsize=7)
+            ax.tick_params(labelsize=6)
+            ax.text(0.02, 0.97, note, fontsize=6, va="top", transform=ax.transAxes)
+            ax.grid(alpha=0.3)
+        flat[0].legend(loc="lower right", fontsize=6)
+    return save_figure(figure, out)

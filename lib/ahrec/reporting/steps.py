@@ -116,3 +116,61 @@ def plot_resources(benchmarks: str | Path, out: str | Path) -> pd.DataFrame:
     plots.resource_bars(summary, out)
     LOG.info("resource use per rule:\n%s", summary.to_string() if len(summary) else "  none")
     return summary
+
+
+def plot_calibration(
+    rows: Sequence[Mapping[str, Any]],
+    manifest: str | Path,
+    evaluation: Any,
+    calibration: Any,
+    out: str | Path,
+    split: str = "test",
+) -> list[dict[str, Any]]:
+    """Every system's reliability diagram on ``split``: raw, and after its own map.
+
+    Each map is fitted as the table fits it (validation or out-of-fold rows,
+    their labels only); the test labels are read here, after everything.
+    """
+    from ahrec.evaluation.calibration import fit_system_calibration
+    from ahrec.evaluation.probability import probability_metrics, reliability_bins
+
+    truth = read_manifest(manifest)
+    panels, summary = [], []
+    for row in rows:
+        predictions = read_predictions(row["predictions"])
+        fitted = fit_system_calibration(predictions, truth, evaluation, calibration)
+        frame = with_labels(predictions, truth)
+        labelled = frame[(frame["split"] == split) & frame["label"].notna()]
+        if labelled.empty:
+            continue
+        y = labelled["label"].astype(int).to_numpy()
+        raw = labelled["proba_1"].to_numpy(dtype=float)
+        mapped = fitted.apply(raw)
+        before = probability_metrics(y, raw, calibration.bins)
+        after = probability_metrics(y, mapped, calibration.bins)
+        note = f"ECE {100 * before['ece']:.1f} -> {100 * after['ece']:.1f} ({fitted.method})"
+        panels.append(
+            (
+                f"{row['id']}. {row['system']}",
+                reliability_bins(y, raw, calibration.bins),
+                reliability_bins(y, mapped, calibration.bins),
+                note,
+            )
+        )
+        summary.append({"id": row["id"], "system": row["system"], "note": note})
+    plots.reliability_diagrams(panels, out)
+    LOG.info(
+        "reliability on %s:\n  %s",
+        split,
+        "\n  ".join(s["note"] + "  " + s["system"] for s in summary),
+    )
+    return summary
+
+
+def plot_explanations(
+    explanations: str | Path, manifest: str | Path, out: str | Path, title: str = "Explanations"
+) -> Path:
+    """The per-video view of ``explanations.csv`` (labels shown where the manifest has them)."""
+    from ahrec.reporting.explanations import write_explanations_html
+
+    return write_explanations_html(explanations, out, title, truth=read_manifest(manifest))

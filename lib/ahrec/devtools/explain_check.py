@@ -1,0 +1,162 @@
+"""Explanations against a known answer: the demo corpus's planted cues.
+
+Each demo modality shows a cue pointing to one class, agreeing with the
+label with a known reliability, and ``demo_cues.csv`` records where each
+cue points. Where exactly one (observable) modality's cue agrees with the
+submitted run's label for a video, that modality is the only evidence for
+the call, so a faithful explanation should name it: its contribution should
+be the largest towards the label, and masking it should move the
+probability towards the other class. A modality the video lacks must
+contribute nothing. Shares come with a participant-bootstrap interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ahrec.evaluation.bootstrap import _percentile_interval, participant_resamples
+
+
+@dataclass(frozen=True)
+class Share:
+    """How many of ``n`` videos (of ``participants``) pass, and the share's interval."""
+
+    hits: int
+    n: int
+    participants: int
+    value: float | None
+    low: float | None
+    high: float | None
+
+    def text(self) -> str:
+        if self.value is None:
+            return "no such videos"
+        return (
+            f"{100 * self.value:.1f}% [{100 * self.low:.1f}, {100 * self.high:.1f}] "
+            f"({self.hits} of {self.n} videos, {self.participants} participants)"
+        )
+
+
+def bootstrap_share(
+    passed: Sequence[bool] | np.ndarray,
+    participants: Sequence[str],
+    resamples: int = 2000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> Share:
+    """The share of videos that pass, with a percentile interval over participant resamples."""
+    hits = np.asarray(passed, dtype=float)
+    who = [str(p) for p in participants]
+    if not len(hits):
+        return Share(0, 0, 0, None, None, None)
+    drawn = participant_resamples(who, resamples, seed)
+    index = {p: j for j, p in enumerate(drawn.participants)}
+    weights = drawn.counts[:, [index[p] for p in who]].astype(float)
+    totals = weights.sum(axis=1)
+    samples = np.where(totals > 0, (weights @ hits) / np.where(totals > 0, totals, 1), np.nan)
+    low, high = _percentile_interval(samples, level)
+    return Share(int(hits.sum()), len(hits), len(set(who)), float(hits.mean()), low, high)
+
+
+def single_agreeing(explanations: pd.DataFrame, cues: pd.DataFrame) -> pd.DataFrame:
+    """The videos where exactly one observable cue of the run's modalities agrees with the label.
+
+    Columns added: ``agreeing`` (that modality), ``is_top`` (it has the
+    largest contribution towards the label), ``moves`` (masking it moves
+    P(A/H) towards the other class), ``participant``.
+    """
+    modalities = [
+        c.removeprefix("contribution_") for c in explanations if c.startswith("contribution_")
+    ]
+    frame = explanations.merge(cues, on="video_path", suffixes=("", "_truth"))
+    agree = np.stack(
+        [
+            (frame[f"{m}_cue"].astype(int) == frame["label"].astype(int))
+            & (frame[f"{m}_cue_present"].astype(int) == 1)
+            for m in modalities
+        ],
+        axis=1,
+    )
+    rows = frame[agree.sum(axis=1) == 1].copy()
+    which = agree[agree.sum(axis=1) == 1].argmax(axis=1)
+    rows["agreeing"] = [modalities[j] for j in which]
+    sign = np.where(rows["label"].astype(int) == 1, 1.0, -1.0)
+    own = np.array(
+        [rows.iloc[i][f"contribution_{m}"] for i, m in enumerate(rows["agreeing"])], dtype=float
+    )
+    rows["is_top"] = rows["top_modality"].fillna("") == rows["agreeing"]
+    rows["moves"] = own * sign > 0
+    return rows
+
+
+def check_explanations(
+    explanations: str | Path, demo_cues: str | Path, table_json: str | Path | None = None
+) -> dict[str, Any]:
+    """The known-answer figures of a demo run's ``explanations.csv`` (and its calibration)."""
+    import json
+
+    from ahrec.demo.ceilings import read_demo_cues
+
+    frame = pd.read_csv(explanations, keep_default_na=False, na_values=[""])
+    cues = read_demo_cues(demo_cues)
+    rows = single_agreeing(frame, cues)
+    modalities = [c.removeprefix("contribution_") for c in frame if c.startswith("contribution_")]
+    missing = frame["missing_modalities"].fillna("").astype(str)
+    lacking = []
+    for i, names in enumerate(missing):
+        for m in filter(None, names.split(";")):
+            lacking.append(abs(float(frame.iloc[i][f"contribution_{m}"])))
+    result: dict[str, Any] = {
+        "videos": len(frame),
+        "modalities": modalities,
+        "single_agreeing": len(rows),
+        "per_modality": rows["agreeing"].value_counts().to_dict(),
+        "top": bootstrap_share(rows["is_top"], rows["participant"]),
+        "moves": bootstrap_share(rows["moves"], rows["participant"]),
+        "chance": 1.0 / len(modalities) if modalities else None,
+        "videos_lacking_a_modality": int((missing != "").sum()),
+        "largest_missing_contribution": max(lacking) if lacking else 0.0,
+        "mean_abs_contribution": {
+            m: float(frame[f"contribution_{m}"].abs().mean()) for m in modalities
+        },
+    }
+    if table_json is not None:
+        result["calibration"] = json.loads(Path(table_json).read_text()).get("calibration")
+    return result
+
+
+def report(result: dict[str, Any]) -> str:
+    """The figures in words (what docs/measurements.md quotes)."""
+    lines = [
+        f"{result['videos']} videos explained; {result['single_agreeing']} with exactly one "
+        f"agreeing cue ({', '.join(f'{k} {v}' for k, v in sorted(result['per_modality'].items()))})",
+        f"  that modality has the largest contribution towards the label: {result['top'].text()}"
+        f" (chance {100 * result['chance']:.0f}%)"
+        if result["chance"]
+        else "",
+        f"  masking it moves P(A/H) towards the other class: {result['moves'].text()}",
+        f"  {result['videos_lacking_a_modality']} videos lack a modality; largest |contribution| of "
+        f"a missing modality: {result['largest_missing_contribution']:.3g}",
+        "  mean |contribution|: "
+        + ", ".join(f"{m} {v:.3f}" for m, v in result["mean_abs_contribution"].items()),
+    ]
+    calibration = result.get("calibration")
+    if calibration:
+        for name in ("ece", "brier"):
+            c = calibration[name]
+            lines.append(
+                f"  {name.upper()} x 100 on test: {c['before']:.2f} {c['before_interval']} -> "
+                f"{c['after']:.2f} {c['after_interval']}; change {c['change']:+.2f} "
+                f"{c['change_interval']} (p = {c['change_p']})"
+            )
+        lines.append(
+            f"  map: {calibration['map']['method']}, a = {calibration['map']['a']:.3f}, "
+            f"b = {calibration['map']['b']:.3f}"
+        )
+    return "\n".join(line for line in lines if line)
