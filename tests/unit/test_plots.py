@@ -316,6 +316,18 @@ def test_results_table_html_marks_the_best_and_escapes(tmp_path):
     assert "90.0 (78%)" in page  # the ensemble's ceiling and recovered share
     table.loc[1, ["ceiling_test", "recovered_test"]] = [0.0, None]  # a ceiling of 0: no share
     assert '<td class="num">0.0</td>' in results_table_html(table, pd.Series(["unimodal"] * 5))
+    # the probability metrics, where the table has them, with their intervals
+    table.loc[0, ["test_auroc", "test_auroc_low", "test_auroc_high"]] = [81.2, 70.1, 90.3]
+    table.loc[0, ["test_ece", "test_ece_low", "test_ece_high"]] = [12.5, 8.0, 17.0]
+    table.loc[0, ["test_ece_calibrated", "test_ece_calibrated_low", "test_ece_calibrated_high"]] = [
+        4.5,
+        2.0,
+        8.0,
+    ]
+    page = results_table_html(table, pd.Series(["unimodal"] * 5), title="Results")
+    assert "<h1>Results</h1>" in page and "Test AUROC [95% CI]" in page
+    assert "81.2 <small>[70.1, 90.3]</small>" in page
+    assert "12.5 <small>[8.0, 17.0]</small> &rarr; 4.5 <small>[2.0, 8.0]</small>" in page
 
 
 def test_figures_save_as_png_too(tmp_path):

@@ -68,11 +68,14 @@ def mean_absolute_contributions(frame: pd.DataFrame) -> dict[str, float]:
     }
 
 
-def _bar(value: float, scale: float, colour: str) -> str:
-    width = 0.0 if scale <= 0 else min(60.0, 60.0 * abs(value) / scale)
-    left = 60.0 if value >= 0 else 60.0 - width
+def _bar(value: float, scale: float, colour: str, signed: bool = True) -> str:
+    """A contribution as a bar from the middle (``signed``), or a size as a bar from the left."""
+    half = 60.0 if signed else 120.0
+    width = 0.0 if scale <= 0 else min(half, half * abs(value) / scale)
+    left = 0.0 if not signed else 60.0 if value >= 0 else 60.0 - width
+    axis = "<i></i>" if signed else ""
     return (
-        f'<div class="bar" title="{value:+.3f}"><i></i>'
+        f'<div class="bar" title="{value:+.3f}">{axis}'
         f'<span style="left:{left:.1f}px;width:{width:.1f}px;background:{colour}"></span></div>'
     )
 
@@ -102,7 +105,7 @@ def explanations_html(
     summary_top = frame["top_modality"].fillna("").value_counts()
     summary = "".join(
         f"<tr><td>{html.escape(m)}</td><td class='num'>{means[m]:.3f}</td>"
-        f"<td>{_bar(means[m], max(means.values()) or 1.0, MODALITY_COLOURS.get(m, '#555'))}</td>"
+        f"<td>{_bar(means[m], max(means.values()) or 1.0, MODALITY_COLOURS.get(m, '#555'), False)}</td>"
         f"<td class='num'>{int(summary_top.get(m, 0))}</td></tr>"
         for m in modalities
     )

@@ -118,11 +118,11 @@ def results_table_html(
         extras.append(("Test AUROC [95% CI]", lambda r: _metric(r, "test_auroc")))
     if has.get("test_ap"):
         extras.append(("Test AP [95% CI]", lambda r: _metric(r, "test_ap")))
-    for name, title in (("brier", "Brier"), ("ece", "ECE")):
+    for name, heading in (("brier", "Brier"), ("ece", "ECE")):
         if has.get(f"test_{name}"):
             extras.append(
                 (
-                    f"Test {title}: raw &rarr; calibrated",
+                    f"Test {heading}: raw &rarr; calibrated",
                     lambda r, n=name: (
                         f"{_metric(r, f'test_{n}')} &rarr; {_metric(r, f'test_{n}_calibrated')}"
                     ),
