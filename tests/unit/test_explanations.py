@@ -149,6 +149,7 @@ def test_the_known_answer_check_finds_the_single_agreeing_cue_and_scores_it(tmp_
         "b.mp4": (0, (1, 0, 1, 1)),  # scene alone agrees with 0, but audio is top
         "c.mp4": (1, (1, 1, 0, 0)),  # two agree: not counted
         "d.mp4": (0, (0, 1, 1, 1)),  # face alone agrees: face is top
+        "e.mp4": (1, (1, 1, 1, 0)),  # text alone dissents: it pushes hardest away from 1
     }
     cues = pd.DataFrame(
         [
@@ -172,15 +173,15 @@ def test_the_known_answer_check_finds_the_single_agreeing_cue_and_scores_it(tmp_
     explanations = pd.DataFrame(
         {
             "video_path": list(cue_columns),
-            "video_id": ["a", "b", "c", "d"],
-            "label": [1, 0, 1, 0],  # the run predicts the truth here
-            "prob_ah": [0.8, 0.3, 0.7, 0.2],
-            "top_modality": ["face", "audio", "face", "face"],
-            "contribution_face": [0.3, 0.0, 0.2, -0.25],
-            "contribution_scene": [0.0, -0.05, 0.1, 0.0],
-            "contribution_audio": [0.0, -0.2, 0.0, 0.1],
-            "contribution_text": [0.0, 0.0, 0.0, 0.0],
-            "missing_modalities": ["", "", "", "text"],
+            "video_id": ["a", "b", "c", "d", "e"],
+            "label": [1, 0, 1, 0, 1],  # the run predicts the truth here
+            "prob_ah": [0.8, 0.3, 0.7, 0.2, 0.6],
+            "top_modality": ["face", "audio", "face", "face", "face"],
+            "contribution_face": [0.3, 0.0, 0.2, -0.25, 0.2],
+            "contribution_scene": [0.0, -0.05, 0.1, 0.0, 0.1],
+            "contribution_audio": [0.0, -0.2, 0.0, 0.1, 0.05],
+            "contribution_text": [0.0, 0.0, 0.0, 0.0, -0.2],
+            "missing_modalities": ["", "", "", "text", ""],
         }
     )
     explanations.to_csv(tmp_path / "explanations.csv", index=False)
@@ -190,5 +191,7 @@ def test_the_known_answer_check_finds_the_single_agreeing_cue_and_scores_it(tmp_
     # masking the agreeing modality moves P(A/H) away from the label in a, b and d
     assert (result["moves"].hits, result["moves"].n) == (3, 3)
     assert result["largest_missing_contribution"] == 0.0 and result["chance"] == 0.25
+    assert result["single_dissenting"] == 1 and result["lowest"].hits == 1
+    assert result["dissent_moves"].hits == 1
     share = bootstrap_share([True, False, True, True], ["p", "p", "q", "r"], 500)
     assert share.value == 0.75 and share.low <= 0.75 <= share.high and share.participants == 3

@@ -64,6 +64,35 @@ def bootstrap_share(
     return Share(int(hits.sum()), len(hits), len(set(who)), float(hits.mean()), low, high)
 
 
+def _cue_agreement(explanations: pd.DataFrame, cues: pd.DataFrame):
+    """The explanations joined with the cues; per video and modality, whether its cue is
+    observable and whether it agrees with the run's label."""
+    modalities = [
+        c.removeprefix("contribution_") for c in explanations if c.startswith("contribution_")
+    ]
+    frame = explanations.merge(cues, on="video_path", suffixes=("", "_truth"))
+    present = np.stack([frame[f"{m}_cue_present"].astype(int) == 1 for m in modalities], axis=1)
+    agree = np.stack(
+        [frame[f"{m}_cue"].astype(int) == frame["label"].astype(int) for m in modalities], axis=1
+    )
+    return frame, modalities, present, agree & present
+
+
+def _lone(
+    frame: pd.DataFrame, modalities: list[str], lone: np.ndarray, column: str
+) -> pd.DataFrame:
+    """Rows where ``lone`` marks exactly one modality, that modality and its contribution
+    towards the label (positive: it pushed towards the label)."""
+    rows = frame[lone.sum(axis=1) == 1].copy()
+    which = lone[lone.sum(axis=1) == 1].argmax(axis=1)
+    rows[column] = [modalities[j] for j in which]
+    sign = np.where(rows["label"].astype(int) == 1, 1.0, -1.0)
+    toward = rows[[f"contribution_{m}" for m in modalities]].to_numpy(float) * sign[:, None]
+    rows["_toward"] = [toward[i, j] for i, j in enumerate(which)]
+    rows["_lowest"] = [modalities[j] for j in toward.argmin(axis=1)] if len(rows) else []
+    return rows
+
+
 def single_agreeing(explanations: pd.DataFrame, cues: pd.DataFrame) -> pd.DataFrame:
     """The videos where exactly one observable cue of the run's modalities agrees with the label.
 
@@ -71,27 +100,22 @@ def single_agreeing(explanations: pd.DataFrame, cues: pd.DataFrame) -> pd.DataFr
     largest contribution towards the label), ``moves`` (masking it moves
     P(A/H) towards the other class), ``participant``.
     """
-    modalities = [
-        c.removeprefix("contribution_") for c in explanations if c.startswith("contribution_")
-    ]
-    frame = explanations.merge(cues, on="video_path", suffixes=("", "_truth"))
-    agree = np.stack(
-        [
-            (frame[f"{m}_cue"].astype(int) == frame["label"].astype(int))
-            & (frame[f"{m}_cue_present"].astype(int) == 1)
-            for m in modalities
-        ],
-        axis=1,
-    )
-    rows = frame[agree.sum(axis=1) == 1].copy()
-    which = agree[agree.sum(axis=1) == 1].argmax(axis=1)
-    rows["agreeing"] = [modalities[j] for j in which]
-    sign = np.where(rows["label"].astype(int) == 1, 1.0, -1.0)
-    own = np.array(
-        [rows.iloc[i][f"contribution_{m}"] for i, m in enumerate(rows["agreeing"])], dtype=float
-    )
+    frame, modalities, _, agree = _cue_agreement(explanations, cues)
+    rows = _lone(frame, modalities, agree, "agreeing")
     rows["is_top"] = rows["top_modality"].fillna("") == rows["agreeing"]
-    rows["moves"] = own * sign > 0
+    rows["moves"] = rows["_toward"] > 0
+    return rows
+
+
+def single_disagreeing(explanations: pd.DataFrame, cues: pd.DataFrame) -> pd.DataFrame:
+    """The mirror check, on many more videos: every observable cue but one agrees with the label
+    (at least one agrees). ``is_lowest``: the dissenting modality pushes hardest away from the
+    label; ``moves``: masking it moves P(A/H) towards the label."""
+    frame, modalities, present, agree = _cue_agreement(explanations, cues)
+    dissent = present & ~agree
+    rows = _lone(frame, modalities, dissent & (agree.sum(axis=1) >= 1)[:, None], "dissenting")
+    rows["is_lowest"] = rows["_lowest"] == rows["dissenting"]
+    rows["moves"] = rows["_toward"] < 0
     return rows
 
 
@@ -106,6 +130,7 @@ def check_explanations(
     frame = pd.read_csv(explanations, keep_default_na=False, na_values=[""])
     cues = read_demo_cues(demo_cues)
     rows = single_agreeing(frame, cues)
+    dissenting = single_disagreeing(frame, cues)
     modalities = [c.removeprefix("contribution_") for c in frame if c.startswith("contribution_")]
     missing = frame["missing_modalities"].fillna("").astype(str)
     lacking = []
@@ -120,6 +145,9 @@ def check_explanations(
         "top": bootstrap_share(rows["is_top"], rows["participant"]),
         "moves": bootstrap_share(rows["moves"], rows["participant"]),
         "chance": 1.0 / len(modalities) if modalities else None,
+        "single_dissenting": len(dissenting),
+        "lowest": bootstrap_share(dissenting["is_lowest"], dissenting["participant"]),
+        "dissent_moves": bootstrap_share(dissenting["moves"], dissenting["participant"]),
         "videos_lacking_a_modality": int((missing != "").sum()),
         "largest_missing_contribution": max(lacking) if lacking else 0.0,
         "mean_abs_contribution": {
@@ -141,6 +169,9 @@ def report(result: dict[str, Any]) -> str:
         if result["chance"]
         else "",
         f"  masking it moves P(A/H) towards the other class: {result['moves'].text()}",
+        f"{result['single_dissenting']} videos with exactly one dissenting cue (the others agree)",
+        f"  that modality pushes hardest away from the label: {result['lowest'].text()}",
+        f"  masking it moves P(A/H) towards the label: {result['dissent_moves'].text()}",
         f"  {result['videos_lacking_a_modality']} videos lack a modality; largest |contribution| of "
         f"a missing modality: {result['largest_missing_contribution']:.3g}",
         "  mean |contribution|: "
