@@ -14,13 +14,12 @@ report embeds the page as a data URI.
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from ahrec.reporting.html import STYLE
+from ahrec.reporting.html import STYLE, number
 
 MODALITY_COLOURS = {
     "face": "#1b9e77",
@@ -80,14 +79,6 @@ def _bar(value: float, scale: float, colour: str, signed: bool = True) -> str:
     )
 
 
-def _number(value: object) -> float | None:
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(number) else number
-
-
 def explanations_html(
     frame: pd.DataFrame, title: str, truth: Sequence[object] | None = None
 ) -> str:
@@ -135,7 +126,7 @@ def explanations_html(
             f'<td data-v="{int(row["label"])}">{"A/H" if int(row["label"]) else "no A/H"}</td>',
         ]
         if truths is not None:
-            known = _number(truths[frame.index.get_loc(position)])
+            known = number(truths[frame.index.get_loc(position)])
             text = "n/a" if known is None else ("A/H" if known else "no A/H")
             cells.append(f'<td data-v="{-1 if known is None else int(known)}">{text}</td>')
         top = str(row["top_modality"]) if isinstance(row["top_modality"], str) else ""

@@ -38,7 +38,7 @@ tr:hover td { background: #fafafa; }
 """
 
 
-def _number(value: object) -> float | None:
+def number(value: object) -> float | None:
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -46,27 +46,27 @@ def _number(value: object) -> float | None:
     return None if math.isnan(number) else number
 
 
-def _interval(row: pd.Series, prefix: str) -> str:
-    value, low, high = (_number(row.get(f"{prefix}{k}")) for k in ("mf1", "low", "high"))
+def _with_interval(row: pd.Series, keys: tuple[str, str, str], digits: int) -> str:
+    """A value (``digits`` decimals) with its interval, "n/a" where there is none."""
+    value, low, high = (number(row.get(k)) for k in keys)
     if value is None:
         return "n/a"
     if low is None or high is None:
-        return f"{value:.2f}"
-    return f"{value:.2f} <small>[{low:.1f}, {high:.1f}]</small>"
+        return f"{value:.{digits}f}"
+    return f"{value:.{digits}f} <small>[{low:.1f}, {high:.1f}]</small>"
+
+
+def _interval(row: pd.Series, prefix: str) -> str:
+    return _with_interval(row, (f"{prefix}mf1", f"{prefix}low", f"{prefix}high"), 2)
 
 
 def _metric(row: pd.Series, name: str) -> str:
     """A probability metric (x 100) with its interval."""
-    value, low, high = (_number(row.get(f"{name}{k}")) for k in ("", "_low", "_high"))
-    if value is None:
-        return "n/a"
-    if low is None or high is None:
-        return f"{value:.1f}"
-    return f"{value:.1f} <small>[{low:.1f}, {high:.1f}]</small>"
+    return _with_interval(row, (name, f"{name}_low", f"{name}_high"), 1)
 
 
 def _difference(row: pd.Series, name: str) -> str:
-    value, low, high, p = (_number(row.get(f"{name}{k}")) for k in ("", "_low", "_high", "_p"))
+    value, low, high, p = (number(row.get(f"{name}{k}")) for k in ("", "_low", "_high", "_p"))
     if value is None:
         return ""
     mark = " *" if low is not None and high is not None and (low > 0 or high < 0) else ""
@@ -74,16 +74,16 @@ def _difference(row: pd.Series, name: str) -> str:
 
 
 def _seeds(row: pd.Series) -> str:
-    mean, std = _number(row.get("seeds_test_mean")), _number(row.get("seeds_test_std"))
+    mean, std = number(row.get("seeds_test_mean")), number(row.get("seeds_test_std"))
     if mean is None:
-        mean, std = _number(row.get("seeds_val_mean")), _number(row.get("seeds_val_std"))
+        mean, std = number(row.get("seeds_val_mean")), number(row.get("seeds_val_std"))
     if mean is None:
         return ""
     return f"{mean:.1f} &plusmn; {std:.1f}" if std is not None else f"{mean:.1f}"
 
 
 def _ceiling(row: pd.Series) -> str:
-    ceiling, recovered = _number(row.get("ceiling_test")), _number(row.get("recovered_test"))
+    ceiling, recovered = number(row.get("ceiling_test")), number(row.get("recovered_test"))
     if ceiling is None:
         return ""
     return f"{ceiling:.1f}" + (f" ({recovered:.0f}%)" if recovered is not None else "")
@@ -97,7 +97,7 @@ def results_table_html(
 ) -> str:
     """The page: the table in its own order, MF1 in % with 95% intervals, "n/a" where labels are unknown."""
     has = {
-        column: any(_number(x) is not None for x in table.get(column, []))
+        column: any(number(x) is not None for x in table.get(column, []))
         for column in table.columns
     }
     columns = [("val_", "Val MF1 [95% CI]", _interval), ("test_", "Test MF1 [95% CI]", _interval)]
@@ -130,7 +130,7 @@ def results_table_html(
             )
     best = {}
     for prefix, _, _ in columns:
-        values = [v for v in (_number(x) for x in table[f"{prefix}mf1"]) if v is not None]
+        values = [v for v in (number(x) for x in table[f"{prefix}mf1"]) if v is not None]
         best[prefix] = max(values) if values else None
     rows = []
     for (_, row), kind in zip(table.iterrows(), kinds, strict=True):
@@ -142,7 +142,7 @@ def results_table_html(
             f"<td>{html.escape(str(row['modality']))}</td>",
         ]
         for prefix, _, render in columns:
-            value = _number(row[f"{prefix}mf1"])
+            value = number(row[f"{prefix}mf1"])
             strong = value is not None and value == best[prefix]
             cells.append(f'<td class="num{" best" if strong else ""}">{render(row, prefix)}</td>')
         cells += [f'<td class="num">{render(row)}</td>' for _, render in extras]
