@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO / "lib"))
 
 import pandas as pd  # noqa: E402
 
-from ahrec.devtools.explain_check import check_explanations, report  # noqa: E402
+from ahrec.devtools.explain_check import check_explanations, model_readings, report  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,7 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     cues = results / "demo_corpus" / "demo_cues.csv"
     if not cues.is_file():
         sys.exit(f"{cues}: not a demo corpus run (no planted cues)")
-    result = check_explanations(results / "explanations.csv", cues, results / "table.json")
+    result = check_explanations(
+        results / "explanations.csv", cues, results / "table.json", model_readings(results)
+    )
     print(report(result))
     timing = results / "benchmarks" / "explain.tsv"
     if timing.is_file():

@@ -98,6 +98,15 @@ def test_a_folder_of_new_videos_gets_one_row_each(predicted):
     assert "face" in rows.loc["no face.mp4", "available_modalities"].split(";")
     assert "face: no face found, whole frames used" in rows.loc["no face.mp4", "missing"]
     assert rows.loc["ward 2/patient 'A'.mp4", "available_modalities"] == "face;scene;audio;text"
+    # the batch's explanations: a modality a video lacks contributes exactly nothing
+    explained = pd.read_csv(workdir / "results" / "predict" / "folder" / "explanations.csv")
+    explained["video_path"] = explained["video_path"].map(restore)
+    explained = explained.set_index("video_path")
+    mute = explained.loc["-mute.mp4"]
+    assert "audio" in mute["missing_modalities"].split(";") and mute["contribution_audio"] == 0
+    present = rows.loc["-mute.mp4", "available_modalities"].split(";")
+    assert any(mute[f"contribution_{m}"] != 0 for m in present)
+    np.testing.assert_allclose(explained["prob_ah"], rows["prob_ah"], atol=1e-6)
     # the trained models are reused, not retrained
     assert not {"unimodal", "fusion_seed", "search"} & set(jobs), jobs
     assert jobs["export_ensemble"] == 1 and jobs["predict"] == 4

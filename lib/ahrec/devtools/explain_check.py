@@ -119,10 +119,36 @@ def single_disagreeing(explanations: pd.DataFrame, cues: pd.DataFrame) -> pd.Dat
     return rows
 
 
+def model_readings(results: str | Path) -> pd.DataFrame:
+    """Per video (rows) and modality (columns): the label the submitted run's own unimodal
+    model of that modality predicts, from ``table.csv`` (the reference row's models)."""
+    import json
+
+    results = Path(results)
+    table = pd.read_csv(results / "table.csv")
+    reference = json.loads((results / "table.json").read_text())["reference"]
+    ids = [
+        int(i) for i in str(table.loc[table["system"] == reference, "models"].iloc[0]).split(",")
+    ]
+    readings = {}
+    for _, row in table[table["id"].isin(ids)].iterrows():
+        frame = pd.read_parquet(results / "unimodal" / row["models"] / "predictions.parquet")
+        readings[row["modality"]] = frame.set_index("video_id")["prediction"]
+    return pd.DataFrame(readings)
+
+
 def check_explanations(
-    explanations: str | Path, demo_cues: str | Path, table_json: str | Path | None = None
+    explanations: str | Path,
+    demo_cues: str | Path,
+    table_json: str | Path | None = None,
+    readings: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """The known-answer figures of a demo run's ``explanations.csv`` (and its calibration)."""
+    """The known-answer figures of a demo run's ``explanations.csv`` (and its calibration).
+
+    ``readings`` (``model_readings``) adds, for the single-agreeing videos,
+    whether the top modality's own unimodal model called the video's label:
+    where the run went against three cues, its other models misread theirs,
+    and an explanation faithful to the models names one of those."""
     import json
 
     from ahrec.demo.ceilings import read_demo_cues
@@ -154,6 +180,28 @@ def check_explanations(
             m: float(frame[f"contribution_{m}"].abs().mean()) for m in modalities
         },
     }
+    # the degenerate videos: a modality whose cue the video does not show (no face, silence,
+    # no transcript) should add little even where it is not masked
+    joined = frame.merge(cues, on="video_path", suffixes=("", "_truth"))
+    unseen = {}
+    for m in modalities:
+        shown = joined[f"{m}_cue_present"].astype(int) == 1
+        size = joined[f"contribution_{m}"].abs()
+        if (~shown).any():
+            unseen[m] = (float(size[~shown].mean()), int((~shown).sum()), float(size[shown].mean()))
+    result["cue_not_shown"] = unseen
+    if readings is not None and len(rows):
+        top = rows["top_modality"].fillna("")
+        read = [
+            bool(m) and int(readings.loc[v, m]) == int(label)
+            for v, m, label in zip(rows["video_id"], top, rows["label"], strict=True)
+        ]
+        result["top_reads_label"] = bootstrap_share(read, rows["participant"])
+        missed = ~rows["is_top"].to_numpy()
+        result["missed_top_reads_label"] = (
+            int(np.asarray(read)[missed].sum()),
+            int(missed.sum()),
+        )
     if table_json is not None:
         result["calibration"] = json.loads(Path(table_json).read_text()).get("calibration")
     return result
@@ -169,11 +217,21 @@ def report(result: dict[str, Any]) -> str:
         if result["chance"]
         else "",
         f"  masking it moves P(A/H) towards the other class: {result['moves'].text()}",
+        f"  the top modality's own unimodal model called the label: {result['top_reads_label'].text()}"
+        f"; where the agreeing modality was not the top one, {result['missed_top_reads_label'][0]}"
+        f" of {result['missed_top_reads_label'][1]}"
+        if "top_reads_label" in result
+        else "",
         f"{result['single_dissenting']} videos with exactly one dissenting cue (the others agree)",
         f"  that modality pushes hardest away from the label: {result['lowest'].text()}",
         f"  masking it moves P(A/H) towards the label: {result['dissent_moves'].text()}",
         f"  {result['videos_lacking_a_modality']} videos lack a modality; largest |contribution| of "
         f"a missing modality: {result['largest_missing_contribution']:.3g}",
+        "  degenerate videos, mean |contribution| of the modality whose cue they do not show "
+        "(vs where shown): "
+        + ", ".join(
+            f"{m} {a:.3f} ({n} videos; {b:.3f})" for m, (a, n, b) in result["cue_not_shown"].items()
+        ),
         "  mean |contribution|: "
         + ", ".join(f"{m} {v:.3f}" for m, v in result["mean_abs_contribution"].items()),
     ]
