@@ -193,5 +193,26 @@ def test_the_known_answer_check_finds_the_single_agreeing_cue_and_scores_it(tmp_
     assert result["largest_missing_contribution"] == 0.0 and result["chance"] == 0.25
     assert result["single_dissenting"] == 1 and result["lowest"].hits == 1
     assert result["dissent_moves"].hits == 1
+    # what the models read: in b the audio model called 0 (it misread its cue), so the
+    # explanation naming audio is faithful to the models
+    readings = pd.DataFrame(
+        {
+            "face": [1, 1, 1, 0, 1],
+            "scene": [0, 0, 1, 1, 1],
+            "audio": [0, 0, 0, 1, 1],
+            "text": [0, 1, 0, 1, 0],
+        },
+        index=["a", "b", "c", "d", "e"],
+    )
+    with_models = check_explanations(
+        tmp_path / "explanations.csv", tmp_path / "demo_cues.csv", readings=readings
+    )
+    assert with_models["missed_top_reads_label"] == (1, 1)  # b: audio called 0
+    assert (with_models["top_reads_label"].hits, with_models["top_reads_label"].n) == (3, 3)
+    # exactly one model called the label in a and d (face both times): face is top in both
+    assert (with_models["single_model_agreeing"].hits, with_models["single_model_agreeing"].n) == (
+        2,
+        2,
+    )
     share = bootstrap_share([True, False, True, True], ["p", "p", "q", "r"], 500)
     assert share.value == 0.75 and share.low <= 0.75 <= share.high and share.participants == 3

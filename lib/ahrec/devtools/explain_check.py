@@ -197,6 +197,18 @@ def check_explanations(
             for v, m, label in zip(rows["video_id"], top, rows["label"], strict=True)
         ]
         result["top_reads_label"] = bootstrap_share(read, rows["participant"])
+        # the same check against what the models read: exactly one modality's own
+        # model called the run's label
+        agreed = (
+            readings.loc[frame["video_id"], modalities].to_numpy()
+            == frame["label"].to_numpy()[:, None]
+        )
+        lone = frame[agreed.sum(axis=1) == 1]
+        which = [modalities[j] for j in agreed[agreed.sum(axis=1) == 1].argmax(axis=1)]
+        result["single_model_agreeing"] = bootstrap_share(
+            lone["top_modality"].fillna("").to_numpy() == np.asarray(which, dtype=object),
+            lone["video_path"].map(cues.set_index("video_path")["participant"]),
+        )
         missed = ~rows["is_top"].to_numpy()
         result["missed_top_reads_label"] = (
             int(np.asarray(read)[missed].sum()),
@@ -221,6 +233,10 @@ def report(result: dict[str, Any]) -> str:
         f"; where the agreeing modality was not the top one, {result['missed_top_reads_label'][0]}"
         f" of {result['missed_top_reads_label'][1]}"
         if "top_reads_label" in result
+        else "",
+        f"exactly one modality's own model called the label: that modality is the top one: "
+        f"{result['single_model_agreeing'].text()}"
+        if "single_model_agreeing" in result
         else "",
         f"{result['single_dissenting']} videos with exactly one dissenting cue (the others agree)",
         f"  that modality pushes hardest away from the label: {result['lowest'].text()}",
