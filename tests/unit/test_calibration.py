@@ -191,13 +191,18 @@ def test_the_submission_carries_the_calibrated_probability_and_the_raw_one_besid
     write_manifest(manifest, tmp_path / "manifest.parquet")
     fitted = fit_system_calibration(frame, labels, EvaluationSettings(), CalibrationSettings())
     write_calibration(fitted, tmp_path / "calibration.json")
-    table = submission(
-        tmp_path / "predictions.parquet",
-        tmp_path / "manifest.parquet",
-        "test",
-        tmp_path / "submission.csv",
-        calibration=tmp_path / "calibration.json",
-    )
+
+    def submit(name: str, calibration: str, header: bool = True) -> pd.DataFrame:
+        return submission(
+            tmp_path / "predictions.parquet",
+            tmp_path / "manifest.parquet",
+            "test",
+            tmp_path / name,
+            header=header,
+            calibration=tmp_path / calibration,
+        )
+
+    table = submit("submission.csv", "calibration.json")
     raw = frame.set_index("video_id").loc[labels.loc[labels["split"] == "test", "video_id"]]
     assert list(table.columns) == [
         "video_path",
@@ -210,23 +215,10 @@ def test_the_submission_carries_the_calibrated_probability_and_the_raw_one_besid
     np.testing.assert_allclose(table["prob_ah"], fitted.apply(raw["proba_1"]), atol=1e-6)
     np.testing.assert_allclose(table["prob_ah"] + table["prob_no_ah"], 1.0, atol=2e-6)
     assert table["label"].tolist() == raw["prediction"].tolist()  # temperature keeps labels
-    challenge = submission(
-        tmp_path / "predictions.parquet",
-        tmp_path / "manifest.parquet",
-        "test",
-        tmp_path / "challenge.csv",
-        header=False,
-        calibration=tmp_path / "calibration.json",
-    )
+    challenge = submit("challenge.csv", "calibration.json", header=False)
     assert len(challenge.columns) == 4
     write_calibration(CalibrationMap(method="none", threshold=0.9), tmp_path / "strict.json")
-    strict = submission(
-        tmp_path / "predictions.parquet",
-        tmp_path / "manifest.parquet",
-        "test",
-        tmp_path / "strict.csv",
-        calibration=tmp_path / "strict.json",
-    )
+    strict = submit("strict.csv", "strict.json")
     assert strict["label"].tolist() == (raw["proba_1"] >= 0.9).astype(int).tolist()
 
 

@@ -75,6 +75,15 @@ class CalibrationMap:
             return np.interp(p, np.asarray(self.x), np.asarray(self.y))
         return _sigmoid(self.a * logodds(p) + self.b)
 
+    def pair(self, proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Calibrated (P(no A/H), P(A/H)) of (N, 2) class probabilities. The identity gives
+        the model's own pair back, bit for bit (its P(no A/H) is not recomputed as 1 - p)."""
+        proba = np.asarray(proba)
+        if self.method == "none":
+            return proba[:, 0], proba[:, 1]
+        calibrated = self.apply(proba[:, 1])
+        return 1.0 - calibrated, calibrated
+
     def labels(self, raw_prediction: np.ndarray, calibrated: np.ndarray) -> np.ndarray:
         """The model's argmax, or calibrated P(A/H) >= the threshold chosen on validation."""
         if self.threshold is None:

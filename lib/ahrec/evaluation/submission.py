@@ -49,9 +49,7 @@ def submission(
     if missing:
         raise ValueError(f"{len(missing)} {split} videos have no prediction, e.g. {missing[0]}")
     rows = frame.loc[listed["video_id"]]
-    raw = rows["proba_1"].to_numpy(np.float64)
-    calibrated = fitted.apply(raw) if fitted.method != "none" else rows["proba_1"].to_numpy()
-    no_ah = 1.0 - calibrated if fitted.method != "none" else rows["proba_0"].to_numpy()
+    no_ah, calibrated = fitted.pair(rows[["proba_0", "proba_1"]].to_numpy())
     table = pd.DataFrame(
         {
             "video_path": listed["video_path"].to_numpy(),

@@ -167,7 +167,7 @@ def explain_ensemble(
             similarities.append(similarity)
     _, proba = average_probabilities(fulls)
     masked_mean = np.mean(np.stack(maskeds), axis=0)  # (M, N, 2)
-    calibrated = calibration.apply(proba[:, 1])
+    calibrated_no_ah, calibrated = calibration.pair(proba)
     contributions = np.zeros((len(rows), len(data.modalities)))
     for j in range(len(data.modalities)):
         without = calibration.apply(masked_mean[j, :, 1])
@@ -179,7 +179,7 @@ def explain_ensemble(
         modalities=list(data.modalities),
         proba=proba,
         calibrated=calibrated,
-        calibrated_no_ah=proba[:, 0] if calibration.method == "none" else 1.0 - calibrated,
+        calibrated_no_ah=calibrated_no_ah,
         labels=labels,
         contributions=contributions,
         available=data.mask.copy(),
