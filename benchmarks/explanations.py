@@ -14,6 +14,12 @@ the mirror check on the videos where exactly one cue dissents; the
 largest contribution of a modality a video lacks (0 by construction); the
 submitted run's ECE and Brier score on test before and after its
 calibration map (paired intervals); and the explain job's wall time.
+
+Given several results folders (corpora of one recipe, such as the fusion
+family's), it prints each and then the same figures pooled over all of
+them, each corpus's participants drawn as separate people:
+
+    .venv/bin/python benchmarks/explanations.py /work/family240/*/results
 """
 
 from __future__ import annotations
@@ -27,14 +33,15 @@ sys.path.insert(0, str(REPO / "lib"))
 
 import pandas as pd  # noqa: E402
 
-from ahrec.devtools.explain_check import check_explanations, model_readings, report  # noqa: E402
+from ahrec.devtools.explain_check import (  # noqa: E402
+    check_explanations,
+    model_readings,
+    pooled_inputs,
+    report,
+)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("results", type=Path, nargs="?", default=Path("results"))
-    args = parser.parse_args(argv)
-    results = args.results
+def one_folder(results: Path) -> None:
     cues = results / "demo_corpus" / "demo_cues.csv"
     if not cues.is_file():
         sys.exit(f"{cues}: not a demo corpus run (no planted cues)")
@@ -46,6 +53,20 @@ def main(argv: list[str] | None = None) -> int:
     if timing.is_file():
         seconds = float(pd.read_csv(timing, sep="\t")["s"].iloc[0])
         print(f"  explain job: {seconds:.1f} s wall for {result['videos']} videos")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", type=Path, nargs="*", default=[Path("results")])
+    args = parser.parse_args(argv)
+    for results in args.results:
+        if len(args.results) > 1:
+            print(f"# {results}")
+        one_folder(results)
+    if len(args.results) > 1:
+        print(f"# pooled over {len(args.results)} corpora")
+        frame, cues, readings = pooled_inputs(args.results)
+        print(report(check_explanations(frame, cues, readings=readings)))
     return 0
 
 

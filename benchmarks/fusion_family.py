@@ -16,6 +16,9 @@ across a corpus family", for the figures and the wall time).
         --seeds 101 202 303 --reliabilities 0.75 0.85 --participants 240
 
 A member that already ran is not run again (Snakemake reruns nothing);
+``--explain fusion_proto`` also writes each member's explanations of the
+paper's ensemble, which ``benchmarks/explanations.py`` checks against the
+planted cues (pooled over the family);
 ``--table-only`` prints the table of what has run, ``--probes`` adds per
 corpus a logistic regression on each unimodal model's embedding against one
 on its log-odds (what the fusion reads, and how much of the label it holds).
@@ -42,14 +45,16 @@ from ahrec.devtools.family import (  # noqa: E402
     members,
     summary,
     unimodal_vote,
+    write_explain_config,
     write_member,
 )
 from ahrec.devtools.runs import executed_jobs, snakemake_command, snakemake_env  # noqa: E402
 
 
-def run_member(folder: Path, cores: int, log: Path) -> float:
-    """Snakemake up to the member's table; wall seconds (its output in ``log``)."""
-    command = snakemake_command(folder, "results/table.csv", cores=cores)
+def run_member(folder: Path, cores: int, log: Path, *extra: str) -> float:
+    """Snakemake up to the member's table (or ``extra``'s targets); wall seconds (its
+    output in ``log``)."""
+    command = snakemake_command(folder, *(extra or ["results/table.csv"]), cores=cores)
     command += ["--rerun-incomplete", "--keep-going"]
     start = time.monotonic()
     with log.open("w") as out:
@@ -80,6 +85,12 @@ def main() -> int:
     parser.add_argument("--table-only", action="store_true", help="print what has run")
     parser.add_argument("--csv", type=Path, help="also write the family table here")
     parser.add_argument(
+        "--explain",
+        metavar="RUN",
+        help="also explain this run's test videos in each member (results/explanations.csv, "
+        "for benchmarks/explanations.py), e.g. fusion_proto",
+    )
+    parser.add_argument(
         "--probes",
         action="store_true",
         help="also print, per corpus, a logistic regression on each model's embedding vs its "
@@ -103,6 +114,17 @@ def main() -> int:
             seconds = run_member(folder, args.cores, log)
             jobs = sum(executed_jobs(log.read_text()).values())
             print(f"# {member.name}: {seconds / 60:.1f} min, {jobs} jobs", flush=True)
+            if args.explain:
+                config = write_explain_config(folder, args.explain)
+                seconds = run_member(
+                    folder,
+                    args.cores,
+                    folder / "explain.log",
+                    "--configfile",
+                    str(config),
+                    "results/explanations.csv",
+                )
+                print(f"# {member.name}: {args.explain} explained in {seconds:.0f} s", flush=True)
         table = folder / "results" / "table.csv"
         if table.exists():
             tables[member] = pd.read_csv(table)

@@ -4,7 +4,15 @@ import pandas as pd
 import pytest
 
 from ahrec.config import load_settings
-from ahrec.devtools.family import CANDIDATES, Member, family_table, member_config, summary
+from ahrec.devtools.family import (
+    CANDIDATES,
+    Member,
+    family_table,
+    member_config,
+    summary,
+    write_explain_config,
+    write_member,
+)
 
 
 def test_a_member_is_the_benchmark_preset_with_its_own_corpus_and_the_candidates():
@@ -22,6 +30,26 @@ def test_a_member_is_the_benchmark_preset_with_its_own_corpus_and_the_candidates
     assert settings.config["fusion"]["submission"] == "late_logreg"  # the reference of every row
     with pytest.raises(ValueError, match="not among the candidates"):
         member_config(Member(1, 0.8), participants=40, runs=["fusion_proto"])
+
+
+def test_the_explain_config_submits_the_paper_run_and_changes_nothing_else(tmp_path):
+    import yaml
+
+    folder = write_member(tmp_path, Member(101, 0.75), participants=40, runs=list(CANDIDATES))
+    path = write_explain_config(folder, "fusion_proto")
+    member = yaml.safe_load((folder / "config.yaml").read_text())
+    explain = yaml.safe_load(path.read_text())
+    assert explain["fusion"].pop("submission") == "fusion_proto"
+    assert member["fusion"].pop("submission") == "late_logreg"
+    assert explain == member
+    assert load_settings(yaml.safe_load(path.read_text())).config["fusion"]["submission"] == (
+        "fusion_proto"
+    )
+    stamp = path.stat().st_mtime_ns
+    write_explain_config(folder, "fusion_proto")  # unchanged: not rewritten, nothing reruns
+    assert path.stat().st_mtime_ns == stamp
+    with pytest.raises(ValueError, match="not among"):
+        write_explain_config(folder, "nope")
 
 
 def _table(submitted: float, late: float, vs_late: float) -> pd.DataFrame:

@@ -216,3 +216,94 @@ def test_the_known_answer_check_finds_the_single_agreeing_cue_and_scores_it(tmp_
     )
     share = bootstrap_share([True, False, True, True], ["p", "p", "q", "r"], 500)
     assert share.value == 0.75 and share.low <= 0.75 <= share.high and share.participants == 3
+
+
+def _demo_run(folder, shift: float = 0.0):
+    """A finished demo run's files as the known-answer check reads them: four test videos
+    of four participants, their cues, explanations, and the four unimodal models' calls."""
+    import json
+
+    modalities = ("face", "scene", "audio", "text")
+    labels = [1, 0, 1, 0]
+    (folder / "demo_corpus").mkdir(parents=True)
+    pd.DataFrame(
+        [
+            {
+                "video_path": f"test/v{i}.mp4",
+                "split": "test",
+                "participant": f"P{i}",
+                "label": label,
+                # face alone agrees with the run's (correct) label in v0 and v1
+                **{f"{m}_cue": int(label if m == "face" else 1 - label) for m in modalities},
+                **{f"{m}_cue_present": 1 for m in modalities},
+                "duration_s": 3.0,
+                "degenerate": "",
+            }
+            for i, label in enumerate(labels)
+        ]
+    ).to_csv(folder / "demo_corpus" / "demo_cues.csv", index=False)
+    raw = np.array([0.9, 0.2, 0.95, 0.05])
+    pd.DataFrame(
+        {
+            "video_path": [f"test/v{i}.mp4" for i in range(4)],
+            "video_id": [f"v{i}" for i in range(4)],
+            "label": labels,
+            "prob_ah": np.clip(raw + shift, 0, 1),
+            "prob_ah_uncalibrated": raw,
+            "top_modality": ["face", "face", "audio", "face"],
+            "contribution_face": [0.3, -0.3, 0.1, -0.2],
+            "contribution_scene": [0.0, 0.0, 0.0, 0.0],
+            "contribution_audio": [0.1, 0.0, 0.2, 0.0],
+            "contribution_text": [0.0, 0.0, 0.0, 0.0],
+            "missing_modalities": ["", "", "", ""],
+        }
+    ).to_csv(folder / "explanations.csv", index=False)
+    rows = [{"id": 5, "system": "fusion", "models": "1,2,3,4", "modality": ""}]
+    for j, m in enumerate(modalities, start=1):
+        rows.append({"id": j, "system": m, "models": f"{m}_model", "modality": m})
+        (folder / "unimodal" / f"{m}_model").mkdir(parents=True)
+        calls = labels if m == "face" else [1 - y for y in labels]
+        pd.DataFrame({"video_id": [f"v{i}" for i in range(4)], "prediction": calls}).to_parquet(
+            folder / "unimodal" / f"{m}_model" / "predictions.parquet"
+        )
+    pd.DataFrame(rows).to_csv(folder / "table.csv", index=False)
+    (folder / "table.json").write_text(json.dumps({"reference": "fusion"}))
+
+
+def test_corpora_pool_into_one_check_with_their_participants_kept_apart(tmp_path):
+    from ahrec.devtools.explain_check import check_explanations, pooled_inputs
+
+    for name in ("a", "b"):
+        _demo_run(tmp_path / name)
+    one = check_explanations(
+        tmp_path / "a" / "explanations.csv", tmp_path / "a" / "demo_corpus" / "demo_cues.csv"
+    )
+    frame, cues, readings = pooled_inputs([tmp_path / "a", tmp_path / "b"])
+    both = check_explanations(frame, cues, readings=readings)
+    # every video agrees with its face cue alone; face is top on 3 of 4 per corpus
+    assert (one["top"].hits, one["top"].n, one["top"].participants) == (3, 4, 4)
+    # the same videos twice, told apart: twice the videos and the participants
+    assert (both["top"].hits, both["top"].n, both["top"].participants) == (6, 8, 8)
+    assert len(readings) == 8 and readings.index[0].startswith("c0/")
+    # only the face model called the label: the explanations name it on 6 of 8
+    assert both["single_model_agreeing"].hits == 6
+
+
+def test_calibration_change_is_read_from_the_explanations_against_the_planted_labels(tmp_path):
+    from ahrec.demo.ceilings import read_demo_cues
+    from ahrec.devtools.explain_check import calibration_change
+    from ahrec.evaluation.probability import probability_metrics
+
+    _demo_run(tmp_path, shift=-0.1)
+    frame = pd.read_csv(tmp_path / "explanations.csv")
+    cues = read_demo_cues(tmp_path / "demo_corpus" / "demo_cues.csv")
+    change = calibration_change(frame, cues, resamples=200)
+    truth = [1, 0, 1, 0]
+    before = probability_metrics(truth, frame["prob_ah_uncalibrated"])
+    after = probability_metrics(truth, frame["prob_ah"])
+    assert change["brier"]["before"] == pytest.approx(100 * before["brier"], abs=0.01)
+    assert change["brier"]["after"] == pytest.approx(100 * after["brier"], abs=0.01)
+    assert change["ece"]["change"] == pytest.approx(100 * (after["ece"] - before["ece"]), abs=0.02)
+    low, high = change["brier"]["change_interval"]
+    assert low <= change["brier"]["change"] <= high
+    assert change["videos"] == {"n": 4, "participants": 4}

@@ -137,24 +137,110 @@ def model_readings(results: str | Path) -> pd.DataFrame:
     return pd.DataFrame(readings)
 
 
+def read_explanations(path: str | Path) -> pd.DataFrame:
+    """An ``explanations.csv`` as the check reads it (an empty cell is missing)."""
+    return pd.read_csv(
+        path, keep_default_na=False, na_values=[""], dtype={"missing_modalities": "string"}
+    )
+
+
+def pooled_inputs(
+    folders: Sequence[str | Path],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The explanations, planted cues and model readings of several finished demo runs, as one.
+
+    One corpus's test split holds only a dozen or two videos where exactly
+    one cue agrees with the call, too few for a tight interval; several
+    corpora of the same recipe (the fusion family's) hold more. Video ids,
+    paths and participants get their folder's position as a prefix, so
+    corpora that reuse names stay apart and the bootstrap draws each
+    corpus's participants as separate people.
+    """
+    from ahrec.demo.ceilings import read_demo_cues
+
+    frames, cue_frames, reading_frames = [], [], []
+    for i, folder in enumerate(map(Path, folders)):
+        tag = f"c{i}/"
+        frame = read_explanations(folder / "explanations.csv")
+        cues = read_demo_cues(folder / "demo_corpus" / "demo_cues.csv")
+        readings = model_readings(folder)
+        frame["video_id"] = tag + frame["video_id"].astype(str)
+        frame["video_path"] = tag + frame["video_path"].astype(str)
+        cues["video_path"] = tag + cues["video_path"].astype(str)
+        cues["participant"] = tag + cues["participant"].astype(str)
+        readings.index = [tag + str(v) for v in readings.index]
+        frames.append(frame)
+        cue_frames.append(cues)
+        reading_frames.append(readings)
+    return (
+        pd.concat(frames, ignore_index=True),
+        pd.concat(cue_frames, ignore_index=True),
+        pd.concat(reading_frames),
+    )
+
+
+def calibration_change(
+    frame: pd.DataFrame, cues: pd.DataFrame, resamples: int = 2000, seed: int = 0
+) -> dict[str, dict[str, Any]]:
+    """ECE and Brier score (x 100) of the explained videos before and after the calibration map.
+
+    Read from ``explanations.csv`` itself (``prob_ah_uncalibrated`` and the
+    calibrated ``prob_ah``) against the planted labels, so it also works on
+    ``pooled_inputs``: each corpus's videos keep the map fitted on that
+    corpus's validation split. Paired participant-bootstrap intervals, with
+    the table's resamples and seed, so one corpus gives table.json's figures.
+    """
+    from ahrec.evaluation.bootstrap import paired_difference
+    from ahrec.evaluation.probability import bootstrap_probability
+
+    joined = frame.merge(cues, on="video_path", suffixes=("", "_truth"))
+    truth = joined["label_truth"].astype(int).to_numpy()
+    who = joined["participant"].astype(str).to_numpy()
+    drawn = participant_resamples(who, resamples, seed)
+    before = bootstrap_probability(truth, joined["prob_ah_uncalibrated"], who, drawn)
+    after = bootstrap_probability(truth, joined["prob_ah"], who, drawn)
+
+    def percent(value: float | None) -> float | None:
+        return None if value is None else round(100 * value, 2)
+
+    summary = {}
+    for name in ("ece", "brier"):
+        change = paired_difference(after[name], before[name])
+        summary[name] = {
+            "before": percent(before[name].value),
+            "before_interval": [percent(before[name].low), percent(before[name].high)],
+            "after": percent(after[name].value),
+            "after_interval": [percent(after[name].low), percent(after[name].high)],
+            "change": percent(change.value),
+            "change_interval": [percent(change.low), percent(change.high)],
+            "change_p": None if change.p_value is None else round(change.p_value, 4),
+        }
+    summary["videos"] = {"n": len(joined), "participants": len(set(who))}
+    return summary
+
+
 def check_explanations(
-    explanations: str | Path,
-    demo_cues: str | Path,
+    explanations: str | Path | pd.DataFrame,
+    demo_cues: str | Path | pd.DataFrame,
     table_json: str | Path | None = None,
     readings: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """The known-answer figures of a demo run's ``explanations.csv`` (and its calibration).
 
-    ``readings`` (``model_readings``) adds, for the single-agreeing videos,
-    whether the top modality's own unimodal model called the video's label:
-    where the run went against three cues, its other models misread theirs,
-    and an explanation faithful to the models names one of those."""
+    ``explanations`` and ``demo_cues``: the files, or frames already read
+    (``pooled_inputs``). ``readings`` (``model_readings``) adds, for the
+    single-agreeing videos, whether the top modality's own unimodal model
+    called the video's label: where the run went against three cues, its
+    other models misread theirs, and an explanation faithful to the models
+    names one of those."""
     import json
 
     from ahrec.demo.ceilings import read_demo_cues
 
-    frame = pd.read_csv(explanations, keep_default_na=False, na_values=[""])
-    cues = read_demo_cues(demo_cues)
+    frame = (
+        explanations if isinstance(explanations, pd.DataFrame) else read_explanations(explanations)
+    )
+    cues = demo_cues if isinstance(demo_cues, pd.DataFrame) else read_demo_cues(demo_cues)
     rows = single_agreeing(frame, cues)
     dissenting = single_disagreeing(frame, cues)
     modalities = [c.removeprefix("contribution_") for c in frame if c.startswith("contribution_")]
@@ -216,6 +302,8 @@ def check_explanations(
         )
     if table_json is not None:
         result["calibration"] = json.loads(Path(table_json).read_text()).get("calibration")
+    if "prob_ah_uncalibrated" in frame:
+        result["calibration_explained"] = calibration_change(frame, cues)
     return result
 
 
@@ -253,15 +341,29 @@ def report(result: dict[str, Any]) -> str:
     ]
     calibration = result.get("calibration")
     if calibration:
-        for name in ("ece", "brier"):
-            c = calibration[name]
-            lines.append(
-                f"  {name.upper()} x 100 on test: {c['before']:.2f} {c['before_interval']} -> "
-                f"{c['after']:.2f} {c['after_interval']}; change {c['change']:+.2f} "
-                f"{c['change_interval']} (p = {c['change_p']})"
-            )
+        lines.append("the table's reference run (table.json):")
+        lines += _calibration_lines(calibration)
         lines.append(
             f"  map: {calibration['map']['method']}, a = {calibration['map']['a']:.3f}, "
             f"b = {calibration['map']['b']:.3f}"
         )
+    explained = result.get("calibration_explained")
+    if explained:
+        lines.append(
+            f"the explained run, from explanations.csv ({explained['videos']['n']} videos, "
+            f"{explained['videos']['participants']} participants):"
+        )
+        lines += _calibration_lines(explained)
     return "\n".join(line for line in lines if line)
+
+
+def _calibration_lines(calibration: dict[str, Any]) -> list[str]:
+    lines = []
+    for name in ("ece", "brier"):
+        c = calibration[name]
+        lines.append(
+            f"  {name.upper()} x 100 on test: {c['before']:.2f} {c['before_interval']} -> "
+            f"{c['after']:.2f} {c['after_interval']}; change {c['change']:+.2f} "
+            f"{c['change_interval']} (p = {c['change_p']})"
+        )
+    return lines

@@ -122,6 +122,26 @@ def write_member(workdir: Path, member: Member, **options: Any) -> Path:
     return folder
 
 
+def write_explain_config(folder: Path, run: str) -> Path:
+    """The member's config with ``run`` submitted, to explain that run's test videos.
+
+    The family submits the late logistic regression so that its table
+    compares every run with it; the known-answer check of the explanations
+    (``benchmarks/explanations.py``) is about the run a user would submit.
+    Built with this config, ``results/explanations.csv`` is that run's, and
+    only the submitted-run choice and the explanations are redone.
+    """
+    config = yaml.safe_load((folder / "config.yaml").read_text())
+    if run not in config["fusion"]["runs"]:
+        raise ValueError(f"{run!r} is not among the member's runs")
+    config["fusion"]["submission"] = run
+    path = folder / "explain.yaml"
+    text = yaml.safe_dump(config, sort_keys=False)
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    return path
+
+
 def member_rows(
     member: Member, table: pd.DataFrame, bound: float | None = None
 ) -> list[dict[str, Any]]:
