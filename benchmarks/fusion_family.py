@@ -51,10 +51,16 @@ from ahrec.devtools.family import (  # noqa: E402
 from ahrec.devtools.runs import executed_jobs, snakemake_command, snakemake_env  # noqa: E402
 
 
-def run_member(folder: Path, cores: int, log: Path, *extra: str) -> float:
-    """Snakemake up to the member's table (or ``extra``'s targets); wall seconds (its
-    output in ``log``)."""
-    command = snakemake_command(folder, *(extra or ["results/table.csv"]), cores=cores)
+def run_member(
+    folder: Path,
+    cores: int,
+    log: Path,
+    target: str = "results/table.csv",
+    config: Path | None = None,
+) -> float:
+    """Snakemake up to the member's ``target`` with its config (or ``config``); wall
+    seconds (its output in ``log``)."""
+    command = snakemake_command(folder, target, cores=cores, configfile=config)
     command += ["--rerun-incomplete", "--keep-going"]
     start = time.monotonic()
     with log.open("w") as out:
@@ -120,9 +126,8 @@ def main() -> int:
                     folder,
                     args.cores,
                     folder / "explain.log",
-                    "--configfile",
-                    str(config),
                     "results/explanations.csv",
+                    config,
                 )
                 print(f"# {member.name}: {args.explain} explained in {seconds:.0f} s", flush=True)
         table = folder / "results" / "table.csv"

@@ -52,6 +52,20 @@ def test_the_explain_config_submits_the_paper_run_and_changes_nothing_else(tmp_p
         write_explain_config(folder, "nope")
 
 
+def test_the_explain_command_reads_the_explain_config_and_keeps_its_target(tmp_path):
+    """Snakemake's own parser: a second ``--configfile`` before the target swallowed it."""
+    from snakemake.cli import get_argument_parser
+
+    from ahrec.devtools.runs import snakemake_command
+
+    config = tmp_path / "explain.yaml"
+    command = snakemake_command(tmp_path, "results/explanations.csv", configfile=config)
+    parsed = get_argument_parser().parse_args(command[3:])  # after python -m snakemake
+    assert parsed.configfile == [config] and parsed.targets == ["results/explanations.csv"]
+    default = get_argument_parser().parse_args(snakemake_command(tmp_path, "-n")[3:])
+    assert default.configfile == [tmp_path / "config.yaml"] and default.dryrun
+
+
 def _table(submitted: float, late: float, vs_late: float) -> pd.DataFrame:
     """A member's table: text, a fusion compared with the late fusion (the reference), the late."""
     late_label = CANDIDATES["late_logreg"]["label"]

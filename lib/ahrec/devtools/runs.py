@@ -91,8 +91,15 @@ def executed_jobs(output: str) -> dict[str, int]:
     return counts
 
 
-def snakemake_command(workdir: Path, *args: str, cores: int = 2) -> list[str]:
-    """The Snakemake CLI on the repository's Snakefile, ``workdir`` as working directory."""
+def snakemake_command(
+    workdir: Path, *args: str, cores: int = 2, configfile: Path | None = None
+) -> list[str]:
+    """The Snakemake CLI on the repository's Snakefile, ``workdir`` as working directory.
+
+    ``configfile`` (default ``workdir/config.yaml``) is the one config: passing
+    another ``--configfile`` in ``args`` would swallow the targets after it
+    (the option takes several values).
+    """
     return [
         sys.executable,
         "-m",
@@ -102,7 +109,7 @@ def snakemake_command(workdir: Path, *args: str, cores: int = 2) -> list[str]:
         "--directory",
         str(workdir),
         "--configfile",
-        str(workdir / "config.yaml"),
+        str(configfile or workdir / "config.yaml"),
         "--cores",
         str(cores),
         *args,
