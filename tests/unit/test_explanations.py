@@ -141,7 +141,7 @@ def test_the_per_video_page_sorts_and_summarises_the_contributions():
 
 
 def test_the_known_answer_check_finds_the_single_agreeing_cue_and_scores_it(tmp_path):
-    from ahrec.devtools.explain_check import bootstrap_share, check_explanations
+    from ahrec.devtools.explain_check import bootstrap_share, check_explanations, report
 
     cue_columns = {
         # video: label, cues (face, scene, audio, text), cue present
@@ -209,6 +209,10 @@ def test_the_known_answer_check_finds_the_single_agreeing_cue_and_scores_it(tmp_
     )
     assert with_models["missed_top_reads_label"] == (1, 1)  # b: audio called 0
     assert (with_models["top_reads_label"].hits, with_models["top_reads_label"].n) == (3, 3)
+    # the agreeing modality's own model called the label in a (face), b (scene), d (face)
+    agreeing = with_models["agreeing_reads_label"]
+    assert (agreeing.hits, agreeing.n) == (3, 3)
+    assert "agreeing modality's own unimodal model called the label: 100.0%" in report(with_models)
     # exactly one model called the label in a and d (face both times): face is top in both
     assert (with_models["single_model_agreeing"].hits, with_models["single_model_agreeing"].n) == (
         2,

@@ -283,6 +283,13 @@ def check_explanations(
             for v, m, label in zip(rows["video_id"], top, rows["label"], strict=True)
         ]
         result["top_reads_label"] = bootstrap_share(read, rows["participant"])
+        # and the agreeing modality's own: where it called the label too, the miss is
+        # the fusion weighing another model that misread its cue towards the label more
+        own = [
+            int(readings.loc[v, m]) == int(label)
+            for v, m, label in zip(rows["video_id"], rows["agreeing"], rows["label"], strict=True)
+        ]
+        result["agreeing_reads_label"] = bootstrap_share(own, rows["participant"])
         # the same check against what the models read: exactly one modality's own
         # model called the run's label
         agreed = (
@@ -317,6 +324,10 @@ def report(result: dict[str, Any]) -> str:
         if result["chance"]
         else "",
         f"  masking it moves P(A/H) towards the other class: {result['moves'].text()}",
+        f"  the agreeing modality's own unimodal model called the label: "
+        f"{result['agreeing_reads_label'].text()}"
+        if "agreeing_reads_label" in result
+        else "",
         f"  the top modality's own unimodal model called the label: {result['top_reads_label'].text()}"
         f"; where the agreeing modality was not the top one, {result['missed_top_reads_label'][0]}"
         f" of {result['missed_top_reads_label'][1]}"
