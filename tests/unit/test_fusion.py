@@ -16,6 +16,7 @@ from ahrec.fusion.model import (
     PrototypeHead,
     average_probabilities,
     diversity_loss,
+    drop_modalities,
     predict_fusion,
     train_fusion,
 )
@@ -494,3 +495,33 @@ def test_average_probabilities_rejects_mismatched_ids():
         average_probabilities([])
     with pytest.raises(ValueError, match="probabilities"):
         average_probabilities([one, (["a", "b"], np.full((2, 3), 0.5))])
+
+
+def test_modality_dropout_masks_at_its_rate_keeps_one_and_only_in_training():
+    torch.manual_seed(0)
+    mask = torch.ones(4000, 4, dtype=torch.bool)
+    mask[:1000, 2:] = False  # a quarter of the videos have two modalities
+    dropped = drop_modalities(mask, 0.3)
+    assert not (dropped & ~mask).any()  # never adds a modality a video lacks
+    assert dropped.any(dim=1).all()  # every video keeps one
+    assert abs((mask & ~dropped).sum().item() / mask.sum().item() - 0.3) < 0.03
+    lone = torch.tensor([[False, True, False, False]])
+    assert torch.equal(drop_modalities(lone.repeat(50, 1), 0.99), lone.repeat(50, 1))
+    assert drop_modalities(mask, 0.0).equal(mask)
+    # the loss sees the dropped mask in training only (no other dropout here, so the
+    # same weights without modality dropout give the eval loss in training too)
+    params = dataclasses.replace(SMALL, dropout=0.0, modality_dropout=0.5)
+    model = FusionModel(DIMS, params, prototypes=False)
+    without = FusionModel(DIMS, dataclasses.replace(params, modality_dropout=0.0), False)
+    without.load_state_dict(model.state_dict())
+    batch = FusionTask(model).collate(_items(16))
+    settings, weights = TrainSettings(), torch.tensor([1.0, 1.0])
+    with torch.no_grad():
+        plain = FusionTask(model.eval()).loss(batch, weights, settings)
+        assert FusionTask(without.train()).loss(batch, weights, settings) == plain
+        task = FusionTask(model.train())
+        torch.manual_seed(1)
+        first = task.loss(batch, weights, settings)
+        torch.manual_seed(1)
+        assert task.loss(batch, weights, settings) == first  # the seed fixes the draws
+    assert first != plain

@@ -209,6 +209,25 @@ class FusionModel(nn.Module):
             return self.forward(inputs, mask)["fused"]
 
 
+def drop_modalities(mask: Tensor, rate: float) -> Tensor:
+    """``mask`` with each present modality masked at ``rate``, one always left per video.
+
+    Without it a modality that every training video has (frames, a
+    transcript from speech recognition) is never absent in training, and
+    masking it, as the explanations do, asks the model about inputs it has
+    never seen. Draws from torch's generator, which the seed fixes.
+    """
+    mask = mask.to(dtype=torch.bool)
+    kept = mask & (torch.rand(mask.shape, device=mask.device) >= rate)
+    emptied = ~kept.any(dim=1) & mask.any(dim=1)
+    if bool(emptied.any()):
+        # keep one of the video's own modalities, drawn uniformly
+        scores = torch.rand(mask.shape, device=mask.device).masked_fill(~mask, -1.0)
+        one = F.one_hot(scores.argmax(dim=1), mask.shape[1]).to(torch.bool)
+        kept = torch.where(emptied.unsqueeze(1), one, kept)
+    return kept
+
+
 def collate_fusion(
     items: Sequence[dict[str, Any]], input_dims: Mapping[str, int]
 ) -> dict[str, Tensor]:
@@ -284,6 +303,8 @@ class FusionTask:
     def loss(self, batch: dict[str, Any], class_weights: Tensor, settings: TrainSettings) -> Tensor:
         """Weighted, smoothed CE on the logits (+ lambda_proto * the same on the prototype
         scores + lambda_div * the diversity regulariser, with prototypes)."""
+        if self.model.training and self.params.modality_dropout > 0:
+            batch = {**batch, "mask": drop_modalities(batch["mask"], self.params.modality_dropout)}
         return self._loss(batch, self._forward(batch), class_weights, settings)
 
     def loss_and_proba(

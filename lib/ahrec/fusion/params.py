@@ -60,6 +60,12 @@ class FusionParams(TrainSettings):
     heads: int = count(4, "attention heads (d must be divisible by heads)", high=256)
     ff_mult: int = count(2, "feed-forward width as a multiple of d", high=64)
     dropout: float = fraction(0.4, "dropout of the projections and the encoder")
+    modality_dropout: float = fraction(
+        0.0,
+        "chance that training masks each modality of a video (one always stays; 0 in the "
+        "paper): masking then answers 'without this modality' in distribution, which the "
+        "explanations ask",
+    )
     readout: str = choice(
         "mean", ("mean", "cls"), "masked mean over modality tokens, or a CLS token"
     )
