@@ -39,6 +39,7 @@ sys.path.insert(0, str(REPO / "lib"))
 
 from ahrec.devtools.family import (  # noqa: E402
     CANDIDATES,
+    DEFAULT_RUNS,
     family_table,
     linear_probes,
     markdown,
@@ -80,7 +81,10 @@ def main() -> int:
         "--participants", type=int, default=240, help="per corpus (the preset's 240)"
     )
     parser.add_argument(
-        "--runs", nargs="+", default=list(CANDIDATES), help=f"of {', '.join(CANDIDATES)}"
+        "--runs",
+        nargs="+",
+        default=DEFAULT_RUNS,
+        help=f"of {', '.join(CANDIDATES)} (default: all but proto_moddrop)",
     )
     parser.add_argument(
         "--submission",
