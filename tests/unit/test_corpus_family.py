@@ -28,7 +28,7 @@ def test_a_member_is_the_benchmark_preset_with_its_own_corpus_and_the_candidates
     assert settings.runs["late_logreg"].params.late and settings.runs["fusion_proto"].prototypes
     assert settings.runs["proto_moddrop"].params.modality_dropout == 0.3
     assert settings.runs["fusion_proto"].params.modality_dropout == 0.0  # the paper's
-    assert DEFAULT_RUNS == [r for r in CANDIDATES if r != "proto_moddrop"]
+    assert [r for r in CANDIDATES if r != "proto_moddrop"] == DEFAULT_RUNS
     with pytest.raises(ValueError, match="multiple of 4"):
         member_config(Member(1, 0.8), participants=30, runs=["late_logreg"])
     assert settings.config["fusion"]["submission"] == "late_logreg"  # the reference of every row
