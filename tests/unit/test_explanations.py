@@ -218,8 +218,23 @@ def test_the_known_answer_check_finds_the_single_agreeing_cue_and_scores_it(tmp_
         2,
         2,
     )
+    # the premise (the agreeing modality's model alone called the label) holds in a and d;
+    # in b the audio model called it too, so a random pick among callers scores 1/2 there
+    premise = with_models["premise_holds"]
+    assert (premise.hits, premise.n) == (2, 2) and with_models["other_callers"] == 1
+    assert with_models["caller_bound"] == pytest.approx((1 + 0.5 + 1) / 3)
+    assert "only one to call the label on 2 of them" in report(with_models)
+    # face cues (1, 1, 1, 0, 1) against the face model's calls (1, 1, 1, 0, 1): all five
+    assert with_models["reads_own_cue"]["face"] == 1.0
+    # audio cues (0, 1, 0, 1, 1) against calls (0, 0, 0, 1, 1): four of five
+    assert with_models["reads_own_cue"]["audio"] == pytest.approx(0.8)
     share = bootstrap_share([True, False, True, True], ["p", "p", "q", "r"], 500)
     assert share.value == 0.75 and share.low <= 0.75 <= share.high and share.participants == 3
+    # all pass: the collapsed percentile interval gives way to the exact binomial bound
+    every = bootstrap_share([True] * 12, [f"p{i}" for i in range(12)], 500)
+    assert every.high == 1.0 and every.low == pytest.approx(0.025 ** (1 / 12))
+    none = bootstrap_share([False] * 12, [f"p{i}" for i in range(12)], 500)
+    assert none.low == 0.0 and none.high == pytest.approx(1 - 0.025 ** (1 / 12))
 
 
 def _demo_run(folder, shift: float = 0.0):

@@ -50,7 +50,13 @@ def bootstrap_share(
     seed: int = 0,
     level: float = 0.95,
 ) -> Share:
-    """The share of videos that pass, with a percentile interval over participant resamples."""
+    """The share of videos that pass, with a percentile interval over participant resamples.
+
+    Where every video passes (or none does), every resample gives the same
+    share and the percentile interval collapses to a point, which would read
+    as certainty from a dozen videos; the open end is then the exact
+    (Clopper-Pearson) binomial bound at the same level instead.
+    """
     hits = np.asarray(passed, dtype=float)
     who = [str(p) for p in participants]
     if not len(hits):
@@ -61,6 +67,11 @@ def bootstrap_share(
     totals = weights.sum(axis=1)
     samples = np.where(totals > 0, (weights @ hits) / np.where(totals > 0, totals, 1), np.nan)
     low, high = _percentile_interval(samples, level)
+    tail = (1 - level) / 2
+    if hits.sum() == len(hits):
+        low = min(low, tail ** (1 / len(hits)))
+    elif hits.sum() == 0:
+        high = max(high, 1 - tail ** (1 / len(hits)))
     return Share(int(hits.sum()), len(hits), len(set(who)), float(hits.mean()), low, high)
 
 
@@ -290,6 +301,26 @@ def check_explanations(
             for v, m, label in zip(rows["video_id"], rows["agreeing"], rows["label"], strict=True)
         ]
         result["agreeing_reads_label"] = bootstrap_share(own, rows["participant"])
+        # the check's premise is that the agreeing modality is the only evidence for the
+        # call. Where another model misread its cue towards the label too, the fusion had
+        # two or more models calling the label, and an explanation faithful to the models
+        # may name any of them: naming one of those callers at random scores
+        # ``caller_bound`` on average, the most a model-faithful explanation can expect
+        callers = np.array(
+            [
+                [int(readings.loc[v, m]) == int(label) for m in modalities]
+                for v, label in zip(rows["video_id"], rows["label"], strict=True)
+            ],
+            dtype=bool,
+        ).reshape(len(rows), len(modalities))
+        count = callers.sum(axis=1)
+        own_call = np.asarray(own, dtype=bool)
+        holds = own_call & (count == 1)
+        result["premise_holds"] = bootstrap_share(
+            rows["is_top"].to_numpy()[holds], rows["participant"].to_numpy()[holds]
+        )
+        result["caller_bound"] = float(np.mean(np.where(own_call, 1.0 / np.maximum(count, 1), 0.0)))
+        result["other_callers"] = int((own_call & (count > 1)).sum())
         # the same check against what the models read: exactly one modality's own
         # model called the run's label
         agreed = (
@@ -302,6 +333,20 @@ def check_explanations(
             lone["top_modality"].fillna("").to_numpy() == np.asarray(which, dtype=object),
             lone["video_path"].map(cues.set_index("video_path")["participant"]),
         )
+        # how well each model reads its own planted cue, over every explained video that
+        # shows it: the rate at which the misreads above arise
+        result["reads_own_cue"] = {
+            m: float(
+                (
+                    readings.loc[joined.loc[shown, "video_id"], m].to_numpy()
+                    == joined.loc[shown, f"{m}_cue"].astype(int).to_numpy()
+                ).mean()
+            )
+            for m in modalities
+            if m in readings
+            for shown in [joined[f"{m}_cue_present"].astype(int) == 1]
+            if shown.any()
+        }
         missed = ~rows["is_top"].to_numpy()
         result["missed_top_reads_label"] = (
             int(np.asarray(read)[missed].sum()),
@@ -332,6 +377,17 @@ def report(result: dict[str, Any]) -> str:
         f"; where the agreeing modality was not the top one, {result['missed_top_reads_label'][0]}"
         f" of {result['missed_top_reads_label'][1]}"
         if "top_reads_label" in result
+        else "",
+        f"  the agreeing modality's model was the only one to call the label on "
+        f"{result['premise_holds'].n} of them; there it is the top one: "
+        f"{result['premise_holds'].text()}; on {result['other_callers']} another model misread "
+        f"its cue towards the label too, and naming one of the models that called the label at "
+        f"random would score {100 * result['caller_bound']:.1f}% over all of them"
+        if "premise_holds" in result
+        else "",
+        "  each model's call equals its own planted cue on: "
+        + ", ".join(f"{m} {100 * v:.1f}%" for m, v in result["reads_own_cue"].items())
+        if "reads_own_cue" in result
         else "",
         f"exactly one modality's own model called the label: that modality is the top one: "
         f"{result['single_model_agreeing'].text()}"
