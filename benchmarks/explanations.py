@@ -9,8 +9,12 @@ docs/measurements.md quotes), then point this at its results folder:
 It prints: among the test videos where exactly one modality's planted cue
 agrees with the submitted run's label, how often that modality has the
 largest contribution towards the label and how often masking it moves the
-probability towards the other class (participant-bootstrap intervals), and
-the mirror check on the videos where exactly one cue dissents; the
+probability towards the other class (participant-bootstrap intervals);
+what the unimodal models read on those videos (the share where the agreeing
+modality's model was the only one to call the label, and there how often it
+is the top one; what naming at random one of the models that called the
+label would score; how often each model's call equals its own cue); the
+mirror check on the videos where exactly one cue dissents; the
 largest contribution of a modality a video lacks (0 by construction); the
 submitted run's ECE and Brier score on test before and after its
 calibration map (paired intervals); and the explain job's wall time.
