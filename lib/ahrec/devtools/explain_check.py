@@ -303,17 +303,13 @@ def check_explanations(
         result["agreeing_reads_label"] = bootstrap_share(own, rows["participant"])
         # the check's premise is that the agreeing modality is the only evidence for the
         # call. Where another model misread its cue towards the label too, the fusion had
-        # two or more models calling the label, and an explanation faithful to the models
-        # may name any of them: naming one of those callers at random scores
-        # ``caller_bound`` on average, the most a model-faithful explanation can expect
-        callers = np.array(
-            [
-                [int(readings.loc[v, m]) == int(label) for m in modalities]
-                for v, label in zip(rows["video_id"], rows["label"], strict=True)
-            ],
-            dtype=bool,
-        ).reshape(len(rows), len(modalities))
-        count = callers.sum(axis=1)
+        # two or more models calling the label and cannot tell which read its cue right;
+        # an explanation faithful to the fusion may name any of them, and naming one at
+        # random scores ``caller_bound`` on average
+        count = (
+            readings.loc[rows["video_id"], modalities].to_numpy().astype(int)
+            == rows["label"].astype(int).to_numpy()[:, None]
+        ).sum(axis=1)
         own_call = np.asarray(own, dtype=bool)
         holds = own_call & (count == 1)
         result["premise_holds"] = bootstrap_share(
@@ -335,18 +331,12 @@ def check_explanations(
         )
         # how well each model reads its own planted cue, over every explained video that
         # shows it: the rate at which the misreads above arise
-        result["reads_own_cue"] = {
-            m: float(
-                (
-                    readings.loc[joined.loc[shown, "video_id"], m].to_numpy()
-                    == joined.loc[shown, f"{m}_cue"].astype(int).to_numpy()
-                ).mean()
-            )
-            for m in modalities
-            if m in readings
-            for shown in [joined[f"{m}_cue_present"].astype(int) == 1]
-            if shown.any()
-        }
+        result["reads_own_cue"] = {}
+        for m in modalities:
+            shown = joined[joined[f"{m}_cue_present"].astype(int) == 1]
+            if len(shown):
+                calls = readings.loc[shown["video_id"], m].to_numpy().astype(int)
+                result["reads_own_cue"][m] = float((calls == shown[f"{m}_cue"].astype(int)).mean())
         missed = ~rows["is_top"].to_numpy()
         result["missed_top_reads_label"] = (
             int(np.asarray(read)[missed].sum()),
