@@ -288,35 +288,34 @@ def check_explanations(
             unseen[m] = (float(size[~shown].mean()), int((~shown).sum()), float(size[shown].mean()))
     result["cue_not_shown"] = unseen
     if readings is not None and len(rows):
+        # per video and modality: whether that modality's own model called the run's label
+        calls = (
+            readings.loc[rows["video_id"], modalities].to_numpy().astype(int)
+            == rows["label"].astype(int).to_numpy()[:, None]
+        )
+        column = {m: j for j, m in enumerate(modalities)}
+        at = np.arange(len(rows))
         top = rows["top_modality"].fillna("")
-        read = [
-            bool(m) and int(readings.loc[v, m]) == int(label)
-            for v, m, label in zip(rows["video_id"], top, rows["label"], strict=True)
-        ]
+        read = np.array(
+            [bool(m) and bool(calls[i, column[m]]) for i, m in zip(at, top, strict=True)]
+        )
         result["top_reads_label"] = bootstrap_share(read, rows["participant"])
         # and the agreeing modality's own: where it called the label too, the miss is
         # the fusion weighing another model that misread its cue towards the label more
-        own = [
-            int(readings.loc[v, m]) == int(label)
-            for v, m, label in zip(rows["video_id"], rows["agreeing"], rows["label"], strict=True)
-        ]
+        own = calls[at, [column[m] for m in rows["agreeing"]]]
         result["agreeing_reads_label"] = bootstrap_share(own, rows["participant"])
         # the check's premise is that the agreeing modality is the only evidence for the
         # call. Where another model misread its cue towards the label too, the fusion had
         # two or more models calling the label and cannot tell which read its cue right;
         # an explanation faithful to the fusion may name any of them, and naming one at
         # random scores ``caller_bound`` on average
-        count = (
-            readings.loc[rows["video_id"], modalities].to_numpy().astype(int)
-            == rows["label"].astype(int).to_numpy()[:, None]
-        ).sum(axis=1)
-        own_call = np.asarray(own, dtype=bool)
-        holds = own_call & (count == 1)
+        count = calls.sum(axis=1)
+        holds = own & (count == 1)
         result["premise_holds"] = bootstrap_share(
             rows["is_top"].to_numpy()[holds], rows["participant"].to_numpy()[holds]
         )
-        result["caller_bound"] = float(np.mean(np.where(own_call, 1.0 / np.maximum(count, 1), 0.0)))
-        result["other_callers"] = int((own_call & (count > 1)).sum())
+        result["caller_bound"] = float(np.mean(np.where(own, 1.0 / np.maximum(count, 1), 0.0)))
+        result["other_callers"] = int((own & (count > 1)).sum())
         # the same check against what the models read: exactly one modality's own
         # model called the run's label
         agreed = (
@@ -339,7 +338,7 @@ def check_explanations(
                 result["reads_own_cue"][m] = float((calls == shown[f"{m}_cue"].astype(int)).mean())
         missed = ~rows["is_top"].to_numpy()
         result["missed_top_reads_label"] = (
-            int(np.asarray(read)[missed].sum()),
+            int(read[missed].sum()),
             int(missed.sum()),
         )
     if table_json is not None:
